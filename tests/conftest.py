@@ -1,0 +1,139 @@
+"""Session-wide test world: a temporary AIRFLOW_HOME, moto's S3 server and the API emulator.
+
+The environment is set at import time, before anything imports Airflow, because Airflow reads
+AIRFLOW_HOME and its configuration once, on first import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_DIR = Path(tempfile.mkdtemp(prefix="inventory-lake-tests-"))
+AIRFLOW_HOME = RUN_DIR / "airflow"
+AIRFLOW_HOME.mkdir()
+
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(AIRFLOW_HOME / "logs"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+)
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from include.inventory_lake.devstack.processes import (  # noqa: E402
+    free_port,
+    start_emulator,
+    start_s3_server,
+    stop_pid_group,
+)
+from tests.servers import Emulator, S3Server  # noqa: E402
+
+LAKE_BUCKET = "inventory-lake"
+EMULATOR_DATA = {"seed": 7, "days": 14, "end": "2026-01-15T00:00:00Z"}
+EMULATOR_CREDENTIALS = {
+    "haravan_token": "test-haravan-token-0f3a",
+    "stocky_store": "test-shop.myshopify.com",
+    "stocky_key": "test-stocky-key-9b1c",
+}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def run_dir() -> Path:
+    return RUN_DIR
+
+
+@pytest.fixture(scope="session")
+def s3_server(run_dir: Path) -> Iterator[S3Server]:
+    server = start_s3_server(free_port(), run_dir / "logs" / "s3.log")
+    try:
+        s3 = S3Server(server=server, bucket=LAKE_BUCKET)
+        s3.client().create_bucket(Bucket=LAKE_BUCKET)
+        yield s3
+    finally:
+        stop_pid_group(server.pid)
+
+
+@pytest.fixture(scope="session")
+def emulator(run_dir: Path) -> Iterator[Emulator]:
+    args = [
+        "--seed", str(EMULATOR_DATA["seed"]),
+        "--days", str(EMULATOR_DATA["days"]),
+        "--end", str(EMULATOR_DATA["end"]),
+        "--haravan-token", EMULATOR_CREDENTIALS["haravan_token"],
+        "--stocky-store", EMULATOR_CREDENTIALS["stocky_store"],
+        "--stocky-key", EMULATOR_CREDENTIALS["stocky_key"],
+    ]  # fmt: skip
+    server = start_emulator(free_port(), run_dir, run_dir / "logs" / "emulator.log", args)
+    try:
+        yield Emulator(server=server, data_knobs=dict(EMULATOR_DATA), **EMULATOR_CREDENTIALS)
+    finally:
+        stop_pid_group(server.pid)
+
+
+@pytest.fixture()
+def fresh_emulator(emulator: Emulator) -> Iterator[Emulator]:
+    """The session emulator, reset to its seeded data before and after the test."""
+    emulator.reset()
+    yield emulator
+    emulator.reset()
+
+
+@pytest.fixture(scope="session")
+def airflow_connections(s3_server: S3Server, emulator: Emulator) -> dict[str, str]:
+    """Point the project's connection ids and lake variable at the local servers."""
+    env = {
+        "AIRFLOW_CONN_HARAVAN_DEFAULT": json.dumps(
+            {"conn_type": "http", "host": emulator.url, "password": emulator.haravan_token}
+        ),
+        "AIRFLOW_CONN_STOCKY_DEFAULT": json.dumps(
+            {
+                "conn_type": "http",
+                "host": emulator.url,
+                "login": emulator.stocky_store,
+                "password": emulator.stocky_key,
+            }
+        ),
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
+            {
+                "conn_type": "aws",
+                "login": s3_server.access_key,
+                "password": s3_server.secret_key,
+                "extra": {"endpoint_url": s3_server.url, "region_name": s3_server.region},
+            }
+        ),
+        "AIRFLOW_VAR_INVENTORY_LAKE_URI": f"s3://{s3_server.bucket}",
+    }
+    os.environ.update(env)
+    return env
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated SQLite metadata DB with the project's pools, for dag.test() runs."""
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, timeout=600)
+    pools = ROOT / "include" / "inventory_lake" / "airflow_pools.json"
+    subprocess.run(
+        [str(airflow), "pools", "import", str(pools)], check=True, capture_output=True, timeout=120
+    )
+    return AIRFLOW_HOME / "airflow.db"

@@ -1,0 +1,86 @@
+"""Handles on the server processes the tests run against, with the calls tests make on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import requests
+
+from include.inventory_lake.devstack.processes import ServerProcess
+
+TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class S3Server:
+    server: ServerProcess
+    bucket: str
+    region: str = "us-east-1"
+    access_key: str = "test-access-key"
+    secret_key: str = "test-secret-key"
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def client(self) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=self.region,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+        )
+
+    def keys(self, prefix: str = "") -> list[str]:
+        paginator = self.client().get_paginator("list_objects_v2")
+        return [
+            obj["Key"]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+            for obj in page.get("Contents", [])
+        ]
+
+    def empty_bucket(self) -> None:
+        client = self.client()
+        for key in self.keys():
+            client.delete_object(Bucket=self.bucket, Key=key)
+
+
+@dataclass(frozen=True)
+class Emulator:
+    server: ServerProcess
+    haravan_token: str
+    stocky_store: str
+    stocky_key: str
+    data_knobs: dict[str, Any]
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def admin_get(self, path: str, **params: Any) -> Any:
+        response = requests.get(f"{self.url}/_admin/{path}", params=params, timeout=TIMEOUT_S)
+        response.raise_for_status()
+        return response.json()
+
+    def admin_post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = requests.post(f"{self.url}/_admin/{path}", json=body or {}, timeout=TIMEOUT_S)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self, **knobs: Any) -> None:
+        """Back to the session's seeded data (or other knobs), no faults, empty journal."""
+        self.admin_post("reset", {**self.data_knobs, **knobs})
+
+    def set_faults(self, **config: Any) -> None:
+        self.admin_post("faults", config)
+
+    def journal(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.admin_get("journal")
+        return result
+
+    def haravan_truth(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.admin_get("truth/haravan/adjustments")
+        return result
