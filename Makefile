@@ -1,0 +1,49 @@
+# Everything a data engineer needs, in a handful of targets. See README.md.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run stop status test lint bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+## make run: install, start local S3 + API emulator + Airflow standalone, print the UI login
+run: $(STAMP)
+	$(BIN)/python -m include.inventory_lake.devstack up
+
+## make stop: end every process `make run` started, by pid
+stop:
+	@test -x $(BIN)/python && $(BIN)/python -m include.inventory_lake.devstack down || true
+
+status: $(STAMP)
+	$(BIN)/python -m include.inventory_lake.devstack status
+
+## make test: the whole test suite against real local servers (what CI runs)
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
+
+## make bench: benchmarks, printing one JSON object per figure (not run by CI)
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+## make requirements: re-resolve the exact pins from requirements*.in
+requirements:
+	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.txt
+	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements-dev.in -o requirements-dev.txt
+
+clean: stop
+	rm -rf .local $(VENV)
