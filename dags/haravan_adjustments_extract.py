@@ -1,0 +1,55 @@
+"""
+### Haravan inventory adjustments → raw Parquet
+
+Reads every Haravan inventory adjustment whose `created_at` (UTC) falls in the run's data
+interval from the Omni API (`GET /com/inventories/adjustments.json`, keyset-paged with
+`since_id`, paced by the shop's leaky bucket) through the `haravan_default` connection.
+
+Writes one typed Parquet partition, replaced atomically on every run:
+`<inventory_lake_uri>/raw/haravan/inventory_adjustments/dt=YYYY-MM-DD/` (`part-00000.parquet`
+plus a `_SUCCESS` marker with the row count; an empty day still gets both), and an event on the
+`raw_haravan_inventory_adjustments` Asset with `dt` and `rows` in its extra.
+
+Backfill any range from the UI (Trigger → backfill); each day is an independent partition.
+Owner: data engineering.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+from include.inventory_lake import assets, settings, tags
+
+
+@dag(
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=4,
+    default_args={
+        "owner": settings.OWNER,
+        "retries": 3,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": 2.0,
+    },
+    tags=[tags.EXTRACT, tags.HARAVAN],
+    doc_md=__doc__,
+)
+def haravan_adjustments_extract() -> None:
+    @task(pool=settings.HARAVAN_POOL, outlets=[assets.HARAVAN_ADJUSTMENTS_RAW])
+    def extract_adjustments(**context: Any) -> dict[str, Any]:
+        from include.inventory_lake.extract.tasks import extract_haravan
+
+        return extract_haravan(context)
+
+    extract_adjustments()
+
+
+dag_object = haravan_adjustments_extract()
+
+if __name__ == "__main__":
+    dag_object.test()

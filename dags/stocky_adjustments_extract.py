@@ -1,0 +1,60 @@
+"""
+### Stocky stock adjustments and items → raw Parquet
+
+Reads every Stocky stock adjustment and stock adjustment item whose `updated_at` (UTC) falls in
+the run's data interval from the Stocky v2 API (`updated_since` + keyset `since_id` paging)
+through the `stocky_default` connection. An item that turns "adjusted" later lands again in
+the partition of that update; the facts DAG keeps the latest version.
+
+Writes two typed Parquet partitions, each replaced atomically on every run:
+`<inventory_lake_uri>/raw/stocky/stock_adjustments/dt=YYYY-MM-DD/` and
+`<inventory_lake_uri>/raw/stocky/stock_adjustment_items/dt=YYYY-MM-DD/` (each
+`part-00000.parquet` plus a `_SUCCESS` marker), and events on the
+`raw_stocky_stock_adjustments` and `raw_stocky_stock_adjustment_items` Assets.
+
+A Stocky API that stops answering (it is being retired) fails the task loudly and writes
+nothing. Owner: data engineering.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+from include.inventory_lake import assets, settings, tags
+
+
+@dag(
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=4,
+    default_args={
+        "owner": settings.OWNER,
+        "retries": 3,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": 2.0,
+    },
+    tags=[tags.EXTRACT, tags.STOCKY],
+    doc_md=__doc__,
+)
+def stocky_adjustments_extract() -> None:
+    @task(
+        pool=settings.STOCKY_POOL,
+        outlets=[assets.STOCKY_ADJUSTMENTS_RAW, assets.STOCKY_ITEMS_RAW],
+    )
+    def extract_adjustments_and_items(**context: Any) -> dict[str, Any]:
+        from include.inventory_lake.extract.tasks import extract_stocky
+
+        return extract_stocky(context)
+
+    extract_adjustments_and_items()
+
+
+dag_object = stocky_adjustments_extract()
+
+if __name__ == "__main__":
+    dag_object.test()

@@ -1,0 +1,14 @@
+"""Assets the DAGs emit, one per dataset; downstream DAGs schedule on them.
+
+Each event's extra carries `dt`, the partition `uri` and its row counts.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset
+
+GROUP = "inventory_lake"
+
+HARAVAN_ADJUSTMENTS_RAW = Asset(name="raw_haravan_inventory_adjustments", group=GROUP)
+STOCKY_ADJUSTMENTS_RAW = Asset(name="raw_stocky_stock_adjustments", group=GROUP)
+STOCKY_ITEMS_RAW = Asset(name="raw_stocky_stock_adjustment_items", group=GROUP)

@@ -1,0 +1,1 @@
+"""Extraction of one data interval from a source API into raw lake partitions."""
