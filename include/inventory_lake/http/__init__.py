@@ -1,0 +1,1 @@
+"""A generic JSON API client: retry policy, leaky-bucket pacing and request counters."""

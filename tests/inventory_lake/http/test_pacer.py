@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from include.inventory_lake.http.pacer import BucketSettings, LeakyBucketPacer, parse_call_limit
+from tests.inventory_lake.http.fakes import FakeBucket, FakeClock
+
+
+def make_pacer(
+    clock: FakeClock, size: int = 80, leak_rate_per_s: float = 4.0, reserve: int = 2
+) -> LeakyBucketPacer:
+    settings = BucketSettings(size=size, leak_rate_per_s=leak_rate_per_s, reserve=reserve)
+    return LeakyBucketPacer(settings, clock=clock, sleep=clock.sleep)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("32/80", (32, 80)),
+        (" 0 / 40 ", (0, 40)),
+        (None, None),
+        ("", None),
+        ("x/80", None),
+        ("5", None),
+    ],
+)
+def test_parse_call_limit(value: str | None, expected: tuple[int, int] | None) -> None:
+    assert parse_call_limit(value) == expected
+
+
+def test_stays_passive_until_the_api_reports_its_bucket() -> None:
+    clock = FakeClock()
+    pacer = make_pacer(clock, size=5, leak_rate_per_s=1.0)
+    for _ in range(50):
+        assert pacer.before_call() == 0.0
+        pacer.after_call(None)
+    assert clock.sleeps == []
+
+
+def test_waits_just_long_enough_to_stay_under_the_reserve() -> None:
+    clock = FakeClock()
+    pacer = make_pacer(clock, size=80, leak_rate_per_s=4.0, reserve=2)
+    pacer.before_call()
+    pacer.after_call("78/80")
+    # 78 + 1 exceeds the ceiling of 78 by one call, which leaks in 1 / 4 s.
+    assert pacer.before_call() == pytest.approx(0.25)
+    assert clock.sleeps == [pytest.approx(0.25)]
+
+
+def test_level_leaks_between_calls() -> None:
+    clock = FakeClock()
+    pacer = make_pacer(clock, size=80, leak_rate_per_s=4.0)
+    pacer.before_call()
+    pacer.after_call("78/80")
+    clock.now += 10.0
+    assert pacer.level() == pytest.approx(38.0)
+    assert pacer.before_call() == 0.0
+
+
+def test_observed_size_wins_over_configured_size() -> None:
+    clock = FakeClock()
+    pacer = make_pacer(clock, size=80, leak_rate_per_s=2.0, reserve=2)
+    pacer.before_call()
+    pacer.after_call("38/40")
+    assert pacer.size == 40
+    assert pacer.before_call() == pytest.approx(0.5)
+
+
+def test_long_run_sustains_the_leak_rate_without_overflowing() -> None:
+    clock = FakeClock()
+    bucket = FakeBucket(clock, size=80, leak_rate_per_s=4.0)
+    pacer = make_pacer(clock, size=80, leak_rate_per_s=4.0, reserve=2)
+    started = clock()
+    calls = 1000
+    for _ in range(calls):
+        pacer.before_call()
+        header = bucket.call()
+        clock.now += 0.02  # response latency
+        pacer.after_call(header)
+    elapsed = clock() - started
+    ideal = (calls - 80) / 4.0
+    assert bucket.overflows == 0
+    assert elapsed >= ideal
+    assert ideal / elapsed > 0.98
+
+
+def test_a_bucket_already_full_from_another_client_is_respected() -> None:
+    clock = FakeClock()
+    bucket = FakeBucket(clock, size=80, leak_rate_per_s=4.0)
+    bucket.level = 79.0
+    pacer = make_pacer(clock, size=80, leak_rate_per_s=4.0, reserve=2)
+    for _ in range(40):
+        pacer.before_call()
+        pacer.after_call(bucket.call())
+    assert bucket.overflows == 0
+
+
+def test_concurrent_callers_share_the_bucket_without_overflowing() -> None:
+    lock = threading.Lock()
+    size, leak = 20, 400.0
+    level, level_at, overflows = 0.0, time.monotonic(), 0
+    pacer = LeakyBucketPacer(BucketSettings(size=size, leak_rate_per_s=leak, reserve=2))
+
+    def server_call() -> str:
+        nonlocal level, level_at, overflows
+        with lock:
+            now = time.monotonic()
+            level = max(0.0, level - (now - level_at) * leak) + 1
+            level_at = now
+            if level > size:
+                overflows += 1
+                level -= 1
+            return f"{int(level)}/{size}"
+
+    def worker() -> None:
+        for _ in range(100):
+            pacer.before_call()
+            pacer.after_call(server_call())
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    assert overflows == 0
+    assert elapsed >= (400 - size) / leak * 0.95
