@@ -1,0 +1,304 @@
+"""Haravan Omni API client: inventory adjustments (read and create) and stock per location.
+
+Adjustments have no date filter, but ids grow with ``created_at``: a window is read by finding
+its first id (see `since_id_search`) and keyset paging (``since_id`` + ``limit``) from there
+until a record created at or after the window's end shows up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from include.inventory_lake.http.client import JsonApiClient, Timeouts
+from include.inventory_lake.http.errors import MalformedResponseError
+from include.inventory_lake.http.pacer import BucketSettings
+from include.inventory_lake.http.retry import RetryPolicy
+from include.inventory_lake.settings import HARAVAN_CONN_ID
+from include.inventory_lake.sources.pages import (
+    KeysetCursor,
+    Record,
+    iter_keyset_pages,
+    parse_keyset_page,
+)
+from include.inventory_lake.sources.since_id_search import Landmark, find_first_since_id
+from include.inventory_lake.sources.timestamps import parse_api_timestamp, require_aware
+
+log = logging.getLogger(__name__)
+
+ADJUSTMENTS_PATH = "/com/inventories/adjustments.json"
+COUNT_PATH = "/com/inventories/adjustments/count.json"
+CREATE_PATH = "/com/inventories/adjustorset.json"
+INVENTORY_LOCATIONS_PATH = "/com/inventory_locations.json"
+MAX_IDS_PER_FILTER = 50
+INVENTORY_LOCATIONS_PAGE_SIZE = 250
+
+
+def _chunks(ids: Sequence[int], size: int) -> list[list[int]]:
+    unique = sorted(set(ids))
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
+
+
+def _landmark(record: Record) -> Landmark:
+    return Landmark(int(record["id"]), parse_api_timestamp(record["created_at"]))
+
+
+def _parse_single(envelope: str, what: str) -> Any:
+    def parse(payload: Any) -> Record:
+        record = payload.get(envelope) if isinstance(payload, dict) else None
+        if not isinstance(record, dict) or not isinstance(record.get("id"), int):
+            raise MalformedResponseError(f"{what}: expected {{{envelope!r}: {{id, ...}}}}")
+        return record
+
+    return parse
+
+
+def _parse_count(payload: Any) -> int:
+    count = payload.get("count") if isinstance(payload, dict) else None
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise MalformedResponseError(f"{COUNT_PATH}: expected {{'count': <int>}}, got {payload!r}")
+    return count
+
+
+class HaravanClient:
+    """Reads and creates Haravan inventory adjustments; see the module docstring."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        connection_id: str = HARAVAN_CONN_ID,
+        page_size: int = 250,
+        bucket_size: int = 80,
+        leak_rate: float = 4.0,
+        bucket_reserve: int = 2,
+        retry_policy: RetryPolicy | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        if page_size < 1:
+            raise ValueError("page_size must be >= 1")
+        self.page_size = int(page_size)
+        self._http = JsonApiClient(
+            base_url,
+            api_name="Haravan",
+            connection_id=connection_id,
+            auth_headers={"Authorization": f"Bearer {token}"},
+            timeouts=timeouts,
+            retry_policy=retry_policy,
+            bucket=BucketSettings(int(bucket_size), float(leak_rate), bucket_reserve),
+        )
+
+    def __enter__(self) -> HaravanClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def summary(self) -> dict[str, object]:
+        return self._http.summary()
+
+    # Reading adjustments
+
+    def adjustments_after(self, since_id: int, limit: int) -> list[Record]:
+        """One page: the first `limit` adjustments with id > since_id, ascending ids."""
+
+        def parse(payload: Any) -> list[Record]:
+            return parse_keyset_page(
+                payload,
+                envelope="adjustments",
+                endpoint=ADJUSTMENTS_PATH,
+                since_id=since_id,
+                timestamp_field="created_at",
+            )
+
+        return self._http.get(
+            ADJUSTMENTS_PATH,
+            {"since_id": since_id, "limit": limit},
+            parse=parse,
+            list_endpoint=True,
+        )
+
+    def newest_adjustment(self) -> Record | None:
+        """The adjustment with the highest id (the first of ``page=1``, newest first)."""
+
+        def parse(payload: Any) -> list[Record]:
+            return parse_keyset_page(
+                payload,
+                envelope="adjustments",
+                endpoint=ADJUSTMENTS_PATH,
+                since_id=None,
+                timestamp_field="created_at",
+            )
+
+        records = self._http.get(
+            ADJUSTMENTS_PATH, {"page": 1, "limit": 1}, parse=parse, list_endpoint=True
+        )
+        return records[-1] if records else None
+
+    def first_since_id_for(self, start: datetime, *, hint_id: int | None = None) -> int:
+        """The largest since_id below every adjustment created at or after `start`.
+
+        `hint_id`: an adjustment known to be created before `start` (e.g. the last id of the
+        previous day's partition) narrows the search, usually to one request.
+        """
+        require_aware(start, "start")
+
+        def probe(since_id: int, limit: int) -> list[Landmark]:
+            return [_landmark(record) for record in self.adjustments_after(since_id, limit)]
+
+        def newest() -> Landmark | None:
+            record = self.newest_adjustment()
+            return _landmark(record) if record else None
+
+        return find_first_since_id(start, probe=probe, newest=newest, hint_id=hint_id)
+
+    def iter_adjustments_created_between(
+        self, start: datetime, end: datetime, *, hint_id: int | None = None
+    ) -> Iterator[list[Record]]:
+        """Pages of the adjustments with start <= created_at < end, as received, ascending ids.
+
+        Records created while paging get new, higher ids, so keyset paging neither misses
+        nor repeats records; ids are deduplicated all the same.
+        """
+        require_aware(start, "start")
+        require_aware(end, "end")
+        if end <= start:
+            return
+        cursor = KeysetCursor(self.first_since_id_for(start, hint_id=hint_id), self.page_size)
+        log.info(
+            "Haravan adjustments created in [%s, %s): paging from since_id=%d",
+            start.isoformat(),
+            end.isoformat(),
+            cursor.since_id,
+        )
+        seen: set[int] = set()
+        pages = kept = 0
+        for page in iter_keyset_pages(
+            lambda c: self.adjustments_after(c.since_id, c.limit), cursor
+        ):
+            pages += 1
+            in_window: list[Record] = []
+            reached_end = False
+            for record in page:
+                created_at = parse_api_timestamp(record["created_at"])
+                if created_at >= end:
+                    reached_end = True
+                elif created_at >= start and record["id"] not in seen:
+                    seen.add(record["id"])
+                    in_window.append(record)
+            kept += len(in_window)
+            log.info(
+                "Haravan adjustments page %d: %d records, %d in the window (%d so far)",
+                pages,
+                len(page),
+                len(in_window),
+                kept,
+            )
+            if in_window:
+                yield in_window
+            if reached_end:
+                break
+        log.info(
+            "Haravan adjustments created in [%s, %s): %d records in %d pages",
+            start.isoformat(),
+            end.isoformat(),
+            kept,
+            pages,
+        )
+
+    def recent_adjustments(self, since_id: int) -> Iterator[Record]:
+        """Every adjustment with id > since_id, ascending (e.g. to find a pushed chunk's note)."""
+        cursor = KeysetCursor(since_id, self.page_size)
+        for page in iter_keyset_pages(
+            lambda c: self.adjustments_after(c.since_id, c.limit), cursor
+        ):
+            yield from page
+
+    def count(self, *, since_id: int | None = None, location_id: int | None = None) -> int:
+        params = {
+            key: value
+            for key, value in (("since_id", since_id), ("location_id", location_id))
+            if value is not None
+        }
+        return self._http.get(COUNT_PATH, params, parse=_parse_count, list_endpoint=True)
+
+    def get_adjustment(self, adjustment_id: int) -> Record:
+        path = f"/com/inventories/adjustments/{int(adjustment_id)}.json"
+        parse = _parse_single("adjustment", path)
+        record: Record = self._http.get(path, parse=parse)
+        return record
+
+    # Writing and stock
+
+    def create_adjustment(self, inventory: Mapping[str, Any]) -> Record:
+        """POST one adjustment; returns the created record.
+
+        Raises ApiValidationError (with the body's ``errors``) on 422, and AmbiguousWriteError
+        when the call may or may not have been applied: look it up before sending it again.
+        """
+        parse = _parse_single("adjustment", CREATE_PATH)
+        record: Record = self._http.post(CREATE_PATH, {"inventory": dict(inventory)}, parse=parse)
+        log.info(
+            "Haravan adjustment %s created (%d line items)",
+            record["id"],
+            len(record.get("line_items") or []),
+        )
+        return record
+
+    def inventory_locations(
+        self, location_ids: Sequence[int], variant_ids: Sequence[int]
+    ) -> list[Record]:
+        """Stock rows (id, loc_id, product_id, variant_id, qty_onhand, ...) for every pair.
+
+        The API takes at most 50 ids per filter, so the ids are sent in chunks. Empty
+        sequences ask for nothing (the API would read a missing filter as "all").
+        """
+        rows: dict[int, Record] = {}
+        for location_chunk in _chunks(location_ids, MAX_IDS_PER_FILTER):
+            for variant_chunk in _chunks(variant_ids, MAX_IDS_PER_FILTER):
+                for row in self._inventory_location_rows(location_chunk, variant_chunk):
+                    rows.setdefault(int(row["id"]), row)
+        log.info(
+            "Haravan inventory_locations: %d rows for %d locations x %d variants",
+            len(rows),
+            len(set(location_ids)),
+            len(set(variant_ids)),
+        )
+        return [rows[row_id] for row_id in sorted(rows)]
+
+    def _inventory_location_rows(
+        self, location_ids: list[int], variant_ids: list[int]
+    ) -> Iterator[Record]:
+        filters = {
+            "location_ids": ",".join(map(str, location_ids)),
+            "variant_ids": ",".join(map(str, variant_ids)),
+        }
+
+        def fetch(cursor: KeysetCursor) -> list[Record]:
+            def parse(payload: Any) -> list[Record]:
+                return parse_keyset_page(
+                    payload,
+                    envelope="inventory_locations",
+                    endpoint=INVENTORY_LOCATIONS_PATH,
+                    since_id=cursor.since_id,
+                    timestamp_field=None,
+                )
+
+            params = {**filters, **cursor.params()}
+            return self._http.get(INVENTORY_LOCATIONS_PATH, params, parse=parse, list_endpoint=True)
+
+        cursor = KeysetCursor(0, min(self.page_size, INVENTORY_LOCATIONS_PAGE_SIZE))
+        for page in iter_keyset_pages(fetch, cursor):
+            yield from page
