@@ -103,6 +103,8 @@ def airflow_env(paths: StackPaths, env: dict[str, str]) -> dict[str, str]:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(paths.passwords_file),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{paths.airflow_home}/airflow.db",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(paths.root), env.get("PYTHONPATH")])),
+            # `airflow standalone` starts its components as `airflow ...` found on PATH.
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), merged.get("PATH", "")]),
         }
     )
     return merged

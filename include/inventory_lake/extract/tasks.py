@@ -1,0 +1,100 @@
+"""The extract tasks' bodies: interval from the context, clients and lake from Airflow, then
+stream pages into atomically committed partitions and describe them on the Assets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from include.inventory_lake import assets
+from include.inventory_lake.extract.connections import haravan_client, stocky_client
+from include.inventory_lake.extract.interval import DailyInterval
+from include.inventory_lake.extract.stream import stream_pages
+from include.inventory_lake.lake.connection import lake_root, s3_client
+from include.inventory_lake.lake.location import Partition
+from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
+from include.inventory_lake.schemas import haravan as haravan_schema
+from include.inventory_lake.schemas import stocky as stocky_schema
+from include.inventory_lake.settings import (
+    HARAVAN_ADJUSTMENTS_PATH,
+    STOCKY_ADJUSTMENTS_PATH,
+    STOCKY_ITEMS_PATH,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _interval(context: Mapping[str, Any]) -> DailyInterval:
+    return DailyInterval.of(context["data_interval_start"], context["data_interval_end"])
+
+
+def _interval_details(interval: DailyInterval) -> dict[str, str]:
+    return {"interval_start": interval.start.isoformat(), "interval_end": interval.end.isoformat()}
+
+
+def _event_extra(interval: DailyInterval, committed: CommittedPartition) -> dict[str, Any]:
+    return {"dt": interval.dt.isoformat(), "uri": committed.uri, "rows": committed.rows}
+
+
+def extract_haravan(context: Mapping[str, Any]) -> dict[str, Any]:
+    interval = _interval(context)
+    client = haravan_client()
+    s3, root = s3_client(), lake_root()
+    partition = Partition(root, HARAVAN_ADJUSTMENTS_PATH, interval.dt)
+    log.info("extracting Haravan adjustments created in [%s, %s)", interval.start, interval.end)
+    with PartitionWriter(s3, partition, haravan_schema.ADJUSTMENTS, context["run_id"]) as writer:
+        pages = client.iter_adjustments_created_between(interval.start, interval.end)
+        stats = stream_pages(pages, writer, haravan_schema.ADJUSTMENTS, "adjustments")
+        committed = writer.commit(
+            {**_interval_details(interval), **stats.as_marker(), "api": client.summary()}
+        )
+    context["outlet_events"][assets.HARAVAN_ADJUSTMENTS_RAW].extra = _event_extra(
+        interval, committed
+    )
+    summary = {"dt": interval.dt.isoformat(), "rows": committed.rows, **client.summary()}
+    log.info("Haravan extract done: %s", summary)
+    return summary
+
+
+def extract_stocky(context: Mapping[str, Any]) -> dict[str, Any]:
+    """Both datasets are fetched before either is committed: a failure writes nothing."""
+    interval = _interval(context)
+    client = stocky_client()
+    s3, root = s3_client(), lake_root()
+    run_id = context["run_id"]
+    adjustments = Partition(root, STOCKY_ADJUSTMENTS_PATH, interval.dt)
+    items = Partition(root, STOCKY_ITEMS_PATH, interval.dt)
+    log.info("extracting Stocky records updated in [%s, %s)", interval.start, interval.end)
+    with (
+        PartitionWriter(s3, adjustments, stocky_schema.STOCK_ADJUSTMENTS, run_id) as adj_writer,
+        PartitionWriter(s3, items, stocky_schema.STOCK_ADJUSTMENT_ITEMS, run_id) as item_writer,
+    ):
+        adj_stats = stream_pages(
+            client.iter_stock_adjustments_updated_between(interval.start, interval.end),
+            adj_writer,
+            stocky_schema.STOCK_ADJUSTMENTS,
+            "stock_adjustments",
+        )
+        item_stats = stream_pages(
+            client.iter_stock_adjustment_items_updated_between(interval.start, interval.end),
+            item_writer,
+            stocky_schema.STOCK_ADJUSTMENT_ITEMS,
+            "stock_adjustment_items",
+        )
+        details = {**_interval_details(interval), "api": client.summary()}
+        committed_adjustments = adj_writer.commit({**details, **adj_stats.as_marker()})
+        committed_items = item_writer.commit({**details, **item_stats.as_marker()})
+    outlet_events = context["outlet_events"]
+    outlet_events[assets.STOCKY_ADJUSTMENTS_RAW].extra = _event_extra(
+        interval, committed_adjustments
+    )
+    outlet_events[assets.STOCKY_ITEMS_RAW].extra = _event_extra(interval, committed_items)
+    summary = {
+        "dt": interval.dt.isoformat(),
+        "stock_adjustments": committed_adjustments.rows,
+        "stock_adjustment_items": committed_items.rows,
+        **client.summary(),
+    }
+    log.info("Stocky extract done: %s", summary)
+    return summary
