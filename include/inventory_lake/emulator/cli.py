@@ -7,6 +7,7 @@ EMULATOR_STOCKY_KEY environment variables, else the demo defaults.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -87,7 +88,7 @@ def state_from_args(args: argparse.Namespace) -> EmulatorState:
             "variants": args.variants,
         }
     )
-    knobs = DataKnobs(**{**knobs.__dict__, "end": args.end})
+    knobs = dataclasses.replace(knobs, end=args.end)
     limits = Limits().updated(
         {
             "bucket_size": args.bucket_size,

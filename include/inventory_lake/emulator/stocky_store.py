@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from bisect import bisect_right
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -43,13 +44,16 @@ class StockyQuery:
     status: str | None = None
 
 
-def select(records: Iterable[T], query: StockyQuery) -> list[T]:
-    """Filters first, then since_id (which overrides offset), then limit; ascending ids."""
+def select(records: Sequence[T], query: StockyQuery) -> list[T]:
+    """Filters first, then since_id (which overrides offset), then limit. ``records`` are in
+    ascending id order, so since_id is a binary search."""
     found: list[T] = []
     skip = 0 if query.since_id is not None else query.offset
-    for record in records:
-        if query.since_id is not None and record.id <= query.since_id:
-            continue
+    start = 0
+    if query.since_id is not None:
+        start = bisect_right(records, query.since_id, key=lambda record: record.id)
+    for position in range(start, len(records)):
+        record = records[position]
         if query.updated_since is not None and record.updated_at < query.updated_since:
             continue
         if query.adjusted_since is not None and (

@@ -210,3 +210,13 @@ def test_invalid_fault_config_is_400(emu: EmulatorClient) -> None:
         response = requests.post(emu.url + "/_admin/faults", json=config, timeout=5)
         assert response.status_code == 400, config
         assert "error" in response.json()
+
+
+def test_base_latency_and_spikes(emu: EmulatorClient) -> None:
+    emu.faults(apis=["haravan"], latency_ms=100, latency_spike_rate=1.0, latency_spike_ms=150)
+    started = time.monotonic()
+    assert emu.haravan(COUNT).status_code == 200
+    elapsed = time.monotonic() - started
+    journal = emu.admin_get("journal")
+    assert elapsed >= 0.25
+    assert journal["requests"][-1]["fault"] == "latency"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -93,3 +94,21 @@ def test_stocky_is_unlimited_by_default_and_limited_when_configured(
     assert statuses == [200] * 5 + [429]
     assert refused.status_code == 429
     assert 0 < float(refused.headers["Retry-After"]) <= 2.0
+
+
+def test_bucket_is_exact_under_concurrent_calls(emu: EmulatorClient) -> None:
+    emu.admin_post("config", {"bucket_size": 40, "leak_rate": 0.01})
+
+    def call(_: int) -> int:
+        with requests.Session() as session:
+            return session.get(
+                emu.url + COUNT,
+                headers={"Authorization": "Bearer demo-haravan-token"},
+                timeout=TIMEOUT,
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(call, range(100)))
+
+    assert statuses.count(200) == 40 and statuses.count(429) == 60
+    assert emu.admin_get("journal")["counts"]["throttled"] == 60
