@@ -183,7 +183,7 @@ class JsonApiClient:
             raise self._transient_or_ambiguous(
                 is_write, method, path, FailureKind.TIMEOUT, f"timeout ({type(exc).__name__})"
             ) from exc
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+        except requests.ConnectionError as exc:
             raise self._transient_or_ambiguous(
                 is_write,
                 method,
@@ -191,9 +191,16 @@ class JsonApiClient:
                 FailureKind.CONNECTION,
                 f"connection failed ({type(exc).__name__})",
             ) from exc
-        except requests.exceptions.ContentDecodingError as exc:
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
             raise self._transient_or_ambiguous(
-                is_write, method, path, FailureKind.INVALID_BODY, "undecodable body"
+                is_write,
+                method,
+                path,
+                FailureKind.INVALID_BODY,
+                f"body cut short or undecodable ({type(exc).__name__})",
             ) from exc
         finally:
             self._pacer.after_call(call_limit)
