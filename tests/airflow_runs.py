@@ -4,8 +4,10 @@ separate process (for failures without waiting for retries, and for kill -9)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
@@ -40,14 +42,27 @@ def task_command(dag_id: str, task_id: str, day: date) -> list[str]:
     return [str(AIRFLOW), "tasks", "test", dag_id, task_id, interval_end(day).isoformat()]
 
 
-def run_task_process(
-    dag_id: str, task_id: str, day: date, timeout_s: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """One attempt of one task in its own process, as a worker would run it (no retries)."""
-    return subprocess.run(
+@dataclass(frozen=True)
+class TaskAttempt:
+    output: str
+
+    @property
+    def state(self) -> str | None:
+        """The state Airflow recorded last for the task instance (success, failed, ...)."""
+        states = re.findall(r"new_state=(\w+)", self.output)
+        return states[-1] if states else None
+
+
+def run_task_process(dag_id: str, task_id: str, day: date, timeout_s: float = 300) -> TaskAttempt:
+    """One attempt of one task in its own process, as a worker would run it (no retries).
+
+    `airflow tasks test` exits 0 whatever the task did, so the outcome is read from its log.
+    """
+    result = subprocess.run(
         task_command(dag_id, task_id, day),
         env=dict(os.environ),
         capture_output=True,
         text=True,
         timeout=timeout_s,
     )
+    return TaskAttempt(result.stdout + result.stderr)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -84,3 +86,16 @@ class Emulator:
     def haravan_truth(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.admin_get("truth/haravan/adjustments")
         return result
+
+
+def exact_json(response: requests.Response) -> Any:
+    """Parse a body keeping decimals exact, as the pipeline does."""
+    return json.loads(response.text, parse_float=Decimal)
+
+
+def truth(emulator: Emulator, name: str) -> list[dict[str, Any]]:
+    """The emulator's full dataset `name` (e.g. `haravan/adjustments`), decimals exact."""
+    response = requests.get(f"{emulator.url}/_admin/truth/{name}", timeout=TIMEOUT_S)
+    response.raise_for_status()
+    result: list[dict[str, Any]] = exact_json(response)
+    return result

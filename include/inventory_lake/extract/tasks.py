@@ -4,13 +4,15 @@ stream pages into atomically committed partitions and describe them on the Asset
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from include.inventory_lake import assets
 from include.inventory_lake.extract.connections import haravan_client, stocky_client
 from include.inventory_lake.extract.interval import DailyInterval
 from include.inventory_lake.extract.stream import stream_pages
+from include.inventory_lake.http.errors import ApiAuthError, ApiRetiredError
 from include.inventory_lake.lake.connection import lake_root, s3_client
 from include.inventory_lake.lake.location import Partition
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
@@ -37,13 +39,36 @@ def _event_extra(interval: DailyInterval, committed: CommittedPartition) -> dict
     return {"dt": interval.dt.isoformat(), "uri": committed.uri, "rows": committed.rows}
 
 
+@contextmanager
+def _no_retry_for_permanent_failures() -> Iterator[None]:
+    """Refused credentials or a retired API will not heal within the retries: fail now."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except (ApiAuthError, ApiRetiredError) as error:
+        raise AirflowFailException(str(error)) from error
+
+
 def extract_haravan(context: Mapping[str, Any]) -> dict[str, Any]:
+    with _no_retry_for_permanent_failures():
+        return _extract_haravan(context)
+
+
+def extract_stocky(context: Mapping[str, Any]) -> dict[str, Any]:
+    with _no_retry_for_permanent_failures():
+        return _extract_stocky(context)
+
+
+def _extract_haravan(context: Mapping[str, Any]) -> dict[str, Any]:
     interval = _interval(context)
-    client = haravan_client()
     s3, root = s3_client(), lake_root()
     partition = Partition(root, HARAVAN_ADJUSTMENTS_PATH, interval.dt)
     log.info("extracting Haravan adjustments created in [%s, %s)", interval.start, interval.end)
-    with PartitionWriter(s3, partition, haravan_schema.ADJUSTMENTS, context["run_id"]) as writer:
+    with (
+        haravan_client() as client,
+        PartitionWriter(s3, partition, haravan_schema.ADJUSTMENTS, context["run_id"]) as writer,
+    ):
         pages = client.iter_adjustments_created_between(interval.start, interval.end)
         stats = stream_pages(pages, writer, haravan_schema.ADJUSTMENTS, "adjustments")
         committed = writer.commit(
@@ -57,16 +82,16 @@ def extract_haravan(context: Mapping[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def extract_stocky(context: Mapping[str, Any]) -> dict[str, Any]:
+def _extract_stocky(context: Mapping[str, Any]) -> dict[str, Any]:
     """Both datasets are fetched before either is committed: a failure writes nothing."""
     interval = _interval(context)
-    client = stocky_client()
     s3, root = s3_client(), lake_root()
     run_id = context["run_id"]
     adjustments = Partition(root, STOCKY_ADJUSTMENTS_PATH, interval.dt)
     items = Partition(root, STOCKY_ITEMS_PATH, interval.dt)
     log.info("extracting Stocky records updated in [%s, %s)", interval.start, interval.end)
     with (
+        stocky_client() as client,
         PartitionWriter(s3, adjustments, stocky_schema.STOCK_ADJUSTMENTS, run_id) as adj_writer,
         PartitionWriter(s3, items, stocky_schema.STOCK_ADJUSTMENT_ITEMS, run_id) as item_writer,
     ):
