@@ -66,3 +66,32 @@ def run_task_process(dag_id: str, task_id: str, day: date, timeout_s: float = 30
         timeout=timeout_s,
     )
     return TaskAttempt(result.stdout + result.stderr)
+
+
+def asset_events(asset_name: str) -> list[dict[str, Any]]:
+    """The extras of every event recorded on an Asset, oldest first."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = (
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == asset_name)
+            .order_by(AssetEvent.id)
+        )
+        return [dict(extra) for extra in session.scalars(query)]
+
+
+def xcom_values(dag_id: str) -> list[Any]:
+    """Every XCom value stored for a DAG, deserialised."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return [
+            XComModel.deserialize_value(row)
+            for row in session.scalars(select(XComModel).where(XComModel.dag_id == dag_id))
+        ]

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
+from include.inventory_lake.schemas.haravan import ADJUSTMENTS
 from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH
-from tests.airflow_runs import run_dag, run_task_process
+from tests.airflow_runs import asset_events, run_dag, run_task_process, task_command, xcom_values
 from tests.lake_reads import read_marker, read_partition
 from tests.servers import Emulator, S3Server, truth
 
@@ -81,3 +90,193 @@ def test_wrong_token_fails_loudly_and_writes_nothing(
     assert "revoked-token-123" not in output
     assert s3.keys(HARAVAN_ADJUSTMENTS_PATH) == []
     assert emulator.journal()["counts"]["total"] <= 2
+
+
+def small_pages(monkeypatch: pytest.MonkeyPatch, emulator: Emulator, page_size: int = 10) -> None:
+    """Many requests per day, so that faults and inserts land in the middle of paging."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HARAVAN_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": emulator.url,
+                "password": emulator.haravan_token,
+                "extra": {"page_size": page_size},
+            }
+        ),
+    )
+
+
+def ids_in(s3: S3Server, day: date) -> list[int]:
+    ids: list[int] = read_partition(s3, HARAVAN_ADJUSTMENTS_PATH, day).column("id").to_pylist()
+    return ids
+
+
+def expected_ids(emulator: Emulator, day: date) -> list[int]:
+    return [record["id"] for record in created_on(emulator, day)]
+
+
+def test_three_day_backfill_writes_three_exact_partitions_and_asset_events(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    emulator, s3 = world
+    days = [date(2026, 1, 5), date(2026, 1, 6), date(2026, 1, 7)]
+    for day in days:
+        assert run_dag(DAG_ID, day).state == "success"
+    for day in days:
+        assert sorted(ids_in(s3, day)) == expected_ids(emulator, day)
+    events = asset_events("raw_haravan_inventory_adjustments")
+    by_dt = {event["dt"]: event for event in events}
+    for day in days:
+        assert by_dt[day.isoformat()]["rows"] == len(expected_ids(emulator, day))
+        assert by_dt[day.isoformat()]["uri"].endswith(f"dt={day.isoformat()}/")
+
+
+def test_rerun_replaces_the_partition_with_identical_rows(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    _, s3 = world
+    assert run_dag(DAG_ID, DAY).state == "success"
+    first = read_partition(s3, HARAVAN_ADJUSTMENTS_PATH, DAY)
+    first_run = read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY)["run_id"]
+    assert run_dag(DAG_ID, DAY).state == "success"
+    second = read_partition(s3, HARAVAN_ADJUSTMENTS_PATH, DAY)
+    assert second.equals(first)
+    assert read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY)["run_id"] != first_run
+    assert sorted(s3.keys(f"{HARAVAN_ADJUSTMENTS_PATH}/dt={DAY.isoformat()}/")) == [
+        f"{HARAVAN_ADJUSTMENTS_PATH}/dt={DAY.isoformat()}/_SUCCESS",
+        f"{HARAVAN_ADJUSTMENTS_PATH}/dt={DAY.isoformat()}/part-00000.parquet",
+    ]
+
+
+def test_records_created_while_paging_are_neither_missed_nor_duplicated(
+    world: tuple[Emulator, S3Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator, s3 = world
+    small_pages(monkeypatch, emulator)
+    expected = expected_ids(emulator, DAY)
+    records_before = len(truth(emulator, "haravan/adjustments"))
+    emulator.set_faults(insert_during_paging={"every_pages": 1, "count": 3})
+    assert run_dag(DAG_ID, DAY).state == "success"
+    ids = ids_in(s3, DAY)
+    assert len(ids) == len(set(ids)), "duplicates"
+    assert sorted(ids) == expected
+    inserted = len(truth(emulator, "haravan/adjustments")) - records_before
+    assert inserted >= 9, "the emulator really did insert records during the run"
+
+
+def test_server_errors_dropped_connections_and_cut_bodies_are_retried_to_an_exact_partition(
+    world: tuple[Emulator, S3Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator, s3 = world
+    small_pages(monkeypatch, emulator)
+    scripted = [
+        {"kind": "status", "status": 503, "path": "adjustments.json"},
+        {"kind": "drop", "path": "adjustments.json"},
+        {"kind": "truncate", "path": "adjustments.json"},
+        {"kind": "html502", "path": "adjustments.json"},
+    ]
+    emulator.set_faults(seed=3, apis=["haravan"], error_rate=0.05, script=scripted)
+    assert run_dag(DAG_ID, DAY).state == "success"
+    assert sorted(ids_in(s3, DAY)) == expected_ids(emulator, DAY)
+    faults = [r["fault"] for r in emulator.journal()["requests"] if r["fault"]]
+    assert {"status", "drop", "truncate", "html502"} <= set(faults), faults
+
+
+def test_a_429_storm_from_a_client_sharing_the_bucket_is_survived(
+    world: tuple[Emulator, S3Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator, s3 = world
+    small_pages(monkeypatch, emulator, page_size=5)
+    emulator.admin_post("config", {"bucket_size": 10, "leak_rate": 20.0})
+    stop = threading.Event()
+
+    def noisy_neighbour() -> None:
+        """Another app on the same shop: calls until refused, pauses 0.2 s, and again."""
+        with requests.Session() as session:
+            while not stop.is_set():
+                response = session.get(
+                    f"{emulator.url}/com/inventories/adjustments/count.json",
+                    headers={"Authorization": f"Bearer {emulator.haravan_token}"},
+                    timeout=5,
+                )
+                if response.status_code == 429:
+                    stop.wait(0.2)
+
+    neighbour = threading.Thread(target=noisy_neighbour, daemon=True)
+    neighbour.start()
+    try:
+        assert run_dag(DAG_ID, DAY).state == "success"
+    finally:
+        stop.set()
+        neighbour.join(timeout=10)
+    assert sorted(ids_in(s3, DAY)) == expected_ids(emulator, DAY)
+    ours = [r for r in emulator.journal()["requests"] if r["path"].endswith("/adjustments.json")]
+    assert any(r["status"] == 429 for r in ours), "the storm reached the extract's own calls"
+
+
+def test_a_malformed_page_fails_clearly_and_keeps_the_previous_partition(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    emulator, s3 = world
+    assert run_dag(DAG_ID, DAY).state == "success"
+    before = read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY)
+    emulator.set_faults(script=[{"kind": "malformed", "path": "adjustments.json", "times": -1}])
+    attempt = run_task_process(DAG_ID, "extract_adjustments", DAY)
+    assert attempt.state in {"up_for_retry", "failed"}
+    assert "MalformedPageError" in attempt.output and "adjustments" in attempt.output
+    assert read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY) == before
+    assert sorted(ids_in(s3, DAY)) == expected_ids(emulator, DAY)
+
+
+def test_a_day_without_adjustments_gets_an_empty_typed_partition_and_a_marker(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    _, s3 = world
+    empty_day = date(2025, 12, 20)
+    assert run_dag(DAG_ID, empty_day).state == "success"
+    table = read_partition(s3, HARAVAN_ADJUSTMENTS_PATH, empty_day)
+    assert table.num_rows == 0
+    assert table.schema.equals(ADJUSTMENTS)
+    assert read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, empty_day)["rows"] == 0
+
+
+def test_kill_9_mid_run_then_retry_leaves_an_exact_partition(
+    world: tuple[Emulator, S3Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator, s3 = world
+    small_pages(monkeypatch, emulator, page_size=3)
+    emulator.set_faults(latency_ms=150, apis=["haravan"])
+    process = subprocess.Popen(
+        task_command(DAG_ID, "extract_adjustments", DAY),
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while emulator.journal()["counts"]["total"] < 8 and time.monotonic() < deadline:
+        assert process.poll() is None, "the task ended before it could be killed"
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert s3.keys(HARAVAN_ADJUSTMENTS_PATH) == [], "nothing is visible from a killed attempt"
+
+    emulator.set_faults()
+    retry = run_task_process(DAG_ID, "extract_adjustments", DAY)
+    assert retry.state == "success", retry.output[-3000:]
+    assert sorted(ids_in(s3, DAY)) == expected_ids(emulator, DAY)
+
+
+def test_no_secret_reaches_logs_xcom_or_the_lake(world: tuple[Emulator, S3Server]) -> None:
+    emulator, s3 = world
+    attempt = run_task_process(DAG_ID, "extract_adjustments", DAY)
+    assert attempt.state == "success"
+    token = emulator.haravan_token
+    assert token not in attempt.output
+    client = s3.client()
+    for key in s3.keys(prefix=""):
+        assert token.encode() not in client.get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+    for log_file in Path(os.environ["AIRFLOW_HOME"]).rglob("*.log"):
+        assert token not in log_file.read_text(errors="replace"), log_file
+    assert token not in json.dumps(xcom_values(DAG_ID))
