@@ -280,3 +280,14 @@ def test_no_secret_reaches_logs_xcom_or_the_lake(world: tuple[Emulator, S3Server
     for log_file in Path(os.environ["AIRFLOW_HOME"]).rglob("*.log"):
         assert token not in log_file.read_text(errors="replace"), log_file
     assert token not in json.dumps(xcom_values(DAG_ID))
+
+
+def test_the_previous_days_marker_makes_the_next_day_cheap_to_find(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    emulator, s3 = world
+    assert run_dag(DAG_ID, DAY - timedelta(days=1)).state == "success"
+    emulator.admin_post("journal/reset")
+    assert run_dag(DAG_ID, DAY).state == "success"
+    assert sorted(ids_in(s3, DAY)) == expected_ids(emulator, DAY)
+    assert emulator.journal()["counts"]["total"] <= 3, "one probe from the hint, then the page"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from include.inventory_lake import assets
@@ -15,6 +16,7 @@ from include.inventory_lake.extract.stream import stream_pages
 from include.inventory_lake.http.errors import ApiAuthError, ApiRetiredError
 from include.inventory_lake.lake.connection import lake_root, s3_client
 from include.inventory_lake.lake.location import Partition
+from include.inventory_lake.lake.markers import read_marker
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
 from include.inventory_lake.schemas import haravan as haravan_schema
 from include.inventory_lake.schemas import stocky as stocky_schema
@@ -25,6 +27,7 @@ from include.inventory_lake.settings import (
 )
 
 log = logging.getLogger(__name__)
+DAY = timedelta(days=1)
 
 
 def _interval(context: Mapping[str, Any]) -> DailyInterval:
@@ -60,16 +63,30 @@ def extract_stocky(context: Mapping[str, Any]) -> dict[str, Any]:
         return _extract_stocky(context)
 
 
+def _last_id_before(s3: Any, previous_day: Partition) -> int | None:
+    """The lake is the index: the previous day's marker knows an id created before this day,
+    which turns the search for the day's first id into about one request."""
+    marker = read_marker(s3, previous_day)
+    max_id = marker.get("max_id") if marker else None
+    if isinstance(max_id, int):
+        log.info("starting the id search from %s (max_id of %s)", max_id, previous_day.uri)
+        return max_id
+    return None
+
+
 def _extract_haravan(context: Mapping[str, Any]) -> dict[str, Any]:
     interval = _interval(context)
     s3, root = s3_client(), lake_root()
     partition = Partition(root, HARAVAN_ADJUSTMENTS_PATH, interval.dt)
+    hint_id = _last_id_before(s3, Partition(root, HARAVAN_ADJUSTMENTS_PATH, interval.dt - DAY))
     log.info("extracting Haravan adjustments created in [%s, %s)", interval.start, interval.end)
     with (
         haravan_client() as client,
         PartitionWriter(s3, partition, haravan_schema.ADJUSTMENTS, context["run_id"]) as writer,
     ):
-        pages = client.iter_adjustments_created_between(interval.start, interval.end)
+        pages = client.iter_adjustments_created_between(
+            interval.start, interval.end, hint_id=hint_id
+        )
         stats = stream_pages(pages, writer, haravan_schema.ADJUSTMENTS, "adjustments")
         committed = writer.commit(
             {**_interval_details(interval), **stats.as_marker(), "api": client.summary()}
