@@ -18,7 +18,14 @@ import requests
 
 from include.inventory_lake.schemas.haravan import ADJUSTMENTS
 from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH
-from tests.airflow_runs import asset_events, run_dag, run_task_process, task_command, xcom_values
+from tests.airflow_runs import (
+    TaskAttempt,
+    asset_events,
+    run_dag,
+    run_task_process,
+    task_command,
+    xcom_values,
+)
 from tests.lake_reads import read_marker, read_partition
 from tests.servers import Emulator, S3Server, truth
 
@@ -291,3 +298,29 @@ def test_the_previous_days_marker_makes_the_next_day_cheap_to_find(
     assert run_dag(DAG_ID, DAY).state == "success"
     assert sorted(ids_in(s3, DAY)) == expected_ids(emulator, DAY)
     assert emulator.journal()["counts"]["total"] <= 3, "one probe from the hint, then the page"
+
+
+def test_concurrent_backfill_runs_share_one_bucket_and_each_day_is_exact(
+    world: tuple[Emulator, S3Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three days at once, as a backfill with several active runs does, on a tight bucket."""
+    emulator, s3 = world
+    small_pages(monkeypatch, emulator, page_size=4)
+    emulator.admin_post("config", {"bucket_size": 6, "leak_rate": 8.0})
+    days = [date(2026, 1, 2), date(2026, 1, 3), date(2026, 1, 4)]
+    processes = [
+        subprocess.Popen(
+            task_command(DAG_ID, "extract_adjustments", day),
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for day in days
+    ]
+    outputs = [process.communicate(timeout=600)[0] for process in processes]
+    for day, output in zip(days, outputs, strict=True):
+        assert TaskAttempt(output).state == "success", output[-3000:]
+        assert sorted(ids_in(s3, day)) == expected_ids(emulator, day)
+    statuses = [r["status"] for r in emulator.journal()["requests"]]
+    assert statuses.count(200) >= 3 * 10
