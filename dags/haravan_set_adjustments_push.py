@@ -1,0 +1,96 @@
+"""
+### Approved bulk set-adjustments → Haravan stock, exactly once
+
+Operations staff correct stock in bulk with a file of new on-hand quantities (CSV or Parquet,
+format and samples in `docs/set-adjustments.md`). **Placing the file in
+`<inventory_lake_uri>/staging/set_adjustments/approved/` approves it**; files anywhere else
+are never sent.
+
+Every 10 minutes (or on a manual trigger) each approved file is handled on its own (one
+mapped task group instance per file, so a bad file never blocks a good one):
+
+1. **prepare**: validate the whole file (nothing is sent if any row is wrong: the file goes to
+   `rejected/` with a row-by-row report), derive the batch id from its content (the same
+   content is never pushed twice unless `force`), claim the batch in the ledger, read the
+   current `qty_onhand` from Haravan and write the plan (current → new, delta; one request per
+   location and ≤ `chunk_size` lines) to `staging/set_adjustments/ledger/<batch_id>/`.
+2. **approve**: when the plan crosses a guard threshold (`guard_*` params), a person approves
+   or rejects it in the UI (Required actions), seeing the plan's summary; otherwise skipped.
+3. **push**: `POST /com/inventories/adjustorset.json` (`type: set`) per request through the
+   `haravan_default` connection, paced by the shop's leaky bucket, in the `haravan_api` pool;
+   each request's outcome is written to the ledger before the next is sent, and a retry looks
+   requests up by their note before sending anything again.
+4. **record**: audit rows (one per line) to `audit/set_adjustments/dt=YYYY-MM-DD/` and the file
+   moved to `staging/set_adjustments/processed/`.
+
+`dry_run` writes the plan to `staging/set_adjustments/dry_run/<batch_id>/` and sends nothing.
+Owner: data engineering (ask them before changing the guard defaults).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import CronTriggerTimetable, dag, task, task_group
+
+from include.inventory_lake import settings, tags
+from include.inventory_lake.push.approval import PlanApprovalOperator
+from include.inventory_lake.push.options import dag_params
+from include.inventory_lake.push.task_ids import GROUP, PREPARE_TASK
+
+
+@dag(
+    schedule=CronTriggerTimetable("*/10 * * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=3,
+    default_args={
+        "owner": settings.OWNER,
+        "retries": 3,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": 2.0,
+    },
+    params=dag_params(),
+    tags=[tags.PUSH, tags.HARAVAN],
+    doc_md=__doc__,
+)
+def haravan_set_adjustments_push() -> None:
+    @task
+    def discover(**context: Any) -> list[dict[str, Any]]:
+        from include.inventory_lake.push.tasks import discover
+
+        return discover(context)
+
+    @task_group(group_id=GROUP)
+    def each_file(staged: dict[str, Any]) -> None:
+        @task(pool=settings.HARAVAN_POOL)
+        def prepare(staged: dict[str, Any], **context: Any) -> dict[str, Any]:
+            from include.inventory_lake.push.tasks import prepare
+
+            return prepare(staged, context)
+
+        approve = PlanApprovalOperator(task_id="approve", prepare_task_id=PREPARE_TASK)
+
+        @task(pool=settings.HARAVAN_POOL, execution_timeout=timedelta(hours=2))
+        def push(**context: Any) -> dict[str, Any]:
+            from include.inventory_lake.push.tasks import push
+
+            return push(context)
+
+        @task
+        def record(**context: Any) -> dict[str, Any]:
+            from include.inventory_lake.push.tasks import record
+
+            return record(context)
+
+        prepare(staged) >> approve >> push() >> record()
+
+    each_file.expand(staged=discover())
+
+
+dag_object = haravan_set_adjustments_push()
+
+if __name__ == "__main__":
+    dag_object.test()

@@ -1,0 +1,93 @@
+"""The audit: one row per line of a batch with what happened to it, as Parquet in the lake.
+
+Each batch writes one file, `audit/set_adjustments/dt=<day the batch was claimed>/
+part-<batch_id>.parquet`, in a single PUT: a retry rewrites the same key, so a batch is never
+audited twice, and readers see the whole file or none of it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.planning import Plan
+from include.inventory_lake.schemas.push import AUDIT, BatchDocument, ChunkDocument
+
+log = logging.getLogger(__name__)
+
+
+def audit_rows(
+    batch: BatchDocument,
+    plan: Plan,
+    outcomes: Mapping[int, ChunkDocument],
+    *,
+    run_id: str,
+    recorded_at: datetime,
+    declined: bool = False,
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for planned in plan.lines:
+        line = planned.line
+        outcome = outcomes.get(planned.chunk)
+        changes = {pair[0]: pair[1] for pair in outcome["changes"]} if outcome else {}
+        status, error, previous = "not_sent", None, None
+        adjustment_id, adjust_number = None, None
+        if declined:
+            status = "declined"
+        elif outcome is not None and outcome["status"] == "applied":
+            status = "applied"
+            adjustment_id, adjust_number = outcome["adjustment_id"], outcome["adjust_number"]
+            change = changes.get(line.product_variant_id)
+            if change is None:
+                error = "the line is missing from the created adjustment's line items"
+            else:
+                previous = line.quantity - change
+        elif outcome is not None:
+            status, error = "refused", outcome["error"]
+        rows.append(
+            {
+                "batch_id": plan.batch_id,
+                "file_name": batch["source_name"],
+                "source_key": batch["source_key"],
+                "run_id": run_id,
+                "chunk": planned.chunk,
+                "location_id": line.location_id,
+                "product_id": line.product_id,
+                "product_variant_id": line.product_variant_id,
+                "sku": line.sku,
+                "barcode": line.barcode,
+                "reason": line.reason,
+                "requested_quantity": line.quantity,
+                "planned_previous_quantity": planned.current,
+                "previous_quantity": previous,
+                "adjustment_id": adjustment_id,
+                "adjust_number": adjust_number,
+                "status": status,
+                "error": error,
+                "recorded_at": recorded_at,
+            }
+        )
+    return rows
+
+
+def audit_day(batch: BatchDocument) -> date:
+    return datetime.fromisoformat(batch["created_at"]).date()
+
+
+def write_audit(
+    s3: Any, layout: PushLayout, batch: BatchDocument, rows: list[dict[str, Any]]
+) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows, schema=AUDIT)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    key = layout.audit_key(audit_day(batch), batch["batch_id"])
+    s3.put_object(Bucket=layout.root.bucket, Key=key, Body=buffer.getvalue())
+    log.info("audit: %d rows to %s", len(rows), layout.uri(key))
+    return key

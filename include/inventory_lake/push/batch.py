@@ -1,0 +1,74 @@
+"""Batch ids and the note marker that ties every created adjustment back to its batch and chunk.
+
+The batch id is derived from what would be sent (location, product, variant, quantity, reason,
+note of every line, in a canonical order), not from the file's bytes: the same corrections saved
+again, re-ordered, with or without a byte-order mark, or as Parquet are the same batch and are
+not pushed twice. A forced push gets its own id (content id + a suffix from the run id), so it
+is traced and made exactly once on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from include.inventory_lake.push.validation import SetLine
+
+CONTENT_ID_CHARS = 20
+_MARKER = re.compile(
+    r"\[inventory-lake set (?P<batch>[0-9a-f]+(?:-f[0-9a-f]+)?) (?P<k>\d+)/(?P<n>\d+)\]"
+)
+
+
+def content_sha256(lines: Iterable[SetLine]) -> str:
+    canonical = sorted(
+        (
+            line.location_id,
+            line.product_id,
+            line.product_variant_id,
+            line.quantity,
+            line.reason,
+            line.note or "",
+        )
+        for line in lines
+    )
+    return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
+
+
+def batch_id_for(content_sha: str, *, forced_by_run: str | None = None) -> str:
+    base = content_sha[:CONTENT_ID_CHARS]
+    if forced_by_run is None:
+        return base
+    return f"{base}-f{hashlib.sha256(forced_by_run.encode()).hexdigest()[:8]}"
+
+
+def content_prefix(batch_id: str) -> str:
+    """The part of a batch id shared by every push (forced or not) of the same content."""
+    return batch_id[:CONTENT_ID_CHARS]
+
+
+def marker(batch_id: str, chunk: int, chunks: int) -> str:
+    return f"[inventory-lake set {batch_id} {chunk}/{chunks}]"
+
+
+def request_note(user_note: str | None, batch_id: str, chunk: int, chunks: int) -> str:
+    tag = marker(batch_id, chunk, chunks)
+    return f"{user_note} {tag}" if user_note else tag
+
+
+@dataclass(frozen=True)
+class MarkerRef:
+    batch_id: str
+    chunk: int
+    chunks: int
+
+
+def find_marker(note: str | None) -> MarkerRef | None:
+    """The batch marker in an adjustment's note, if it carries one."""
+    match = _MARKER.search(note or "")
+    if match is None:
+        return None
+    return MarkerRef(match["batch"], int(match["k"]), int(match["n"]))

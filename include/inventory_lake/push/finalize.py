@@ -1,0 +1,115 @@
+"""A file's last step: its report and its move out of `approved/`, and for a planned batch the
+audit rows and the ledger's final status."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from include.inventory_lake.push.archive import move, put_bytes
+from include.inventory_lake.push.audit import audit_rows, write_audit
+from include.inventory_lake.push.claim import SourceFile
+from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.ledger import Ledger, StoredBatch
+from include.inventory_lake.push.planning import Plan
+from include.inventory_lake.push.report import rejection_report
+from include.inventory_lake.push.validation import Problem
+from include.inventory_lake.schemas.push import ChunkDocument
+
+log = logging.getLogger(__name__)
+
+REPORT_TYPE = "text/csv; charset=utf-8"
+
+
+def reject_file(
+    s3: Any, layout: PushLayout, source: SourceFile, problems: Sequence[Problem], *, dry_run: bool
+) -> str:
+    """Write the report, then (unless a dry run) move the file beside it; the report's URI."""
+    bucket = layout.root.bucket
+    report = rejection_report(problems)
+    if dry_run:
+        key = layout.dry_run_report_key(source.name, source.sha256)
+        put_bytes(s3, bucket, key, report, REPORT_TYPE)
+        return layout.uri(key)
+    key = layout.report_key(source.name, source.sha256)
+    put_bytes(s3, bucket, key, report, REPORT_TYPE)
+    move(s3, bucket, source.key, layout.rejected_key(source.name, source.sha256), source.etag)
+    log.warning("%s rejected with %d problem(s): %s", source.key, len(problems), layout.uri(key))
+    return layout.uri(key)
+
+
+def source_of(stored: StoredBatch) -> SourceFile:
+    doc = stored.doc
+    return SourceFile(
+        doc["source_key"], doc["source_name"], doc["source_etag"], doc["source_sha256"]
+    )
+
+
+def refused_problems(plan: Plan, outcomes: dict[int, ChunkDocument]) -> list[Problem]:
+    total = len(plan.chunks)
+    applied = sorted(n for n, doc in outcomes.items() if doc["status"] == "applied")
+    refused = sorted(n for n, doc in outcomes.items() if doc["status"] == "refused")
+    problems: list[Problem] = []
+    for number in refused:
+        chunk = plan.chunk(number)
+        error = outcomes[number]["error"] or "refused"
+        problems += [
+            Problem(
+                planned.line.row,
+                None,
+                None,
+                f"request {number}/{total} (location {chunk.location_id}): {error}",
+            )
+            for planned in chunk.lines
+        ]
+    numbers = ", ".join(
+        f"{n} ({outcomes[n]['adjust_number'] or outcomes[n]['adjustment_id']})" for n in applied
+    )
+    problems.append(
+        Problem(
+            None,
+            None,
+            None,
+            f"requests applied and kept: {numbers or 'none'}; requests after "
+            f"{refused[0] if refused else '?'} were not sent. Fix the cause and move this file "
+            "back to approved/: applied requests are recognised and not sent again",
+        )
+    )
+    return problems
+
+
+def finalize_batch(
+    s3: Any,
+    layout: PushLayout,
+    ledger: Ledger,
+    stored: StoredBatch,
+    plan: Plan,
+    *,
+    run_id: str,
+    kind: Literal["done", "declined", "failed"],
+    problems: Sequence[Problem] = (),
+) -> StoredBatch:
+    """Audit every line, then move the file (processed/ when done, else rejected/ + report)."""
+    outcomes = ledger.chunk_outcomes()
+    rows = audit_rows(
+        stored.doc,
+        plan,
+        outcomes,
+        run_id=run_id,
+        recorded_at=datetime.now(UTC),
+        declined=kind == "declined",
+    )
+    write_audit(s3, layout, stored.doc, rows)
+    source = source_of(stored)
+    bucket = layout.root.bucket
+    if kind == "done":
+        move(s3, bucket, source.key, layout.processed_key(source.name, source.sha256), source.etag)
+        return ledger.replace(
+            stored, run_id=run_id, detail="audited, file moved to processed/", status="done"
+        )
+    if kind == "failed":
+        problems = [*problems, *refused_problems(plan, outcomes)]
+    reject_file(s3, layout, source, problems, dry_run=False)
+    return stored

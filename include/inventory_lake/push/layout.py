@@ -1,0 +1,88 @@
+"""Where set-adjustment files, plans, ledgers and audits live under the lake root.
+
+```
+staging/set_adjustments/approved/<name>                     placing a file here approves it
+staging/set_adjustments/rejected/<sha12>_<name>             a refused file ...
+staging/set_adjustments/rejected/<sha12>_<name>.report.csv  ... and why, row by row
+staging/set_adjustments/processed/<sha12>_<name>            a file whose batch was sent
+staging/set_adjustments/ledger/<batch_id>/batch.json        owner, status, plan facts, watermark
+staging/set_adjustments/ledger/<batch_id>/plan.parquet      the plan the push follows
+staging/set_adjustments/ledger/<batch_id>/plan.csv          the same plan for people
+staging/set_adjustments/ledger/<batch_id>/chunks/<n>.json   one request's outcome
+staging/set_adjustments/dry_run/<batch_id>/plan.{parquet,csv} and summary.json
+staging/set_adjustments/dry_run/<sha12>_<name>.report.csv  why a dry run would reject a file
+audit/set_adjustments/dt=YYYY-MM-DD/part-<batch_id>.parquet one row per line
+```
+
+`<sha12>` is the start of the file's SHA-256, so two files with one name never collide and a
+retried move lands on the same key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.settings import SET_ADJUSTMENTS_AUDIT_PATH, SET_ADJUSTMENTS_STAGING_PATH
+
+APPROVED = "approved"
+REJECTED = "rejected"
+PROCESSED = "processed"
+LEDGER = "ledger"
+DRY_RUN = "dry_run"
+REPORT_SUFFIX = ".report.csv"
+
+
+@dataclass(frozen=True)
+class PushLayout:
+    root: LakeRoot
+
+    def _staging(self, *parts: str) -> str:
+        return self.root.key(SET_ADJUSTMENTS_STAGING_PATH, *parts)
+
+    @property
+    def approved_prefix(self) -> str:
+        return self._staging(APPROVED) + "/"
+
+    def archived_key(self, folder: str, name: str, source_sha256: str) -> str:
+        return self._staging(folder, f"{source_sha256[:12]}_{name}")
+
+    def rejected_key(self, name: str, source_sha256: str) -> str:
+        return self.archived_key(REJECTED, name, source_sha256)
+
+    def report_key(self, name: str, source_sha256: str) -> str:
+        return self.rejected_key(name, source_sha256) + REPORT_SUFFIX
+
+    def processed_key(self, name: str, source_sha256: str) -> str:
+        return self.archived_key(PROCESSED, name, source_sha256)
+
+    def ledger_prefix(self, batch_id: str = "") -> str:
+        return self._staging(LEDGER, batch_id) + "/"
+
+    def batch_key(self, batch_id: str) -> str:
+        return self._staging(LEDGER, batch_id, "batch.json")
+
+    def chunks_prefix(self, batch_id: str) -> str:
+        return self._staging(LEDGER, batch_id, "chunks") + "/"
+
+    def chunk_key(self, batch_id: str, chunk: int) -> str:
+        return self.chunks_prefix(batch_id) + f"{chunk:05d}.json"
+
+    def plan_key(self, batch_id: str, *, dry_run: bool, ext: str) -> str:
+        folder = DRY_RUN if dry_run else LEDGER
+        return self._staging(folder, batch_id, f"plan.{ext}")
+
+    def dry_run_report_key(self, name: str, source_sha256: str) -> str:
+        return self.archived_key(DRY_RUN, name, source_sha256) + REPORT_SUFFIX
+
+    def dry_run_summary_key(self, batch_id: str) -> str:
+        return self._staging(DRY_RUN, batch_id, "summary.json")
+
+    def audit_key(self, day: date, batch_id: str) -> str:
+        return self.root.key(
+            SET_ADJUSTMENTS_AUDIT_PATH, f"dt={day.isoformat()}", f"part-{batch_id}.parquet"
+        )
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.root.bucket}/{key}"

@@ -1,0 +1,232 @@
+"""Send a plan's requests one by one, recording each outcome in the ledger before the next.
+
+Before anything is sent the batch records a watermark: the newest adjustment id at that time.
+Every adjustment the batch creates has a higher id and carries its marker in the note, so
+"did request k land?" is answered by reading the adjustments after the watermark. That lookup
+runs when a retry resumes a batch (a crash or kill may have cut in after a request was sent
+and before its outcome was written) and right after a request whose outcome is ambiguous
+(timeout, dropped connection, 5xx): a request is only ever sent again once the lookup has
+shown it did not land. If an ambiguous request is not found at once, the task fails and its
+retry looks again after the retry delay, rather than resending while the first may be in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from include.inventory_lake.http.errors import AmbiguousWriteError, ApiValidationError
+from include.inventory_lake.push.batch import find_marker
+from include.inventory_lake.push.ledger import Ledger, now_iso
+from include.inventory_lake.push.planning import Chunk, Plan
+from include.inventory_lake.schemas.push import LEDGER_FORMAT, ChunkDocument
+
+log = logging.getLogger(__name__)
+
+
+class AdjustmentApi(Protocol):
+    def create_adjustment(self, inventory: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def recent_adjustments(self, since_id: int) -> Iterator[dict[str, Any]]: ...
+
+
+class ChunkOutcomeUnknown(RuntimeError):
+    """A request may have landed and the lookup did not find it (yet): retry the task later."""
+
+
+@dataclass
+class SendReport:
+    requests_sent: int = 0
+    applied_now: int = 0
+    found_by_lookup: int = 0
+    applied_before: int = 0
+    refused: ChunkDocument | None = None
+    adjustment_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests_sent": self.requests_sent,
+            "applied_now": self.applied_now,
+            "found_by_lookup": self.found_by_lookup,
+            "applied_before": self.applied_before,
+            "refused_chunk": self.refused["chunk"] if self.refused else None,
+        }
+
+
+def applied_outcome(
+    batch_id: str, chunk: int, record: Mapping[str, Any], *, run_id: str, found_by: str
+) -> ChunkDocument:
+    changes = [
+        [int(item["product_variant_id"]), int(item["quantity"])]
+        for item in record.get("line_items") or []
+    ]
+    return ChunkDocument(
+        format=LEDGER_FORMAT,
+        batch_id=batch_id,
+        chunk=chunk,
+        status="applied",
+        run_id=run_id,
+        at=now_iso(),
+        found_by="lookup" if found_by == "lookup" else "response",
+        adjustment_id=int(record["id"]),
+        adjust_number=record.get("adjust_number"),
+        changes=changes,
+        error=None,
+    )
+
+
+def refused_outcome(batch_id: str, chunk: int, error: str, *, run_id: str) -> ChunkDocument:
+    return ChunkDocument(
+        format=LEDGER_FORMAT,
+        batch_id=batch_id,
+        chunk=chunk,
+        status="refused",
+        run_id=run_id,
+        at=now_iso(),
+        found_by=None,
+        adjustment_id=None,
+        adjust_number=None,
+        changes=[],
+        error=error,
+    )
+
+
+def find_batch_adjustments(
+    api: AdjustmentApi, batch_id: str, since_id: int
+) -> dict[int, list[dict[str, Any]]]:
+    """The batch's adjustments after `since_id`, by chunk number (from the note's marker)."""
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    scanned = 0
+    for record in api.recent_adjustments(since_id):
+        scanned += 1
+        ref = find_marker(record.get("note"))
+        if ref is not None and ref.batch_id == batch_id:
+            found[ref.chunk].append(record)
+    log.info(
+        "lookup after adjustment %d: %d adjustments read, %d of batch %s",
+        since_id,
+        scanned,
+        sum(len(records) for records in found.values()),
+        batch_id,
+    )
+    return found
+
+
+class ChunkSender:
+    def __init__(
+        self,
+        api: AdjustmentApi,
+        ledger: Ledger,
+        plan: Plan,
+        *,
+        run_id: str,
+        watermark: int,
+    ) -> None:
+        self._api = api
+        self._ledger = ledger
+        self._plan = plan
+        self._run_id = run_id
+        self._watermark = watermark
+        self._last_applied_id = watermark
+
+    @property
+    def _batch_id(self) -> str:
+        return self._plan.batch_id
+
+    def _record_found(self, chunk: int, records: list[dict[str, Any]]) -> ChunkDocument:
+        records = sorted(records, key=lambda r: int(r["id"]))
+        doc = applied_outcome(
+            self._batch_id, chunk, records[0], run_id=self._run_id, found_by="lookup"
+        )
+        if len(records) > 1:
+            doc["duplicates"] = [int(r["id"]) for r in records[1:]]
+            log.error(
+                "batch %s chunk %d was applied %d times (adjustments %s): investigate",
+                self._batch_id,
+                chunk,
+                len(records),
+                [r["id"] for r in records],
+            )
+        self._ledger.write_chunk(doc)
+        return doc
+
+    def send(self, outcomes: Mapping[int, ChunkDocument], *, resuming: bool) -> SendReport:
+        """Send every chunk without an applied outcome; stop at the first refused one."""
+        report = SendReport()
+        done = {n for n, doc in outcomes.items() if doc["status"] == "applied"}
+        report.applied_before = len(done)
+        for n in done:
+            self._last_applied_id = max(self._last_applied_id, outcomes[n]["adjustment_id"] or 0)
+        pending = [chunk for chunk in self._plan.chunks if chunk.number not in done]
+        if pending and resuming:
+            found = find_batch_adjustments(self._api, self._batch_id, self._watermark)
+            for chunk in list(pending):
+                if chunk.number in found:
+                    doc = self._record_found(chunk.number, found[chunk.number])
+                    self._last_applied_id = max(self._last_applied_id, doc["adjustment_id"] or 0)
+                    report.found_by_lookup += 1
+                    pending.remove(chunk)
+        for chunk in pending:
+            refused = self._send_one(chunk, report)
+            if refused is not None:
+                report.refused = refused
+                break
+        return report
+
+    def _send_one(self, chunk: Chunk, report: SendReport) -> ChunkDocument | None:
+        total = len(self._plan.chunks)
+        body = chunk.request(self._batch_id, total)
+        report.requests_sent += 1
+        try:
+            record = self._api.create_adjustment(body)
+        except ApiValidationError as error:
+            doc = refused_outcome(
+                self._batch_id,
+                chunk.number,
+                f"Haravan refused it: {error.errors!r}",
+                run_id=self._run_id,
+            )
+            self._ledger.write_chunk(doc)
+            log.error(
+                "batch %s chunk %d/%d refused: %s", self._batch_id, chunk.number, total, error
+            )
+            return doc
+        except AmbiguousWriteError as error:
+            log.warning(
+                "batch %s chunk %d/%d: outcome unknown (%s); looking it up",
+                self._batch_id,
+                chunk.number,
+                total,
+                error,
+            )
+            found = find_batch_adjustments(self._api, self._batch_id, self._last_applied_id)
+            if chunk.number not in found:
+                raise ChunkOutcomeUnknown(
+                    f"batch {self._batch_id} chunk {chunk.number}/{total} may or may not have "
+                    f"been applied and is not among the adjustments yet; the task's retry looks "
+                    f"it up again before sending anything"
+                ) from error
+            doc = self._record_found(chunk.number, found[chunk.number])
+            report.found_by_lookup += 1
+        else:
+            doc = applied_outcome(
+                self._batch_id, chunk.number, record, run_id=self._run_id, found_by="response"
+            )
+            self._ledger.write_chunk(doc)
+            report.applied_now += 1
+        self._last_applied_id = max(self._last_applied_id, doc["adjustment_id"] or 0)
+        report.adjustment_ids.append(doc["adjustment_id"] or 0)
+        log.info(
+            "batch %s chunk %d/%d applied: adjustment %s (%s), %d lines at location %d",
+            self._batch_id,
+            chunk.number,
+            total,
+            doc["adjustment_id"],
+            doc["adjust_number"],
+            len(chunk.lines),
+            chunk.location_id,
+        )
+        return None

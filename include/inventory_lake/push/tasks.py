@@ -1,0 +1,436 @@
+"""The push DAG's task bodies. Everything a task needs comes from the lake, small XComs and the
+run's params: no local files or process memory carry state from one task to the next.
+
+Per approved file (one mapped task group instance each): `prepare` (validate, claim the
+batch, read current stock, plan), `approve` (a person, only when the guard asks), `push`
+(send, ledger first), `record` (audit, move the file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+from include.inventory_lake.http.errors import ApiAuthError, ApiRetiredError
+from include.inventory_lake.push.archive import put_bytes
+from include.inventory_lake.push.batch import batch_id_for, content_prefix, content_sha256
+from include.inventory_lake.push.claim import Claim, SourceFile, claim_batch
+from include.inventory_lake.push.discovery import StagedFile, discover_approved
+from include.inventory_lake.push.finalize import finalize_batch, reject_file
+from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.ledger import (
+    PLAN_LOCKED,
+    Ledger,
+    LedgerConflict,
+    StoredBatch,
+    batch_ids_for_content,
+)
+from include.inventory_lake.push.options import PushOptions
+from include.inventory_lake.push.plan_store import read_plan, write_plan
+from include.inventory_lake.push.planning import Plan, build_plan
+from include.inventory_lake.push.reading import UnreadableFile, read_staged
+from include.inventory_lake.push.sending import ChunkSender
+from include.inventory_lake.push.stock import read_current_stock
+from include.inventory_lake.push.summary import approval_body, approval_subject, summarise
+from include.inventory_lake.push.task_ids import APPROVE_TASK, PREPARE_TASK
+from include.inventory_lake.push.validation import Problem, SetLine, validate
+
+log = logging.getLogger(__name__)
+
+ACTIVE_RUN_STATES = frozenset({"queued", "running"})
+
+Context = Mapping[str, Any]
+
+
+def _fail(message: str) -> NoReturn:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    raise AirflowFailException(message)
+
+
+def _skip(message: str) -> NoReturn:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    raise AirflowSkipException(message)
+
+
+@contextmanager
+def _no_retry_for_permanent_failures() -> Iterator[None]:
+    """Refused credentials or a lost batch will not heal within the retries: fail now."""
+    try:
+        yield
+    except (ApiAuthError, ApiRetiredError, LedgerConflict) as error:
+        _fail(str(error))
+
+
+def _lake() -> tuple[Any, PushLayout]:
+    from include.inventory_lake.lake.connection import lake_root, s3_client
+
+    return s3_client(), PushLayout(lake_root())
+
+
+def _haravan() -> Any:
+    from include.inventory_lake.extract.connections import haravan_client
+
+    return haravan_client()
+
+
+def _mine(context: Context, task_id: str) -> Any:
+    """The XCom of `task_id` in this file's task group instance."""
+    ti = context["ti"]
+    return ti.xcom_pull(task_ids=task_id, map_indexes=ti.map_index)
+
+
+# discover
+
+
+def discover(context: Context) -> list[dict[str, Any]]:
+    s3, layout = _lake()
+    return [staged.as_xcom() for staged in discover_approved(s3, layout)]
+
+
+# prepare
+
+
+def _read_lines(name: str, body: bytes, max_lines: int) -> tuple[list[SetLine], list[Problem]]:
+    try:
+        table = read_staged(name, body)
+    except UnreadableFile as error:
+        return [], [Problem(None, None, None, str(error))]
+    checked = validate(table, max_lines=max_lines)
+    return list(checked.lines), list(checked.problems)
+
+
+def _reject(
+    s3: Any, layout: PushLayout, source: SourceFile, problems: list[Problem], *, dry_run: bool
+) -> NoReturn:
+    uri = reject_file(s3, layout, source, problems, dry_run=dry_run)
+    verb = "would be rejected (dry run)" if dry_run else "rejected, nothing sent"
+    first = problems[0]
+    where = f"row {first.row}: " if first.row else ""
+    _fail(f"{source.name} {verb}: {len(problems)} problem(s), e.g. {where}{first.problem}; {uri}")
+
+
+def _run_is_active(context: Context) -> Any:
+    from airflow.sdk.api.client import ServerResponseError
+
+    ti, dag_id = context["ti"], context["dag"].dag_id
+
+    def active(run_id: str) -> bool:
+        try:
+            state = ti.get_dagrun_state(dag_id, run_id)
+        except ServerResponseError:
+            return False  # the run was deleted
+        return str(getattr(state, "value", state)) in ACTIVE_RUN_STATES
+
+    return active
+
+
+def _pushed_before(s3: Any, layout: PushLayout, batch_id: str) -> StoredBatch | None:
+    for other in batch_ids_for_content(s3, layout, content_prefix(batch_id)):
+        stored = Ledger(s3, layout, other).read()
+        if stored is not None and stored.status == "done":
+            return stored
+    return None
+
+
+def _duplicate_problem(stored: StoredBatch) -> Problem:
+    doc = stored.doc
+    return Problem(
+        None,
+        None,
+        None,
+        f"this content was pushed already as batch {doc['batch_id']} from "
+        f"{doc['source_name']} (finished {doc['updated_at']}); nothing was sent. To push it "
+        "again on purpose, put the file back in approved/ and trigger the DAG with force=true",
+    )
+
+
+def _plan(
+    lines: list[SetLine], batch_id: str, options: PushOptions
+) -> tuple[Plan | None, list[Problem]]:
+    with _haravan() as client:
+        stock = read_current_stock(client, lines)
+    if stock.problems:
+        return None, list(stock.problems)
+    plan = build_plan(
+        batch_id, lines, stock.on_hand, chunk_size=options.chunk_size, limits=options.limits
+    )
+    return plan, []
+
+
+def _prepared(
+    source: SourceFile,
+    batch_id: str,
+    summary: Mapping[str, Any] | None,
+    *,
+    dry_run: bool,
+    resumed: bool,
+) -> dict[str, Any]:
+    """What the next tasks need to know, small enough for an XCom."""
+    return {
+        "key": source.key,
+        "name": source.name,
+        "source_sha256": source.sha256,
+        "batch_id": batch_id,
+        "dry_run": dry_run,
+        "resumed": resumed,
+        "needs_approval": bool(summary and summary["needs_approval"]),
+        "lines": summary["lines"] if summary else None,
+        "requests": summary["requests"] if summary else None,
+        "guard_reasons": list(summary["guard_reasons"]) if summary else [],
+        "plan_uri": summary["plan_uri"] if summary else None,
+        "subject": approval_subject(summary) if summary else "",
+        "body": approval_body(summary) if summary else "",
+    }
+
+
+def prepare(staged_xcom: Mapping[str, Any], context: Context) -> dict[str, Any]:
+    with _no_retry_for_permanent_failures():
+        return _prepare(StagedFile.from_xcom(dict(staged_xcom)), context)
+
+
+def _prepare(staged: StagedFile, context: Context) -> dict[str, Any]:
+    options = PushOptions.from_params(context["params"])
+    run_id: str = context["run_id"]
+    s3, layout = _lake()
+    try:
+        obj = s3.get_object(Bucket=layout.root.bucket, Key=staged.key)
+    except s3.exceptions.NoSuchKey:
+        _skip(f"{staged.key} is gone (moved by another run or by a person)")
+    body: bytes = obj["Body"].read()
+    source = SourceFile(
+        staged.key, staged.name, str(obj["ETag"]).strip('"'), hashlib.sha256(body).hexdigest()
+    )
+    lines, problems = _read_lines(source.name, body, options.max_lines)
+    if problems:
+        _reject(s3, layout, source, problems, dry_run=options.dry_run)
+    content = content_sha256(lines)
+    batch_id = batch_id_for(content, forced_by_run=run_id if options.force else None)
+    log.info("%s: %d valid lines, batch %s", source.key, len(lines), batch_id)
+
+    if options.dry_run:
+        return _dry_run(s3, layout, source, lines, batch_id, options)
+
+    if not options.force and (earlier := _pushed_before(s3, layout, batch_id)) is not None:
+        _reject(s3, layout, source, [_duplicate_problem(earlier)], dry_run=False)
+    ledger = Ledger(s3, layout, batch_id)
+    claim: Claim = claim_batch(
+        ledger,
+        source,
+        content_sha256=content,
+        forced=options.force,
+        lines=len(lines),
+        chunk_size=options.chunk_size,
+        run_id=run_id,
+        run_is_active=_run_is_active(context),
+    )
+    if claim.outcome == "busy":
+        _skip(f"{source.key}: {claim.detail}; left for that run")
+    if claim.outcome == "duplicate":
+        assert claim.stored is not None
+        _reject(s3, layout, source, [_duplicate_problem(claim.stored)], dry_run=False)
+    stored = claim.stored
+    assert stored is not None
+    if stored.status in PLAN_LOCKED:
+        log.info(
+            "batch %s resumes (%s): stored plan, approval given before", batch_id, claim.detail
+        )
+        return _prepared(source, batch_id, None, dry_run=False, resumed=True)
+
+    plan, stock_problems = _plan(lines, batch_id, options)
+    if plan is None:
+        ledger.replace(
+            stored, run_id=run_id, detail="Haravan stock check failed", status="rejected"
+        )
+        _reject(s3, layout, source, stock_problems, dry_run=False)
+    _, csv_key = write_plan(s3, layout, plan, dry_run=False)
+    summary = summarise(plan, file_name=source.name, plan_uri=layout.uri(csv_key))
+    ledger.replace(
+        stored,
+        run_id=run_id,
+        detail=f"planned {len(plan.chunks)} requests"
+        + (" (needs approval)" if plan.needs_approval else ""),
+        status="planned",
+        lines=len(plan.lines),
+        chunks=len(plan.chunks),
+        chunk_size=options.chunk_size,
+        needs_approval=plan.needs_approval,
+        guard_reasons=list(plan.guard_reasons),
+        approval=None,
+    )
+    return _prepared(source, batch_id, summary, dry_run=False, resumed=False)
+
+
+def _dry_run(
+    s3: Any,
+    layout: PushLayout,
+    source: SourceFile,
+    lines: list[SetLine],
+    batch_id: str,
+    options: PushOptions,
+) -> dict[str, Any]:
+    plan, problems = _plan(lines, batch_id, options)
+    if plan is None:
+        _reject(s3, layout, source, problems, dry_run=True)
+    _, csv_key = write_plan(s3, layout, plan, dry_run=True)
+    summary = summarise(plan, file_name=source.name, plan_uri=layout.uri(csv_key))
+    earlier = None if options.force else _pushed_before(s3, layout, batch_id)
+    summary["pushed_before_as"] = earlier.doc["batch_id"] if earlier else None
+    put_bytes(
+        s3,
+        layout.root.bucket,
+        layout.dry_run_summary_key(batch_id),
+        json.dumps(summary, indent=1).encode(),
+        "application/json",
+    )
+    log.info("dry run of %s: %s", source.key, json.dumps(summary)[:2000])
+    return _prepared(source, batch_id, summary, dry_run=True, resumed=False)
+
+
+# approve
+
+
+def approval_needed(prepared: Mapping[str, Any]) -> str | None:
+    """Why no person is asked (dry run, resumed, within the guard), or None to ask."""
+    if prepared["dry_run"]:
+        return "dry_run"
+    if prepared["resumed"]:
+        return "approved_before"
+    if not prepared["needs_approval"]:
+        return "not_needed"
+    return None
+
+
+def record_decision(
+    prepared: Mapping[str, Any],
+    context: Context,
+    *,
+    approved: bool,
+    by: str | None,
+    at: str,
+) -> dict[str, Any]:
+    """Write a person's answer to the ledger; a rejected plan is closed (audit, file moved)."""
+    with _no_retry_for_permanent_failures():
+        run_id: str = context["run_id"]
+        s3, layout = _lake()
+        ledger = Ledger(s3, layout, prepared["batch_id"])
+        stored = _owned(ledger, run_id)
+        decision = {"decision": "approved" if approved else "declined", "by": by, "at": at}
+        who = by or "nobody (no answer in time)"
+        if approved:
+            ledger.replace(stored, run_id=run_id, detail=f"approved by {who}", approval=decision)
+            return {"approval": "approved", "by": by, "at": at}
+        stored = ledger.replace(
+            stored, run_id=run_id, detail=f"declined by {who}", approval=decision, status="declined"
+        )
+        plan = read_plan(s3, layout, stored.doc["batch_id"], stored.doc["guard_reasons"])
+        reasons = [Problem(None, None, None, f"guard: {r}") for r in stored.doc["guard_reasons"]]
+        declined = Problem(None, None, None, f"declined by {who} at {at}: nothing was sent")
+        finalize_batch(
+            s3, layout, ledger, stored, plan, run_id=run_id, kind="declined",
+            problems=[declined, *reasons],
+        )  # fmt: skip
+        return {"approval": "declined", "by": by, "at": at}
+
+
+# push
+
+
+def _owned(ledger: Ledger, run_id: str) -> StoredBatch:
+    stored = ledger.read()
+    if stored is None:
+        _fail(f"batch {ledger.batch_id} has no ledger: prepare did not claim it")
+    if stored.doc["owner_run_id"] != run_id:
+        _fail(f"batch {ledger.batch_id} is owned by run {stored.doc['owner_run_id']} now")
+    return stored
+
+
+def push(context: Context) -> dict[str, Any]:
+    with _no_retry_for_permanent_failures():
+        return _push(context)
+
+
+def _push(context: Context) -> dict[str, Any]:
+    prepared = _mine(context, PREPARE_TASK)
+    approval = _mine(context, APPROVE_TASK)
+    if prepared["dry_run"]:
+        _skip("dry run: nothing sent")
+    if not approval:
+        _fail("the approval step left no decision: refusing to send")
+    if approval["approval"] == "declined":
+        _skip(f"declined by {approval.get('by') or 'nobody in time'}: nothing sent")
+    run_id: str = context["run_id"]
+    s3, layout = _lake()
+    ledger = Ledger(s3, layout, prepared["batch_id"])
+    stored = _owned(ledger, run_id)
+    doc = stored.doc
+    if stored.status in ("sent", "done"):
+        log.info("batch %s: every request was applied before", ledger.batch_id)
+        return {"batch_id": ledger.batch_id, "status": stored.status, "requests_sent": 0}
+    if stored.status == "planned" and doc["needs_approval"] and not doc["approval"]:
+        _fail(f"batch {ledger.batch_id} needs approval and none is recorded: refusing to send")
+    if stored.status not in ("planned", "sending", "failed"):
+        _fail(f"batch {ledger.batch_id} is {stored.status}: nothing to send")
+    plan = read_plan(s3, layout, ledger.batch_id, doc["guard_reasons"])
+    with _haravan() as client:
+        resuming = stored.status != "planned"
+        if not resuming:
+            newest = client.newest_adjustment()
+            stored = ledger.replace(
+                stored,
+                run_id=run_id,
+                detail=f"sending {len(plan.chunks)} requests",
+                status="sending",
+                watermark_adjustment_id=int(newest["id"]) if newest else 0,
+            )
+        watermark = stored.doc["watermark_adjustment_id"]
+        assert watermark is not None
+        sender = ChunkSender(client, ledger, plan, run_id=run_id, watermark=watermark)
+        report = sender.send(ledger.chunk_outcomes() if resuming else {}, resuming=resuming)
+        api = client.summary()
+    result = {"batch_id": ledger.batch_id, **report.as_dict(), "api": api}
+    log.info("push of batch %s: %s", ledger.batch_id, result)
+    if report.refused is not None:
+        stored = ledger.replace(
+            stored,
+            run_id=run_id,
+            detail=f"request {report.refused['chunk']} refused: {report.refused['error']}",
+            status="failed",
+        )
+        finalize_batch(s3, layout, ledger, stored, plan, run_id=run_id, kind="failed")
+        _fail(
+            f"batch {ledger.batch_id}: Haravan refused request {report.refused['chunk']}/"
+            f"{len(plan.chunks)} ({report.refused['error']}); earlier requests stay applied, "
+            "later ones were not sent; file moved to rejected/ with a report"
+        )
+    ledger.replace(stored, run_id=run_id, detail="every request applied", status="sent")
+    return result
+
+
+# record
+
+
+def record(context: Context) -> dict[str, Any]:
+    with _no_retry_for_permanent_failures():
+        prepared = _mine(context, PREPARE_TASK)
+        run_id: str = context["run_id"]
+        s3, layout = _lake()
+        ledger = Ledger(s3, layout, prepared["batch_id"])
+        stored = _owned(ledger, run_id)
+        if stored.status == "done":
+            return {"batch_id": ledger.batch_id, "status": "done"}
+        if stored.status != "sent":
+            _fail(f"batch {ledger.batch_id} is {stored.status}, not sent: nothing to record")
+        plan = read_plan(s3, layout, ledger.batch_id, stored.doc["guard_reasons"])
+        stored = finalize_batch(s3, layout, ledger, stored, plan, run_id=run_id, kind="done")
+        return {
+            "batch_id": ledger.batch_id,
+            "status": stored.status,
+            "lines": len(plan.lines),
+            "requests": len(plan.chunks),
+        }

@@ -1,0 +1,254 @@
+"""Check a whole staging file before anything is sent: every problem is collected, named by
+row and column, so one report tells ops staff everything to fix."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from include.inventory_lake.push.reading import RawRow, RawTable
+
+REQUIRED_COLUMNS = ("location_id", "product_id", "product_variant_id", "quantity")
+OPTIONAL_COLUMNS = ("sku", "barcode", "reason", "note")
+
+# The reasons Haravan accepts on adjustorset; a blank cell means its default, `newproduct`.
+REASONS = (
+    "newproduct",
+    "returned",
+    "productionofgoods",
+    "damaged",
+    "shrinkage",
+    "promotion",
+    "transfer",
+)
+DEFAULT_REASON = "newproduct"
+MAX_QUANTITY = 1_000_000_000
+MAX_NOTE_CHARS = 200
+MAX_ECHOED_CHARS = 100
+
+_WHOLE = re.compile(r"^\+?(\d+)(?:\.0*)?$")
+_NEGATIVE_WHOLE = re.compile(r"^-(\d+)(?:\.0*)?$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the file; `row` and `column` are None for the file as a whole."""
+
+    row: int | None
+    column: str | None
+    value: str | None
+    problem: str
+
+
+@dataclass(frozen=True)
+class SetLine:
+    """One validated line: set `quantity` on hand for a variant at a location."""
+
+    row: int
+    location_id: int
+    product_id: int
+    product_variant_id: int
+    quantity: int
+    reason: str
+    note: str | None
+    sku: str | None
+    barcode: str | None
+
+    @property
+    def pair(self) -> tuple[int, int]:
+        return (self.location_id, self.product_variant_id)
+
+
+@dataclass(frozen=True)
+class Validation:
+    lines: tuple[SetLine, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _echo(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return text if len(text) <= MAX_ECHOED_CHARS else text[:MAX_ECHOED_CHARS] + "..."
+
+
+def _whole_number(value: Any) -> tuple[int | None, str | None]:
+    """(number, None) or (None, why not); accepts 12, 12.0, "12", " 12 ", "12.0"."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, "is empty"
+    if isinstance(value, bool):
+        return None, "is not a whole number"
+    if isinstance(value, int):
+        return value, None
+    if isinstance(value, float | Decimal):
+        finite = math.isfinite(value) if isinstance(value, float) else value.is_finite()
+        if finite and value == int(value):
+            return int(value), None
+        return None, "is not a whole number"
+    if isinstance(value, str):
+        text = value.strip()
+        if match := _WHOLE.match(text):
+            return int(match.group(1)), None
+        if match := _NEGATIVE_WHOLE.match(text):
+            return -int(match.group(1)), None
+        if "e" in text.lower():
+            return None, (
+                "is not a whole number (a spreadsheet showed it in scientific notation: "
+                "format the column as a number without decimals or as text)"
+            )
+        return None, "is not a whole number"
+    return None, f"is not a whole number (got a {type(value).__name__})"
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+class _RowChecker:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def problem(self, row: RawRow, column: str | None, problem: str) -> None:
+        value = row.values.get(column) if column else None
+        self.problems.append(Problem(row.number, column, _echo(value), problem))
+
+    def identifier(self, row: RawRow, column: str) -> int | None:
+        number, why = _whole_number(row.values.get(column))
+        if why:
+            self.problem(row, column, f"{column} {why}")
+            return None
+        assert number is not None
+        if number <= 0:
+            self.problem(row, column, f"{column} must be a positive id")
+            return None
+        return number
+
+    def quantity(self, row: RawRow) -> int | None:
+        number, why = _whole_number(row.values.get("quantity"))
+        if why:
+            self.problem(row, "quantity", f"quantity {why}")
+            return None
+        assert number is not None
+        if number < 0:
+            self.problem(row, "quantity", "quantity is the new on-hand quantity: it cannot be < 0")
+            return None
+        if number > MAX_QUANTITY:
+            self.problem(row, "quantity", f"quantity is above {MAX_QUANTITY:,}")
+            return None
+        return number
+
+    def reason(self, row: RawRow) -> str | None:
+        text = _text(row.values.get("reason"))
+        if text is None:
+            return DEFAULT_REASON
+        if text.lower() in REASONS:
+            return text.lower()
+        self.problem(row, "reason", f"unknown reason; use one of: {', '.join(REASONS)}")
+        return None
+
+    def note(self, row: RawRow) -> tuple[bool, str | None]:
+        text = _text(row.values.get("note"))
+        if text is not None and len(text) > MAX_NOTE_CHARS:
+            self.problem(row, "note", f"note is longer than {MAX_NOTE_CHARS} characters")
+            return False, None
+        return True, text
+
+    def line(self, row: RawRow) -> SetLine | None:
+        before = len(self.problems)
+        if row.extra_cells:
+            self.problem(row, None, f"the row has {row.extra_cells} cell(s) beyond the header")
+        location_id = self.identifier(row, "location_id")
+        product_id = self.identifier(row, "product_id")
+        variant_id = self.identifier(row, "product_variant_id")
+        quantity = self.quantity(row)
+        reason = self.reason(row)
+        note_ok, note = self.note(row)
+        if (
+            len(self.problems) > before
+            or location_id is None
+            or product_id is None
+            or variant_id is None
+            or quantity is None
+            or reason is None
+            or not note_ok
+        ):
+            return None
+        return SetLine(
+            row=row.number,
+            location_id=location_id,
+            product_id=product_id,
+            product_variant_id=variant_id,
+            quantity=quantity,
+            reason=reason,
+            note=note,
+            sku=_text(row.values.get("sku")),
+            barcode=_text(row.values.get("barcode")),
+        )
+
+
+def _column_problems(columns: tuple[str, ...]) -> list[Problem]:
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+    problems = [
+        Problem(None, column, None, f"required column {column} is missing")
+        for column in REQUIRED_COLUMNS
+        if column not in columns
+    ]
+    allowed = ", ".join((*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS))
+    problems += [
+        Problem(None, column, None, f"unknown column; the columns are: {allowed}")
+        for column in columns
+        if column not in known
+    ]
+    return problems
+
+
+def validate(table: RawTable, *, max_lines: int) -> Validation:
+    """All lines, or every problem found; a file with any problem sends nothing."""
+    problems = _column_problems(table.columns)
+    if problems:
+        return Validation((), tuple(problems))
+    if not table.rows:
+        return Validation((), (Problem(None, None, None, "the file has no data rows"),))
+    if len(table.rows) > max_lines:
+        return Validation(
+            (),
+            (
+                Problem(
+                    None,
+                    None,
+                    None,
+                    f"the file has {len(table.rows):,} rows; at most {max_lines:,} are allowed "
+                    "per file (DAG param max_lines): split it",
+                ),
+            ),
+        )
+    checker = _RowChecker()
+    lines: list[SetLine] = []
+    first_row: dict[tuple[int, int], int] = {}
+    for row in table.rows:
+        line = checker.line(row)
+        if line is None:
+            continue
+        seen = first_row.setdefault(line.pair, line.row)
+        if seen != line.row:
+            checker.problem(
+                row,
+                "product_variant_id",
+                f"duplicate: row {seen} already sets variant {line.product_variant_id} "
+                f"at location {line.location_id}",
+            )
+            continue
+        lines.append(line)
+    if checker.problems:
+        return Validation((), tuple(checker.problems))
+    return Validation(tuple(lines), ())

@@ -1,0 +1,116 @@
+"""Bulk set-adjustments: the plan (one row per line to send), the audit (one row per line,
+with its outcome) and the ledger documents that make the push exactly once."""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+import pyarrow as pa
+
+from include.inventory_lake.schemas.types import ID, QUANTITY, TIMESTAMP
+
+PLAN = pa.schema(
+    [
+        pa.field("batch_id", pa.string(), nullable=False),
+        pa.field("chunk", pa.int32(), nullable=False),
+        pa.field("source_row", pa.int32(), nullable=False),
+        pa.field("location_id", ID, nullable=False),
+        pa.field("product_id", ID, nullable=False),
+        pa.field("product_variant_id", ID, nullable=False),
+        pa.field("sku", pa.string()),
+        pa.field("barcode", pa.string()),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("note", pa.string()),
+        pa.field("current_quantity", QUANTITY, nullable=False),
+        pa.field("new_quantity", QUANTITY, nullable=False),
+        pa.field("delta", QUANTITY, nullable=False),
+        pa.field("guard_flags", pa.list_(pa.string()), nullable=False),
+    ]
+)
+
+AUDIT_STATUSES = ("applied", "refused", "not_sent", "declined")
+
+AUDIT = pa.schema(
+    [
+        pa.field("batch_id", pa.string(), nullable=False),
+        pa.field("file_name", pa.string(), nullable=False),
+        pa.field("source_key", pa.string(), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("chunk", pa.int32(), nullable=False),
+        pa.field("location_id", ID, nullable=False),
+        pa.field("product_id", ID, nullable=False),
+        pa.field("product_variant_id", ID, nullable=False),
+        pa.field("sku", pa.string()),
+        pa.field("barcode", pa.string()),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("requested_quantity", QUANTITY, nullable=False),
+        # On-hand quantity read when the plan was made (what the approver saw) ...
+        pa.field("planned_previous_quantity", QUANTITY, nullable=False),
+        # ... and the one the adjustment actually replaced: requested minus the applied change.
+        pa.field("previous_quantity", QUANTITY),
+        pa.field("adjustment_id", ID),
+        pa.field("adjust_number", pa.string()),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("error", pa.string()),
+        pa.field("recorded_at", TIMESTAMP, nullable=False),
+    ]
+)
+
+# The ledger is JSON in the lake: ledger/<batch_id>/batch.json and chunks/<n>.json.
+LEDGER_FORMAT = 1
+
+BatchStatus = Literal[
+    "planning", "planned", "sending", "sent", "done", "declined", "rejected", "failed"
+]
+ChunkStatus = Literal["applied", "refused"]
+
+
+class LedgerEvent(TypedDict):
+    at: str
+    run_id: str
+    status: str
+    detail: str
+
+
+class BatchDocument(TypedDict):
+    """`batch.json`: who owns the batch, where it stands, and what was planned."""
+
+    format: int
+    batch_id: str
+    content_sha256: str
+    forced: bool
+    source_key: str
+    source_name: str
+    source_etag: str
+    source_sha256: str
+    owner_run_id: str
+    status: BatchStatus
+    plan_locked: bool
+    created_at: str
+    updated_at: str
+    lines: int
+    chunks: int
+    chunk_size: int
+    needs_approval: bool
+    guard_reasons: list[str]
+    approval: dict[str, str | None] | None
+    watermark_adjustment_id: int | None
+    events: list[LedgerEvent]
+
+
+class ChunkDocument(TypedDict):
+    """`chunks/<n>.json`: one request's outcome, written before the next request is sent."""
+
+    format: int
+    batch_id: str
+    chunk: int
+    status: ChunkStatus
+    run_id: str
+    at: str
+    found_by: Literal["response", "lookup"] | None
+    adjustment_id: int | None
+    adjust_number: str | None
+    # [product_variant_id, applied change] for every line of the created adjustment.
+    changes: list[list[int]]
+    error: str | None
+    duplicates: NotRequired[list[int]]
