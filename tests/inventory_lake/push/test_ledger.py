@@ -1,0 +1,132 @@
+"""The ledger on the S3 server: conditional writes make one owner per batch; claims and
+take-overs follow the batch's status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.push.claim import Claim, SourceFile, claim_batch
+from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.ledger import Ledger, LedgerConflict, batch_ids_for_content
+from include.inventory_lake.push.sending import applied_outcome, refused_outcome
+from tests.servers import S3Server
+
+SOURCE = SourceFile("staging/set_adjustments/approved/a.csv", "a.csv", "etag-a", "f" * 64)
+
+
+@pytest.fixture()
+def layout(s3_server: S3Server) -> Iterator[PushLayout]:
+    s3_server.empty_bucket()
+    yield PushLayout(LakeRoot(s3_server.bucket, "lake"))
+    s3_server.empty_bucket()
+
+
+def claim(
+    ledger: Ledger,
+    run_id: str,
+    *,
+    active: frozenset[str] | set[str] = frozenset(),
+    source: SourceFile = SOURCE,
+) -> Claim:
+    return claim_batch(
+        ledger,
+        source,
+        content_sha256="c" * 64,
+        forced=False,
+        lines=3,
+        chunk_size=100,
+        run_id=run_id,
+        run_is_active=lambda run: run in active,
+    )
+
+
+def test_only_one_claim_wins_and_stale_writers_are_refused(
+    s3_server: S3Server, layout: PushLayout
+) -> None:
+    s3 = s3_server.client()
+    first = claim(Ledger(s3, layout, "b1"), "run-a")
+    assert first.outcome == "claimed" and first.stored is not None
+    assert s3_server.keys("lake/staging/set_adjustments/ledger/") == [
+        "lake/staging/set_adjustments/ledger/b1/batch.json"
+    ]
+    with pytest.raises(LedgerConflict):
+        Ledger(s3, layout, "b1").create(first.stored.doc, run_id="run-b", detail="second claim")
+    ledger = Ledger(s3, layout, "b1")
+    newer = ledger.replace(first.stored, run_id="run-a", detail="planned", status="planned")
+    with pytest.raises(LedgerConflict):
+        ledger.replace(first.stored, run_id="run-a", detail="stale", status="sending")
+    stored = ledger.read()
+    assert stored is not None and stored.etag == newer.etag and stored.status == "planned"
+    assert [e["status"] for e in stored.doc["events"]] == ["planning", "planned"]
+
+
+def test_a_batch_of_an_active_run_is_left_alone(s3_server: S3Server, layout: PushLayout) -> None:
+    ledger = Ledger(s3_server.client(), layout, "b1")
+    claim(ledger, "run-a")
+    assert claim(ledger, "run-a").detail.startswith("already ours")
+    busy = claim(ledger, "run-b", active={"run-a"})
+    assert busy.outcome == "busy" and "run-a" in busy.detail
+    other_key = SourceFile("staging/set_adjustments/approved/b.csv", "b.csv", "e", "0" * 64)
+    assert claim(ledger, "run-a", source=other_key).outcome == "duplicate"
+
+
+@pytest.mark.parametrize(
+    ("status", "after"),
+    [
+        ("planning", "planning"),
+        ("planned", "planning"),
+        ("declined", "planning"),
+        ("rejected", "planning"),
+        ("sending", "sending"),
+        ("sent", "sent"),
+        ("failed", "sending"),
+    ],
+)
+def test_take_over_from_an_ended_run(
+    s3_server: S3Server, layout: PushLayout, status: str, after: str
+) -> None:
+    ledger = Ledger(s3_server.client(), layout, "b1")
+    stored = claim(ledger, "run-a").stored
+    assert stored is not None
+    ledger.replace(stored, run_id="run-a", detail="setup", status=status, approval={"by": "x"})
+    taken = claim(ledger, "run-b", active={"run-c"})
+    assert taken.outcome == "claimed" and taken.stored is not None
+    doc = taken.stored.doc
+    assert doc["owner_run_id"] == "run-b" and doc["status"] == after
+    assert (doc["approval"] is None) == (after == "planning"), "a new plan needs a new approval"
+    assert doc["events"][-1]["detail"] == f"taken over from run run-a ({status})"
+
+
+def test_a_done_batch_is_a_duplicate(s3_server: S3Server, layout: PushLayout) -> None:
+    ledger = Ledger(s3_server.client(), layout, "b1")
+    stored = claim(ledger, "run-a").stored
+    assert stored is not None
+    ledger.replace(stored, run_id="run-a", detail="setup", status="done")
+    assert claim(ledger, "run-b").outcome == "duplicate"
+
+
+def test_chunk_outcomes_and_forced_batches_are_found(
+    s3_server: S3Server, layout: PushLayout
+) -> None:
+    s3 = s3_server.client()
+    ledger = Ledger(s3, layout, "0123456789abcdef0123")
+    record = {
+        "id": 77,
+        "adjust_number": "ADJ77",
+        "line_items": [{"product_variant_id": 5, "quantity": -2}],
+    }
+    ledger.write_chunk(applied_outcome(ledger.batch_id, 1, record, run_id="r", found_by="lookup"))
+    ledger.write_chunk(refused_outcome(ledger.batch_id, 2, "no", run_id="r"))
+    outcomes = ledger.chunk_outcomes()
+    assert outcomes[1]["changes"] == [[5, -2]] and outcomes[1]["found_by"] == "lookup"
+    assert outcomes[2]["status"] == "refused" and outcomes[2]["adjustment_id"] is None
+    claim(Ledger(s3, layout, "0123456789abcdef0123-fabc"), "run-a")
+    claim(Ledger(s3, layout, "0123456789abcdef0123"), "run-a")
+    claim(Ledger(s3, layout, "9999999999abcdef0123"), "run-a")
+    assert batch_ids_for_content(s3, layout, "0123456789abcdef0123") == [
+        "0123456789abcdef0123",
+        "0123456789abcdef0123-fabc",
+    ]

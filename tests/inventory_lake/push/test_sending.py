@@ -1,0 +1,155 @@
+"""Sending against the emulator: outcomes in the ledger, lookup before any resend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.ledger import Ledger
+from include.inventory_lake.push.planning import GuardLimits, Plan, build_plan
+from include.inventory_lake.push.sending import ChunkOutcomeUnknown, ChunkSender
+from include.inventory_lake.push.validation import SetLine
+from include.inventory_lake.sources.haravan import HaravanClient
+from tests.inventory_lake.push.support import (
+    applied_chunks,
+    expected_stock,
+    posts,
+    set_lines,
+    stock,
+)
+from tests.inventory_lake.sources.emulator_support import haravan
+from tests.servers import Emulator, S3Server
+
+LIMITS = GuardLimits(
+    max_line_delta=10**9, max_relative_change=1e9, relative_min_delta=0, max_lines=10**9
+)
+POST_PATH = "/com/inventories/adjustorset.json"
+
+
+@pytest.fixture()
+def world(
+    fresh_emulator: Emulator, s3_server: S3Server
+) -> Iterator[tuple[Emulator, HaravanClient, Ledger]]:
+    s3_server.empty_bucket()
+    layout = PushLayout(LakeRoot(s3_server.bucket))
+    with haravan(fresh_emulator) as client:
+        yield fresh_emulator, client, Ledger(s3_server.client(), layout, "feedfacefeedfacefeed")
+
+
+def plan_for(emulator: Emulator, ledger: Ledger) -> tuple[Plan, list[dict[str, object]]]:
+    raw = set_lines(emulator, locations=2, per_location=25)
+    lines = [
+        SetLine(i + 2, r["location_id"], r["product_id"], r["product_variant_id"], r["quantity"],  # type: ignore[arg-type]
+                "shrinkage", None, None, None)
+        for i, r in enumerate(raw)
+    ]  # fmt: skip
+    current = stock(emulator)
+    return build_plan(ledger.batch_id, lines, current, chunk_size=10, limits=LIMITS), raw
+
+
+def sender(client: HaravanClient, ledger: Ledger, plan: Plan, watermark: int) -> ChunkSender:
+    return ChunkSender(client, ledger, plan, run_id="run-1", watermark=watermark)
+
+
+def newest_id(client: HaravanClient) -> int:
+    newest = client.newest_adjustment()
+    assert newest is not None
+    return int(newest["id"])
+
+
+def test_every_chunk_sent_once_with_its_outcome_recorded(
+    world: tuple[Emulator, HaravanClient, Ledger],
+) -> None:
+    emulator, client, ledger = world
+    plan, raw = plan_for(emulator, ledger)
+    assert len(plan.chunks) == 6  # 2 locations x ceil(25 / 10)
+    report = sender(client, ledger, plan, newest_id(client)).send({}, resuming=False)
+    assert (report.requests_sent, report.applied_now, report.refused) == (6, 6, None)
+    assert set(applied_chunks(emulator).values()) == {1} and len(applied_chunks(emulator)) == 6
+    outcomes = ledger.chunk_outcomes()
+    assert sorted(outcomes) == [1, 2, 3, 4, 5, 6]
+    assert all(doc["found_by"] == "response" for doc in outcomes.values())
+    current = stock(emulator)
+    assert all(current[pair] == qty for pair, qty in expected_stock(raw).items())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fault", ["apply_then_502", "apply_then_drop"])
+def test_an_applied_request_with_a_lost_answer_is_found_not_resent(
+    world: tuple[Emulator, HaravanClient, Ledger], fault: str
+) -> None:
+    emulator, client, ledger = world
+    plan, _ = plan_for(emulator, ledger)
+    watermark = newest_id(client)
+    emulator.set_faults(
+        script=[
+            {"kind": "latency", "ms": 0, "method": "POST", "path": POST_PATH, "times": 2},
+            {"kind": fault, "method": "POST", "path": POST_PATH, "times": 1},
+        ]
+    )
+    report = sender(client, ledger, plan, watermark).send({}, resuming=False)
+    assert report.requests_sent == 6 and report.found_by_lookup == 1
+    assert len(posts(emulator)) == 6
+    assert applied_chunks(emulator) == {(ledger.batch_id, n): 1 for n in range(1, 7)}
+    assert ledger.chunk_outcomes()[3]["found_by"] == "lookup"
+
+
+def test_an_unapplied_ambiguous_request_is_not_resent_until_a_retry_looks_again(
+    world: tuple[Emulator, HaravanClient, Ledger],
+) -> None:
+    emulator, client, ledger = world
+    plan, raw = plan_for(emulator, ledger)
+    watermark = newest_id(client)
+    emulator.set_faults(
+        script=[
+            {"kind": "latency", "ms": 0, "method": "POST", "path": POST_PATH, "times": 1},
+            {"kind": "status", "status": 502, "method": "POST", "path": POST_PATH, "times": 1},
+        ]
+    )
+    with pytest.raises(ChunkOutcomeUnknown, match="chunk 2/6"):
+        sender(client, ledger, plan, watermark).send({}, resuming=False)
+    assert len(posts(emulator)) == 2 and sorted(ledger.chunk_outcomes()) == [1]
+    retry = sender(client, ledger, plan, watermark).send(ledger.chunk_outcomes(), resuming=True)
+    assert (retry.applied_before, retry.found_by_lookup, retry.requests_sent) == (1, 0, 5)
+    assert applied_chunks(emulator) == {(ledger.batch_id, n): 1 for n in range(1, 7)}
+    current = stock(emulator)
+    assert all(current[pair] == qty for pair, qty in expected_stock(raw).items())  # type: ignore[arg-type]
+
+
+def test_a_resumed_batch_finds_requests_that_landed_without_an_outcome(
+    world: tuple[Emulator, HaravanClient, Ledger], s3_server: S3Server
+) -> None:
+    """A crash between a request and its outcome: the retry records it instead of resending."""
+    emulator, client, ledger = world
+    plan, _ = plan_for(emulator, ledger)
+    watermark = newest_id(client)
+    sender(client, ledger, plan, watermark).send({}, resuming=False)
+    layout = PushLayout(LakeRoot(s3_server.bucket))
+    for chunk in (3, 4, 5, 6):  # the crash: these outcomes were never written
+        s3_server.client().delete_object(
+            Bucket=s3_server.bucket, Key=layout.chunk_key(ledger.batch_id, chunk)
+        )
+    emulator.admin_post("journal/reset")
+    report = sender(client, ledger, plan, watermark).send(ledger.chunk_outcomes(), resuming=True)
+    assert (report.applied_before, report.found_by_lookup, report.requests_sent) == (2, 4, 0)
+    assert posts(emulator) == []
+    assert sorted(ledger.chunk_outcomes()) == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_refused_request_stops_the_batch(world: tuple[Emulator, HaravanClient, Ledger]) -> None:
+    emulator, client, ledger = world
+    plan, _ = plan_for(emulator, ledger)
+    emulator.set_faults(
+        script=[
+            {"kind": "latency", "ms": 0, "method": "POST", "path": POST_PATH, "times": 3},
+            {"kind": "status", "status": 422, "method": "POST", "path": POST_PATH, "times": 1},
+        ]
+    )
+    report = sender(client, ledger, plan, newest_id(client)).send({}, resuming=False)
+    assert report.refused is not None and report.refused["chunk"] == 4
+    assert report.requests_sent == 4 and len(posts(emulator)) == 4
+    outcomes = ledger.chunk_outcomes()
+    assert [outcomes[n]["status"] for n in sorted(outcomes)] == ["applied"] * 3 + ["refused"]
+    assert "Haravan refused it" in (outcomes[4]["error"] or "")
