@@ -38,10 +38,11 @@ AIRFLOW_USER = "admin"
 @dataclass(frozen=True)
 class StackPaths:
     root: Path
+    local_dir: Path | None = None
 
     @property
     def local(self) -> Path:
-        return self.root / ".local"
+        return self.local_dir or self.root / ".local"
 
     @property
     def run(self) -> Path:
@@ -93,9 +94,13 @@ def _local_port(url: str) -> int | None:
 def airflow_env(paths: StackPaths, env: dict[str, str]) -> dict[str, str]:
     merged = dict(os.environ)
     merged.update(env)
+    base_url = f"http://127.0.0.1:{airflow_port(merged)}"
     merged.update(
         {
             "AIRFLOW_HOME": str(paths.airflow_home),
+            "AIRFLOW__API__BASE_URL": base_url,
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(paths.airflow_home / "logs"),
             "AIRFLOW__CORE__DAGS_FOLDER": str(paths.root / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(paths.root / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -183,8 +188,13 @@ def _airflow(paths: StackPaths, env: dict[str, str], *args: str) -> None:
         raise SystemExit(f"airflow {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
 
-def _start_airflow(paths: StackPaths, env: dict[str, str]) -> str:
-    port = int(env.get("AIRFLOW__API__PORT", "8080"))
+def airflow_port(env: dict[str, str]) -> int:
+    return int(env.get("AIRFLOW__API__PORT", "8080"))
+
+
+def start_airflow(paths: StackPaths, env: dict[str, str]) -> str:
+    """Migrate the DB, import the pools and start `airflow standalone`; returns the UI URL."""
+    port = airflow_port(env)
     url = f"http://127.0.0.1:{port}"
     if _running_pid(paths, "airflow") is not None:
         return url
@@ -201,6 +211,7 @@ def _start_airflow(paths: StackPaths, env: dict[str, str]) -> str:
     airflow = Path(sys.executable).with_name("airflow")
     log_path = paths.logs / "airflow.log"
     process = spawn([str(airflow), "standalone"], log_path, env=env)
+    paths.run.mkdir(parents=True, exist_ok=True)
     paths.pid_file("airflow").write_text(str(process.pid))
     try:
         wait_for_http(process, f"{url}/api/v2/monitor/health", log_path, timeout_s=300)
@@ -217,7 +228,7 @@ def up() -> None:
     env = load_env(paths)
     s3 = _start_s3(paths, env)
     emulator = _start_emulator(paths, env)
-    airflow = _start_airflow(paths, airflow_env(paths, env))
+    airflow = start_airflow(paths, airflow_env(paths, env))
     password = json.loads(paths.passwords_file.read_text())[AIRFLOW_USER]
     print()
     print(f"Airflow UI     {airflow}   login: {AIRFLOW_USER} / {password}")
@@ -229,8 +240,8 @@ def up() -> None:
     print("Stop it all    make stop")
 
 
-def down() -> None:
-    paths = StackPaths(project_root())
+def down(paths: StackPaths | None = None) -> None:
+    paths = paths or StackPaths(project_root())
     for name in ("airflow", "emulator", "s3"):
         pid = _running_pid(paths, name)
         if pid is None:
