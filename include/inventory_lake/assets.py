@@ -12,3 +12,5 @@ GROUP = "inventory_lake"
 HARAVAN_ADJUSTMENTS_RAW = Asset(name="raw_haravan_inventory_adjustments", group=GROUP)
 STOCKY_ADJUSTMENTS_RAW = Asset(name="raw_stocky_stock_adjustments", group=GROUP)
 STOCKY_ITEMS_RAW = Asset(name="raw_stocky_stock_adjustment_items", group=GROUP)
+FACTS_ADJUSTMENT_LINES = Asset(name="facts_inventory_adjustment_lines", group=GROUP)
+WAREHOUSE_ADJUSTMENT_LINES = Asset(name="warehouse_inventory_adjustment_lines", group=GROUP)

@@ -1,0 +1,90 @@
+"""
+### Raw adjustments → line-item facts (the warehouse's input)
+
+Reads, for each day `dt`, the raw partitions of both sources under `<inventory_lake_uri>/`:
+`raw/haravan/inventory_adjustments/`, `raw/stocky/stock_adjustments/` and
+`raw/stocky/stock_adjustment_items/` (`dt=YYYY-MM-DD/`, each must carry its `_SUCCESS` marker).
+
+Writes one flat row per adjustment line to
+`<inventory_lake_uri>/facts/inventory_adjustment_lines/dt=YYYY-MM-DD/` (one Parquet file and a
+`_SUCCESS` marker, replaced atomically; one row per `line_key`, newest `updated_at` wins), then
+an event on the `facts_inventory_adjustment_lines` Asset with `dt`, `uri` and `rows`.
+Contract for warehouse loads: `docs/warehouse-contract.md`.
+
+**When it runs.** After both extracts: once all three raw Assets have new events, for every
+`dt` named in those events. **Backfill** any range from the UI (Trigger → Backfill: one run per
+UTC day), or trigger with params `dt_start` / `dt_end` (inclusive) for a range in one run; a
+manual run without params builds yesterday (UTC). There are no time-scheduled runs: they
+would race the extracts.
+
+**Fails without retrying** when a raw partition has no `_SUCCESS` marker (its extract has not
+completed for that day: the message names it) or a data-quality check fails (the message
+names the check, the count and example keys). Either way the previous facts partition stays.
+Owner: data engineering.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import (
+    AssetAll,
+    AssetOrTimeSchedule,
+    CronDataIntervalTimetable,
+    Param,
+    dag,
+    task,
+)
+
+from include.inventory_lake import assets, settings, tags
+
+DATE_PARAM = {"type": ["null", "string"], "format": "date"}
+
+
+@dag(
+    schedule=AssetOrTimeSchedule(
+        timetable=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+        assets=AssetAll(
+            assets.HARAVAN_ADJUSTMENTS_RAW, assets.STOCKY_ADJUSTMENTS_RAW, assets.STOCKY_ITEMS_RAW
+        ),
+    ),
+    # The daily timetable gives backfills and manual runs their day; the runs themselves come
+    # from the Assets, so time-scheduled runs are not allowed.
+    allowed_run_types=["asset_triggered", "manual", "backfill"],
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=4,
+    default_args={
+        "owner": settings.OWNER,
+        "retries": 2,
+        "retry_delay": timedelta(minutes=2),
+    },
+    params={
+        "dt_start": Param(None, **DATE_PARAM, description="First day to build (YYYY-MM-DD)."),
+        "dt_end": Param(None, **DATE_PARAM, description="Last day to build, inclusive."),
+    },
+    tags=[tags.FACTS, tags.LAKE],
+    doc_md=__doc__,
+)
+def inventory_adjustment_facts() -> None:
+    @task
+    def partition_days(**context: Any) -> list[str]:
+        from include.inventory_lake.facts.tasks import partition_days
+
+        return partition_days(context)
+
+    @task(outlets=[assets.FACTS_ADJUSTMENT_LINES], map_index_template="{{ task.op_kwargs.dt }}")
+    def build_partition(dt: str, **context: Any) -> dict[str, Any]:
+        from include.inventory_lake.facts.tasks import build_partition
+
+        return build_partition(dt, context)
+
+    build_partition.expand(dt=partition_days())
+
+
+dag_object = inventory_adjustment_facts()
+
+if __name__ == "__main__":
+    dag_object.test()

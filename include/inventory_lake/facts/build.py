@@ -1,0 +1,220 @@
+"""Build one facts partition (`facts/inventory_adjustment_lines/dt=…/`) from that day's raw
+partitions of both sources.
+
+1. All three raw partitions must carry their `_SUCCESS` marker: a missing one fails the build
+   naming it (a missing marker means "not run", never "no data"), and nothing is written.
+2. Each raw file is downloaded and checked against its marker (sha256, rows) and schema.
+3. Key pass: only the line ids and versions are read, to find which row wins each `line_key`
+   (newest `updated_at`); lines without an id fail the build here.
+4. Write pass: the raw files are streamed in batches, flattened, filtered to the winners,
+   checked and written; memory is bounded by a batch plus the key columns, not the partition.
+5. The checks gate the commit: a failure aborts the writer and the old partition stays.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from include.inventory_lake.facts import flatten
+from include.inventory_lake.facts.dedupe import latest_per_key
+from include.inventory_lake.facts.quality import (
+    CheckFailure,
+    DataQualityError,
+    LineChecks,
+    null_line_ids,
+)
+from include.inventory_lake.facts.raw_partition import (
+    FetchedPartition,
+    fetch_partition,
+    read_markers,
+)
+from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
+from include.inventory_lake.schemas import facts, haravan, stocky
+from include.inventory_lake.settings import (
+    FACTS_LINES_PATH,
+    HARAVAN_ADJUSTMENTS_PATH,
+    STOCKY_ADJUSTMENTS_PATH,
+    STOCKY_ITEMS_PATH,
+)
+
+log = logging.getLogger(__name__)
+
+HARAVAN_BATCH_ADJUSTMENTS = 16_384
+STOCKY_BATCH_ITEMS = 131_072
+CHECKS = ("raw_marker", "raw_schema", "line_key_not_null", "required_not_null",
+          "line_key_unique", "row_count")  # fmt: skip
+
+
+@dataclass
+class LinePlan:
+    """Which raw lines of one source survive deduplication."""
+
+    keep: pa.BooleanArray
+    null_ids: CheckFailure | None = None
+
+    @property
+    def lines(self) -> int:
+        return len(self.keep)
+
+    @property
+    def superseded(self) -> int:
+        return len(self.keep) - (pc.sum(self.keep).as_py() or 0)
+
+
+@dataclass
+class BuildReport:
+    dt: date
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def rows(self, source: str) -> int:
+        return int(self.sources[source]["rows"])
+
+
+def raw_partitions(root: LakeRoot, dt: date) -> tuple[Partition, Partition, Partition]:
+    """Haravan adjustments, Stocky adjustments, Stocky items: the inputs of day `dt`."""
+    return (
+        Partition(root, HARAVAN_ADJUSTMENTS_PATH, dt),
+        Partition(root, STOCKY_ADJUSTMENTS_PATH, dt),
+        Partition(root, STOCKY_ITEMS_PATH, dt),
+    )
+
+
+def build_facts_partition(
+    s3: Any, root: LakeRoot, dt: date, run_id: str
+) -> tuple[CommittedPartition, BuildReport]:
+    inputs = raw_partitions(root, dt)
+    markers = read_markers(s3, list(inputs))
+    schemas = (haravan.ADJUSTMENTS, stocky.STOCK_ADJUSTMENTS, stocky.STOCK_ADJUSTMENT_ITEMS)
+    with tempfile.TemporaryDirectory(prefix="facts-") as tmp:
+        haravan_raw, stocky_adjustments_raw, stocky_items_raw = (
+            fetch_partition(s3, partition, marker, schema, Path(tmp))
+            for partition, marker, schema in zip(inputs, markers, schemas, strict=True)
+        )
+        haravan_plan = plan_haravan(haravan_raw)
+        stocky_plan = plan_stocky(stocky_items_raw)
+        null_ids = [plan.null_ids for plan in (haravan_plan, stocky_plan) if plan.null_ids]
+        if null_ids:
+            raise DataQualityError(dt, null_ids)
+        lookup = flatten.stocky_adjustment_lookup(stocky_adjustments_raw.open().read())
+
+        report = BuildReport(dt)
+        checks = LineChecks()
+        target = Partition(root, FACTS_LINES_PATH, dt)
+        with PartitionWriter(s3, target, facts.LINES, run_id) as writer:
+            for batch in _winners(
+                _haravan_batches(haravan_raw), flatten.haravan_lines, haravan_plan.keep
+            ):
+                checks.observe(facts.HARAVAN, batch)
+                writer.write(batch)
+            adjustment_missing = 0
+            for batch in _winners(
+                _stocky_item_batches(stocky_items_raw),
+                lambda items: flatten.stocky_lines(items, lookup),
+                stocky_plan.keep,
+            ):
+                checks.observe(facts.STOCKY, batch)
+                adjustment_missing += pc.sum(batch.column("adjustment_missing")).as_py() or 0
+                writer.write(batch)
+
+            expected = {
+                facts.HARAVAN: haravan_plan.lines - haravan_plan.superseded,
+                facts.STOCKY: stocky_plan.lines - stocky_plan.superseded,
+            }
+            failures = checks.failures(expected)
+            if failures:
+                raise DataQualityError(dt, failures)
+            report.sources = {
+                facts.HARAVAN: {
+                    "raw": [_raw_details(haravan_raw)],
+                    "lines": haravan_plan.lines,
+                    "superseded_duplicates": haravan_plan.superseded,
+                    "rows": checks.rows[facts.HARAVAN],
+                },
+                facts.STOCKY: {
+                    "raw": [_raw_details(stocky_items_raw), _raw_details(stocky_adjustments_raw)],
+                    "lines": stocky_plan.lines,
+                    "superseded_duplicates": stocky_plan.superseded,
+                    "rows": checks.rows[facts.STOCKY],
+                    "adjustment_missing": adjustment_missing,
+                },
+            }
+            committed = writer.commit({"sources": report.sources, "checks_passed": list(CHECKS)})
+    log.info("facts dt=%s: %s", dt, report.sources)
+    return committed, report
+
+
+def plan_haravan(raw: FetchedPartition) -> LinePlan:
+    ids, versions, adjustments = [], [], []
+    for batch in raw.open().iter_batches(
+        batch_size=HARAVAN_BATCH_ADJUSTMENTS,
+        columns=["id", "created_at", "updated_at", "line_items.list.element.id"],
+    ):
+        ids.append(flatten.haravan_line_ids(batch))
+        versions.append(flatten.haravan_line_versions(batch))
+        adjustments.append(batch.column("id").take(pc.list_parent_indices(batch["line_items"])))
+    line_ids = _concat(ids, facts.LINES.field("line_id").type)
+    return LinePlan(
+        keep=latest_per_key(line_ids, _concat(versions, facts.LINES.field("updated_at").type)),
+        null_ids=null_line_ids(
+            facts.HARAVAN, line_ids, _concat(adjustments, facts.LINES.field("adjustment_id").type)
+        ),
+    )
+
+
+def plan_stocky(raw: FetchedPartition) -> LinePlan:
+    keys = raw.open().read(columns=["id", "updated_at", "stock_adjustment_id"])
+    line_ids = keys.column("id").combine_chunks()
+    return LinePlan(
+        keep=latest_per_key(line_ids, keys.column("updated_at").combine_chunks()),
+        null_ids=null_line_ids(
+            facts.STOCKY, line_ids, keys.column("stock_adjustment_id").combine_chunks()
+        ),
+    )
+
+
+def _concat(chunks: list[pa.Array], type_: pa.DataType) -> pa.Array:
+    return pa.concat_arrays(chunks) if chunks else pa.array([], type=type_)
+
+
+def _haravan_batches(raw: FetchedPartition) -> Iterator[pa.RecordBatch]:
+    yield from raw.open().iter_batches(batch_size=HARAVAN_BATCH_ADJUSTMENTS)
+
+
+def _stocky_item_batches(raw: FetchedPartition) -> Iterator[pa.RecordBatch]:
+    yield from raw.open().iter_batches(batch_size=STOCKY_BATCH_ITEMS)
+
+
+def _winners(
+    raw_batches: Iterator[pa.RecordBatch],
+    to_lines: Callable[[pa.RecordBatch], pa.RecordBatch],
+    keep: pa.BooleanArray,
+) -> Iterator[pa.RecordBatch]:
+    """Flatten each raw batch and drop the lines that lost their key to a newer version."""
+    offset = 0
+    for raw_batch in raw_batches:
+        lines = to_lines(raw_batch)
+        kept = keep.slice(offset, lines.num_rows)
+        offset += lines.num_rows
+        yield lines if kept.false_count == 0 else lines.filter(kept)
+    if offset != len(keep):
+        raise RuntimeError(f"read {offset} lines on the write pass, {len(keep)} on the key pass")
+
+
+def _raw_details(raw: FetchedPartition) -> dict[str, Any]:
+    return {
+        "uri": raw.partition.uri,
+        "rows": raw.rows,
+        "sha256": raw.marker.get("sha256"),
+        "run_id": raw.marker.get("run_id"),
+        "committed_at": raw.marker.get("committed_at"),
+    }

@@ -1,0 +1,54 @@
+"""The facts DAG's task bodies: which days to build, then one partition per day."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from include.inventory_lake import assets
+from include.inventory_lake.facts.build import build_facts_partition
+from include.inventory_lake.facts.quality import DataQualityError
+from include.inventory_lake.facts.raw_partition import PartitionNotReady, PartitionSchemaMismatch
+from include.inventory_lake.facts.run_dates import RunDatesError, context_run_dates
+from include.inventory_lake.lake.connection import lake_root, s3_client
+from include.inventory_lake.schemas import facts
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def no_retry_for(*errors: type[Exception]) -> Iterator[None]:
+    """Failures that a retry cannot fix (bad input, a day not extracted yet) fail at once."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except errors as error:
+        raise AirflowFailException(str(error)) from error
+
+
+def partition_days(context: Mapping[str, Any]) -> list[str]:
+    with no_retry_for(RunDatesError):
+        days = context_run_dates(context)
+    log.info("building facts for %d day(s): %s", len(days), [d.isoformat() for d in days])
+    return [day.isoformat() for day in days]
+
+
+def build_partition(dt: str, context: Mapping[str, Any]) -> dict[str, Any]:
+    with no_retry_for(PartitionNotReady, PartitionSchemaMismatch, DataQualityError):
+        committed, report = build_facts_partition(
+            s3_client(), lake_root(), date.fromisoformat(dt), context["run_id"]
+        )
+    summary = {
+        "dt": dt,
+        "uri": committed.uri,
+        "rows": committed.rows,
+        "haravan_rows": report.rows(facts.HARAVAN),
+        "stocky_rows": report.rows(facts.STOCKY),
+        "stocky_adjustment_missing": report.sources[facts.STOCKY]["adjustment_missing"],
+    }
+    context["outlet_events"][assets.FACTS_ADJUSTMENT_LINES].extra = summary
+    return summary
