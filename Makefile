@@ -38,12 +38,14 @@ lint: $(STAMP)
 
 ## make bench: benchmarks, printing one JSON object per figure (not run by CI)
 bench: $(STAMP)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-bench.txt
 	$(BIN)/python -m tests.bench
 
 ## make requirements: re-resolve the exact pins from requirements*.in
 requirements:
 	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.txt
 	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements-dev.in -o requirements-dev.txt
+	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements-bench.in -o requirements-bench.txt
 
 clean: stop
 	rm -rf .local $(VENV)

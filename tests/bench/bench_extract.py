@@ -43,6 +43,16 @@ def _journal(url: str) -> dict[str, Any]:
 
 
 def extract_day(emulator_url: str, s3_url: str, day: date, page_size: int, **client: Any) -> int:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return extract_window(
+        emulator_url, s3_url, start, start + timedelta(days=1), page_size, **client
+    )
+
+
+def extract_window(
+    emulator_url: str, s3_url: str, start: datetime, end: datetime, page_size: int, **client: Any
+) -> int:
+    """Adjustments created in [start, end) into one partition, as the extract task does."""
     s3 = boto3.client(
         "s3",
         endpoint_url=s3_url,
@@ -53,13 +63,12 @@ def extract_day(emulator_url: str, s3_url: str, day: date, page_size: int, **cli
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if BUCKET not in existing:
         s3.create_bucket(Bucket=BUCKET)
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    partition = Partition(LakeRoot(BUCKET), HARAVAN_ADJUSTMENTS_PATH, day)
+    partition = Partition(LakeRoot(BUCKET), HARAVAN_ADJUSTMENTS_PATH, start.date())
     with (
         HaravanClient(emulator_url, TOKEN, page_size=page_size, **client) as haravan,
         PartitionWriter(s3, partition, ADJUSTMENTS, "bench") as writer,
     ):
-        pages = haravan.iter_adjustments_created_between(start, start + timedelta(days=1))
+        pages = haravan.iter_adjustments_created_between(start, end)
         stats = stream_pages(pages, writer, ADJUSTMENTS, "adjustments")
         writer.commit()
     return stats.rows
