@@ -14,7 +14,11 @@ import pytest
 from include.inventory_lake import settings, tags
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPECTED_DAGS = {"haravan_adjustments_extract", "stocky_adjustments_extract"}
+EXPECTED_DAGS = {
+    "haravan_adjustments_extract",
+    "stocky_adjustments_extract",
+    "haravan_set_adjustments_push",
+}
 HEAVY_MODULES = {"pyarrow", "boto3", "botocore", "requests", "tenacity", "duckdb", "pandas"}
 
 
