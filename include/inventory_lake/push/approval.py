@@ -34,13 +34,17 @@ class PlanApprovalOperator(ApprovalOperator):
         return prepared
 
     def execute(self, context: Any) -> Any:
-        from include.inventory_lake.push.tasks import approval_needed
+        from include.inventory_lake.push.tasks import approval_needed, earlier_decision
 
         prepared = self._prepared(context)
         passed = approval_needed(prepared)
         if passed is not None:
             self.log.info("no approval asked: %s", passed)
             return {"approval": passed, "by": None, "at": None}
+        earlier = earlier_decision(prepared, context)
+        if earlier is not None:
+            self.log.info("answered before: %s", earlier)
+            return earlier
         self.subject = prepared["subject"]
         self.body = prepared["body"]
         self.log.info("plan needs approval: %s", "; ".join(prepared["guard_reasons"]))

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from include.inventory_lake.http.errors import AmbiguousWriteError, ApiValidationError
 from include.inventory_lake.push.batch import find_marker
-from include.inventory_lake.push.ledger import Ledger, now_iso
+from include.inventory_lake.push.ledger import Ledger, StoredBatch, now_iso
 from include.inventory_lake.push.planning import Chunk, Plan
 from include.inventory_lake.schemas.push import LEDGER_FORMAT, ChunkDocument
 
@@ -31,6 +31,8 @@ class AdjustmentApi(Protocol):
     def create_adjustment(self, inventory: Mapping[str, Any]) -> dict[str, Any]: ...
 
     def recent_adjustments(self, since_id: int) -> Iterator[dict[str, Any]]: ...
+
+    def newest_adjustment(self) -> dict[str, Any] | None: ...
 
 
 class ChunkOutcomeUnknown(RuntimeError):
@@ -230,3 +232,25 @@ class ChunkSender:
             chunk.location_id,
         )
         return None
+
+
+def send_batch(
+    api: AdjustmentApi, ledger: Ledger, stored: StoredBatch, plan: Plan, *, run_id: str
+) -> tuple[StoredBatch, SendReport]:
+    """Send a planned batch, or resume one that was sending: the ledger says which."""
+    resuming = stored.status != "planned"
+    if not resuming:
+        newest = api.newest_adjustment()
+        stored = ledger.replace(
+            stored,
+            run_id=run_id,
+            detail=f"sending {len(plan.chunks)} requests",
+            status="sending",
+            watermark_adjustment_id=int(newest["id"]) if newest else 0,
+        )
+    watermark = stored.doc["watermark_adjustment_id"]
+    if watermark is None:
+        raise ValueError(f"batch {ledger.batch_id} is {stored.status} without a watermark")
+    sender = ChunkSender(api, ledger, plan, run_id=run_id, watermark=watermark)
+    report = sender.send(ledger.chunk_outcomes() if resuming else {}, resuming=resuming)
+    return stored, report

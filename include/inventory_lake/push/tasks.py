@@ -33,7 +33,7 @@ from include.inventory_lake.push.options import PushOptions
 from include.inventory_lake.push.plan_store import read_plan, write_plan
 from include.inventory_lake.push.planning import Plan, build_plan
 from include.inventory_lake.push.reading import UnreadableFile, read_staged
-from include.inventory_lake.push.sending import ChunkSender
+from include.inventory_lake.push.sending import send_batch
 from include.inventory_lake.push.stock import read_current_stock
 from include.inventory_lake.push.summary import approval_body, approval_subject, summarise
 from include.inventory_lake.push.task_ids import APPROVE_TASK, PREPARE_TASK
@@ -306,6 +306,22 @@ def approval_needed(prepared: Mapping[str, Any]) -> str | None:
     return None
 
 
+def earlier_decision(prepared: Mapping[str, Any], context: Context) -> dict[str, Any] | None:
+    """The answer this run already recorded: a retried approval task must not ask twice."""
+    s3, layout = _lake()
+    stored = Ledger(s3, layout, prepared["batch_id"]).read()
+    if stored is None or stored.doc["owner_run_id"] != context["run_id"]:
+        return None
+    approval = stored.doc["approval"]
+    if not approval:
+        return None
+    if approval["decision"] == "declined":  # finish closing it: a crash may have cut in
+        return record_decision(
+            prepared, context, approved=False, by=approval["by"], at=approval["at"] or ""
+        )
+    return {"approval": "approved", "by": approval["by"], "at": approval["at"]}
+
+
 def record_decision(
     prepared: Mapping[str, Any],
     context: Context,
@@ -378,20 +394,7 @@ def _push(context: Context) -> dict[str, Any]:
         _fail(f"batch {ledger.batch_id} is {stored.status}: nothing to send")
     plan = read_plan(s3, layout, ledger.batch_id, doc["guard_reasons"])
     with _haravan() as client:
-        resuming = stored.status != "planned"
-        if not resuming:
-            newest = client.newest_adjustment()
-            stored = ledger.replace(
-                stored,
-                run_id=run_id,
-                detail=f"sending {len(plan.chunks)} requests",
-                status="sending",
-                watermark_adjustment_id=int(newest["id"]) if newest else 0,
-            )
-        watermark = stored.doc["watermark_adjustment_id"]
-        assert watermark is not None
-        sender = ChunkSender(client, ledger, plan, run_id=run_id, watermark=watermark)
-        report = sender.send(ledger.chunk_outcomes() if resuming else {}, resuming=resuming)
+        stored, report = send_batch(client, ledger, stored, plan, run_id=run_id)
         api = client.summary()
     result = {"batch_id": ledger.batch_id, **report.as_dict(), "api": api}
     log.info("push of batch %s: %s", ledger.batch_id, result)
