@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from include.inventory_lake.push.validation import SetLine
+from include.inventory_lake.push.validation import MARKER_PREFIX, SetLine
 
 CONTENT_ID_CHARS = 20
 _MARKER = re.compile(
@@ -51,7 +51,7 @@ def content_prefix(batch_id: str) -> str:
 
 
 def marker(batch_id: str, chunk: int, chunks: int) -> str:
-    return f"[inventory-lake set {batch_id} {chunk}/{chunks}]"
+    return f"{MARKER_PREFIX}{batch_id} {chunk}/{chunks}]"
 
 
 def request_note(user_note: str | None, batch_id: str, chunk: int, chunks: int) -> str:
@@ -67,8 +67,9 @@ class MarkerRef:
 
 
 def find_marker(note: str | None) -> MarkerRef | None:
-    """The batch marker in an adjustment's note, if it carries one."""
-    match = _MARKER.search(note or "")
-    if match is None:
+    """The batch marker an adjustment's note ends with (the pipeline appends it), if any."""
+    matches = list(_MARKER.finditer(note or ""))
+    if not matches:
         return None
+    match = matches[-1]
     return MarkerRef(match["batch"], int(match["k"]), int(match["n"]))

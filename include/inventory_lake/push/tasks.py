@@ -32,7 +32,7 @@ from include.inventory_lake.push.ledger import (
 from include.inventory_lake.push.options import PushOptions
 from include.inventory_lake.push.plan_store import read_plan, write_plan
 from include.inventory_lake.push.planning import Plan, build_plan
-from include.inventory_lake.push.reading import UnreadableFile, read_staged
+from include.inventory_lake.push.reading import MAX_FILE_BYTES, UnreadableFile, read_staged
 from include.inventory_lake.push.sending import send_batch
 from include.inventory_lake.push.stock import read_current_stock
 from include.inventory_lake.push.summary import approval_body, approval_subject, summarise
@@ -198,6 +198,11 @@ def _prepare(staged: StagedFile, context: Context) -> dict[str, Any]:
     options = PushOptions.from_params(context["params"])
     run_id: str = context["run_id"]
     s3, layout = _lake()
+    if staged.size > MAX_FILE_BYTES:  # refused unread: a huge file must not exhaust the worker
+        stand_in = hashlib.sha256(f"{staged.key}:{staged.etag}".encode()).hexdigest()
+        source = SourceFile(staged.key, staged.name, staged.etag, stand_in)
+        too_big = f"the file has {staged.size:,} bytes; files above {MAX_FILE_BYTES:,} are not read"
+        _reject(s3, layout, source, [Problem(None, None, None, too_big)], dry_run=options.dry_run)
     try:
         obj = s3.get_object(Bucket=layout.root.bucket, Key=staged.key)
     except s3.exceptions.NoSuchKey:

@@ -28,6 +28,9 @@ DEFAULT_REASON = "newproduct"
 MAX_QUANTITY = 1_000_000_000
 MAX_NOTE_CHARS = 200
 MAX_ECHOED_CHARS = 100
+# Notes sent to Haravan end with "[inventory-lake set <batch> <n>/<total>]" (see batch.py);
+# a note from the file must not carry one, or it could pass for another batch's request.
+MARKER_PREFIX = "[inventory-lake set "
 
 _WHOLE = re.compile(r"^\+?(\d+)(?:\.0*)?$")
 _NEGATIVE_WHOLE = re.compile(r"^-(\d+)(?:\.0*)?$")
@@ -160,6 +163,9 @@ class _RowChecker:
         text = _text(row.values.get("note"))
         if text is not None and len(text) > MAX_NOTE_CHARS:
             self.problem(row, "note", f"note is longer than {MAX_NOTE_CHARS} characters")
+            return False, None
+        if text is not None and MARKER_PREFIX in text:
+            self.problem(row, "note", f"note must not contain {MARKER_PREFIX.strip()!r}")
             return False, None
         return True, text
 

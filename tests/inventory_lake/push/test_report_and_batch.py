@@ -98,4 +98,6 @@ def test_the_marker_survives_a_user_note_and_is_found_again() -> None:
     assert ref is not None
     assert (ref.batch_id, ref.chunk, ref.chunks) == ("0123456789abcdef0123-f89abcdef", 3, 12)
     assert find_marker("Kiểm kê tháng 1") is None
+    spoofed = request_note("copied [inventory-lake set aaaa 1/2]", "bbbb", 3, 4)
+    assert find_marker(spoofed) == find_marker("[inventory-lake set bbbb 3/4]")
     assert find_marker(None) is None

@@ -89,6 +89,8 @@ def test_parquet_with_integer_and_integral_float_columns() -> None:
         (f"{HEADER},reason\n1,2,3,4,stolen\n", 2, "reason", "unknown reason"),
         (f"{HEADER}\n1,2,3,4,99\n", 2, None, "beyond the header"),
         (f"{HEADER}\n", None, None, "no data rows"),
+        (f"{HEADER},note\n1,2,3,4,x [inventory-lake set ab 1/2]\n", 2, "note", "must not contain"),
+        (f"{HEADER},note\n1,2,3,4,{'n' * 201}\n", 2, "note", "longer than 200"),
     ],
 )
 def test_each_bad_input_is_named(
