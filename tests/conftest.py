@@ -42,7 +42,13 @@ from include.inventory_lake.devstack.processes import (  # noqa: E402
     start_s3_server,
     stop_pid_group,
 )
-from tests.servers import Emulator, S3Server  # noqa: E402
+from include.inventory_lake.devstack.stack import (  # noqa: E402
+    StackPaths,
+    airflow_env,
+    down,
+    start_airflow,
+)
+from tests.servers import AirflowApi, Emulator, S3Server  # noqa: E402
 
 LAKE_BUCKET = "inventory-lake"
 EMULATOR_DATA = {"seed": 7, "days": 14, "end": "2026-01-15T00:00:00Z"}
@@ -137,3 +143,22 @@ def airflow_db() -> Path:
         [str(airflow), "pools", "import", str(pools)], check=True, capture_output=True, timeout=120
     )
     return AIRFLOW_HOME / "airflow.db"
+
+
+@pytest.fixture(scope="session")
+def airflow_standalone(
+    tmp_path_factory: pytest.TempPathFactory,
+    airflow_connections: dict[str, str],
+    emulator: Emulator,
+    s3_server: S3Server,
+) -> Iterator[AirflowApi]:
+    """A real `airflow standalone` (scheduler, LocalExecutor, API server and UI) on a free port,
+    with its own AIRFLOW_HOME and the same connections as the rest of the tests."""
+    paths = StackPaths(ROOT, local_dir=tmp_path_factory.mktemp("standalone"))
+    env = airflow_env(paths, {**airflow_connections, "AIRFLOW__API__PORT": str(free_port())})
+    url = start_airflow(paths, env)
+    try:
+        password = json.loads(paths.passwords_file.read_text())["admin"]
+        yield AirflowApi(url, password)
+    finally:
+        down(paths)

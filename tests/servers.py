@@ -99,3 +99,24 @@ def truth(emulator: Emulator, name: str) -> list[dict[str, Any]]:
     response.raise_for_status()
     result: list[dict[str, Any]] = exact_json(response)
     return result
+
+
+class AirflowApi:
+    """Airflow's REST API (what the UI calls) on a running `airflow standalone`."""
+
+    def __init__(self, url: str, password: str, user: str = "admin") -> None:
+        self.url = url
+        self.user = user
+        self.password = password
+        response = requests.post(
+            f"{url}/auth/token", json={"username": user, "password": password}, timeout=TIMEOUT_S
+        )
+        response.raise_for_status()
+        self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = requests.request(
+            method, f"{self.url}/api/v2/{path}", json=body, headers=self.headers, timeout=TIMEOUT_S
+        )
+        response.raise_for_status()
+        return response.json()
