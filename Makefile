@@ -3,6 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Headless Chromium + chromedriver from Debian's packages, for the UI plugin's browser test.
+BROWSER_STAMP := /usr/bin/chromedriver
+SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: run stop status test lint bench clean
@@ -12,6 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
+
+$(BROWSER_STAMP):
+	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	  chromium chromium-driver; }
 
 ## make run: install, start local S3 + API emulator + Airflow standalone, print the UI login
 run: $(STAMP)
@@ -25,7 +33,7 @@ status: $(STAMP)
 	$(BIN)/python -m include.inventory_lake.devstack status
 
 ## make test: the whole test suite against real local servers (what CI runs)
-test: $(STAMP)
+test: $(STAMP) $(BROWSER_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m mypy
