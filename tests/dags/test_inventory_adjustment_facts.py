@@ -1,0 +1,345 @@
+"""inventory_adjustment_facts, run through Airflow on partitions the extract DAGs wrote from the
+emulator (checked line by line against the emulator's own data), on asset events as the
+scheduler creates them, on param ranges, and on raw data that fails the checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import pytest
+
+from include.inventory_lake import assets
+from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.schemas import facts
+from include.inventory_lake.settings import FACTS_LINES_PATH, HARAVAN_ADJUSTMENTS_PATH
+from tests.airflow_runs import ROOT, interval_end, run_dag
+from tests.inventory_lake.facts.raw_builders import (
+    at,
+    haravan_adjustment,
+    haravan_line,
+    stocky_adjustment,
+    stocky_item,
+    write_raw_day,
+)
+from tests.lake_reads import read_marker, read_partition
+from tests.servers import Emulator, S3Server, truth
+
+DAG_ID = "inventory_adjustment_facts"
+DAY = date(2026, 1, 10)
+
+
+@pytest.fixture()
+def world(
+    airflow_db: Any, airflow_connections: Any, fresh_emulator: Emulator, s3_server: S3Server
+) -> Iterator[tuple[Emulator, S3Server]]:
+    s3_server.empty_bucket()
+    yield fresh_emulator, s3_server
+
+
+def extract(day: date) -> None:
+    for dag_id in ("haravan_adjustments_extract", "stocky_adjustments_extract"):
+        assert run_dag(dag_id, day).state == "success", dag_id
+
+
+@cache
+def _dag() -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(ROOT / "dags" / f"{DAG_ID}.py")).get_dag(DAG_ID)
+    assert dag is not None
+    return dag
+
+
+def run_facts(day: date, conf: dict[str, Any] | None = None) -> Any:
+    return _dag().test(logical_date=interval_end(day), run_conf=conf)
+
+
+def task_states(run: Any) -> dict[tuple[str, int], str]:
+    return {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+
+
+def on_day(records: list[dict[str, Any]], field: str, day: date) -> list[dict[str, Any]]:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return [
+        r for r in records if start <= datetime.fromisoformat(r[field]) < start + timedelta(days=1)
+    ]
+
+
+def ts(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
+
+
+def facts_event_extras() -> list[dict[str, Any]]:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = (
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == assets.FACTS_ADJUSTMENT_LINES.name)
+            .order_by(AssetEvent.id)
+        )
+        return [dict(extra) for extra in session.scalars(query)]
+
+
+def test_a_day_of_both_sources_becomes_one_exact_row_per_line(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    emulator, s3 = world
+    extract(DAY)
+    run = run_facts(DAY)
+    assert run.state == "success", task_states(run)
+
+    table = read_partition(s3, FACTS_LINES_PATH, DAY)
+    assert table.schema.equals(facts.LINES, check_metadata=False)
+    rows = {row["line_key"]: row for row in table.to_pylist()}
+    assert len(rows) == table.num_rows, "one row per line_key"
+
+    haravan_adjustments = on_day(truth(emulator, "haravan/adjustments"), "created_at", DAY)
+    expected_haravan = {
+        f"haravan:{line['id']}": (adjustment, line)
+        for adjustment in haravan_adjustments
+        for line in adjustment["line_items"]
+    }
+    stocky_adjustments = {a["id"]: a for a in truth(emulator, "stocky/stock_adjustments")}
+    adjustments_on_day = {
+        a["id"] for a in on_day(list(stocky_adjustments.values()), "updated_at", DAY)
+    }
+    expected_stocky = {
+        f"stocky:{item['id']}": item
+        for item in on_day(truth(emulator, "stocky/stock_adjustment_items"), "updated_at", DAY)
+    }
+    assert len(expected_haravan) > 50 and len(expected_stocky) > 20
+    assert rows.keys() == expected_haravan.keys() | expected_stocky.keys()
+
+    for key, (adjustment, line) in expected_haravan.items():
+        row = rows[key]
+        assert row["source"] == "haravan" and row["line_id"] == line["id"]
+        assert row["adjustment_id"] == adjustment["id"]
+        assert row["adjustment_number"] == adjustment["adjust_number"]
+        assert row["location_id"] == adjustment["location_id"]
+        assert row["product_id"] == line["product_id"]
+        assert row["variant_id"] == line["product_variant_id"]
+        assert (row["sku"], row["barcode"]) == (line["sku"], line["barcode"])
+        assert row["quantity"] == line["quantity"]
+        assert row["cost_amount"] == Decimal(line["cost_amount"])
+        assert row["adjustment_type"] == adjustment["type"]
+        assert (row["reason"], row["note"], row["tags"]) == (
+            adjustment["reason"],
+            adjustment["note"],
+            adjustment["tags"],
+        )
+        assert row["adjusted_at"] == ts(adjustment["tran_date"])
+        assert row["created_at"] == ts(adjustment["created_at"])
+        assert row["updated_at"] == ts(adjustment["updated_at"])
+        assert row["adjustment_missing"] is False
+        assert row["status"] is row["variant_title"] is row["location_shopify_id"] is None
+
+    missing = 0
+    for key, item in expected_stocky.items():
+        row = rows[key]
+        adjustment = stocky_adjustments[item["stock_adjustment_id"]]
+        assert row["source"] == "stocky" and row["adjustment_id"] == adjustment["id"]
+        assert row["variant_id"] == item["variant"]["id"]
+        assert row["variant_shopify_id"] == item["variant"]["shopify_id"]
+        assert row["variant_title"] == item["variant"]["title"]
+        assert (row["quantity"], row["previous_quantity"], row["new_quantity"]) == (
+            item["quantity"],
+            item["previous_quantity"],
+            item["new_quantity"],
+        )
+        assert row["status"] == item["status"]
+        assert row["updated_at"] == ts(item["updated_at"])
+        assert row["adjusted_at"] == ts(item["adjusted_at"])
+        assert row["cost_amount"] is None and row["product_id"] is None
+        if adjustment["id"] in adjustments_on_day:
+            assert row["adjustment_missing"] is False
+            assert row["location_id"] == adjustment["location"]["id"]
+            assert row["location_shopify_id"] == adjustment["location"]["shopify_id"]
+            reason = adjustment["stock_adjustment_reason"]
+            assert row["reason"] == (reason["reason"] if reason else None)
+            assert row["adjustment_number"] == str(adjustment["sequential_id"])
+            assert row["created_at"] == ts(adjustment["created_at"])
+        else:
+            missing += 1
+            assert row["adjustment_missing"] is True, key
+            assert row["location_id"] is row["reason"] is row["adjustment_number"] is None
+    assert missing > 0, "the day should include items whose adjustment changed on a later day"
+
+    marker = read_marker(s3, FACTS_LINES_PATH, DAY)
+    assert marker["rows"] == table.num_rows
+    assert marker["sources"]["stocky"]["adjustment_missing"] == missing
+    assert marker["sources"]["haravan"]["superseded_duplicates"] == 0
+    assert facts_event_extras()[-1] == {
+        "dt": DAY.isoformat(),
+        "uri": f"s3://{s3.bucket}/{FACTS_LINES_PATH}/dt={DAY.isoformat()}/",
+        "rows": table.num_rows,
+        "haravan_rows": len(expected_haravan),
+        "stocky_rows": len(expected_stocky),
+        "stocky_adjustment_missing": missing,
+    }
+
+
+def unpause(dag_id: str) -> None:
+    """New DAGs start paused; a paused DAG gets no asset-triggered runs."""
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    with create_session() as session:
+        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=False))
+
+
+def create_asset_triggered_run(dag_id: str) -> str:
+    """What the scheduler does on its loop: turn the queued asset events into a run."""
+    from airflow.jobs.job import Job
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+    from airflow.models.dag import DagModel
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        dag_model = session.scalar(select(DagModel).where(DagModel.dag_id == dag_id))
+        SchedulerJobRunner(job=Job())._create_dag_runs_asset_triggered(
+            dag_models=[dag_model], session=session
+        )
+        session.flush()
+        runs = session.scalars(
+            select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_type == "asset_triggered")
+        ).all()
+        assert len(runs) == 1, runs
+        return runs[0].run_id
+
+
+def run_existing(run_id: str) -> Any:
+    """Execute a run the scheduler created with dag.test()'s in-process loop (dag.test only
+    creates manual runs itself, so it is handed this one instead)."""
+    from unittest import mock
+
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.state import DagRunState
+    from sqlalchemy import select
+
+    def the_scheduled_run(*, dag: Any, session: Any, start_date: datetime, **_: Any) -> DagRun:
+        run = session.scalar(select(DagRun).where(DagRun.run_id == run_id))
+        run.dag, run.state, run.start_date = dag, DagRunState.RUNNING, start_date
+        session.commit()
+        return run
+
+    with mock.patch("airflow.models.dagrun.get_or_create_dagrun", the_scheduled_run):
+        return _dag().test()
+
+
+def test_asset_events_decide_the_days_and_a_half_extracted_day_is_refused(
+    world: tuple[Emulator, S3Server], capfd: pytest.CaptureFixture[str]
+) -> None:
+    _, s3 = world
+    first, second = DAY - timedelta(days=3), DAY
+    run_dag("haravan_adjustments_extract", first)  # before the DAG listens: still consumed
+    unpause(DAG_ID)
+    extract(second)
+    run_id = create_asset_triggered_run(DAG_ID)
+
+    run = run_existing(run_id)
+    assert run.run_id == run_id and run.run_type == "asset_triggered"
+    assert task_states(run) == {
+        ("partition_days", -1): "success",
+        ("build_partition", 0): "failed",  # at once: waiting will not extract Stocky
+        ("build_partition", 1): "success",
+    }
+    assert [ti.rendered_map_index for ti in run.get_task_instances() if ti.map_index >= 0] == [
+        "2026-01-07",
+        "2026-01-10",
+    ]
+    output = capfd.readouterr().out
+    for dataset in ("raw/stocky/stock_adjustments", "raw/stocky/stock_adjustment_items"):
+        assert f"s3://{s3.bucket}/{dataset}/dt=2026-01-07/" in output
+    assert s3.keys(f"{FACTS_LINES_PATH}/dt=2026-01-07/") == []
+    assert read_marker(s3, FACTS_LINES_PATH, second)["rows"] > 0
+    assert facts_event_extras()[-1]["dt"] == "2026-01-10"
+
+
+def test_a_manual_run_with_params_builds_each_day_of_the_range(
+    airflow_db: Any, airflow_connections: Any, s3_server: S3Server
+) -> None:
+    s3_server.empty_bucket()
+    root = LakeRoot(s3_server.bucket)
+    days = [DAY + timedelta(days=offset) for offset in range(3)]
+    for number, day in enumerate(days, start=1):
+        write_raw_day(
+            s3_server.client(),
+            root,
+            day,
+            [haravan_adjustment(number, at(day, 8), [haravan_line(10 + number, -1, "-1.50")])],
+            [stocky_adjustment(100 + number, at(day, 9))],
+            [stocky_item(1000 + number, 100 + number, 2, at(day, 9))],
+        )
+    run = run_facts(days[0], {"dt_start": "2026-01-10", "dt_end": "2026-01-12"})
+    assert run.state == "success", task_states(run)
+    assert task_states(run) == {
+        ("partition_days", -1): "success",
+        ("build_partition", 0): "success",
+        ("build_partition", 1): "success",
+        ("build_partition", 2): "success",
+    }
+    for number, day in enumerate(days, start=1):
+        table = read_partition(s3_server, FACTS_LINES_PATH, day)
+        assert sorted(table.column("line_key").to_pylist()) == [
+            f"haravan:{10 + number}",
+            f"stocky:{1000 + number}",
+        ]
+    assert [extra["dt"] for extra in facts_event_extras()[-3:]] == [d.isoformat() for d in days]
+
+
+def test_a_failed_check_fails_the_run_naming_check_count_and_keys(
+    airflow_db: Any,
+    airflow_connections: Any,
+    s3_server: S3Server,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    s3_server.empty_bucket()
+    lines = [haravan_line(None, 1, "1.00"), haravan_line(None, 2, "2.00")]
+    write_raw_day(
+        s3_server.client(),
+        LakeRoot(s3_server.bucket),
+        DAY,
+        [haravan_adjustment(4242, at(DAY, 8), lines)],
+    )
+    run = run_facts(DAY)
+    assert run.state == "failed"
+    assert task_states(run)[("build_partition", 0)] == "failed", "failed at once, not retried"
+    output = capfd.readouterr().out
+    assert "line_key_not_null: 2 row(s) (haravan lines without an id)" in output
+    assert "e.g. haravan adjustment 4242" in output
+    assert s3_server.keys(FACTS_LINES_PATH) == []
+    assert s3_server.keys(HARAVAN_ADJUSTMENTS_PATH), "the raw input is untouched"
+
+
+def test_the_dag_runs_on_the_raw_assets_and_backfills_by_day() -> None:
+    from airflow.sdk import AssetAll, AssetOrTimeSchedule, CronDataIntervalTimetable
+
+    dag = _dag()
+    timetable = dag.timetable
+    assert isinstance(timetable, AssetOrTimeSchedule)
+    assert isinstance(timetable.timetable, CronDataIntervalTimetable)
+    condition = timetable.asset_condition
+    assert isinstance(condition, AssetAll)
+    assert {asset.name for asset in condition.objects} == {
+        assets.HARAVAN_ADJUSTMENTS_RAW.name,
+        assets.STOCKY_ADJUSTMENTS_RAW.name,
+        assets.STOCKY_ITEMS_RAW.name,
+    }
+    assert {str(run_type.value) for run_type in dag.allowed_run_types} == {
+        "asset_triggered",
+        "manual",
+        "backfill",
+    }, "no time-scheduled runs: they would race the extracts"
+    assert dag.get_task("build_partition").outlets == [assets.FACTS_ADJUSTMENT_LINES]
+    assert facts.LINES.field("line_key").nullable is False

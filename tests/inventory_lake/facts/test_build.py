@@ -1,0 +1,196 @@
+"""Building a facts partition on the S3 server from hand-made raw partitions: duplicates,
+empty days, missing markers, failed checks and raw files that do not match their marker."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from include.inventory_lake.facts.build import build_facts_partition, raw_partitions
+from include.inventory_lake.facts.quality import DataQualityError
+from include.inventory_lake.facts.raw_partition import (
+    PartitionChanged,
+    PartitionNotReady,
+    PartitionSchemaMismatch,
+)
+from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.partition_writer import PartitionWriter
+from include.inventory_lake.schemas import facts, haravan, stocky
+from include.inventory_lake.settings import (
+    FACTS_LINES_PATH,
+    HARAVAN_ADJUSTMENTS_PATH,
+    STOCKY_ITEMS_PATH,
+)
+from tests.inventory_lake.facts.raw_builders import (
+    at,
+    haravan_adjustment,
+    haravan_line,
+    stocky_adjustment,
+    stocky_item,
+    write_raw_day,
+)
+from tests.servers import S3Server
+
+DAY = date(2026, 1, 10)
+
+
+@pytest.fixture()
+def lake(s3_server: S3Server) -> Iterator[tuple[S3Server, LakeRoot]]:
+    s3_server.empty_bucket()
+    yield s3_server, LakeRoot(s3_server.bucket, "lake")
+
+
+def facts_object(s3: S3Server, root: LakeRoot, name: str) -> bytes:
+    key = Partition(root, FACTS_LINES_PATH, DAY).prefix + name
+    body: bytes = s3.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+    return body
+
+
+def read_facts(s3: S3Server, root: LakeRoot) -> pa.Table:
+    return pq.read_table(io.BytesIO(facts_object(s3, root, "part-00000.parquet")))
+
+
+def a_good_day(s3: S3Server, root: LakeRoot) -> None:
+    write_raw_day(
+        s3.client(),
+        root,
+        DAY,
+        [haravan_adjustment(1, at(DAY, 8), [haravan_line(11, -2, "-20.00")])],
+        [stocky_adjustment(101, at(DAY, 9))],
+        [stocky_item(1001, 101, 5, at(DAY, 9))],
+    )
+
+
+def test_duplicated_line_keys_keep_the_newest_version_and_are_counted(
+    lake: tuple[S3Server, LakeRoot],
+) -> None:
+    s3, root = lake
+    write_raw_day(
+        s3.client(),
+        root,
+        DAY,
+        [
+            haravan_adjustment(1, at(DAY, 8), [haravan_line(11, -2, "-20.00")]),
+            haravan_adjustment(
+                2,
+                at(DAY, 8),
+                [haravan_line(11, -3, "-30.00"), haravan_line(12, 1, "9.99")],
+                updated_at=at(DAY, 10),
+            ),
+        ],
+        [stocky_adjustment(101, at(DAY, 9))],
+        [
+            stocky_item(1001, 101, 5, at(DAY, 12), status="adjusted"),
+            stocky_item(1001, 101, 5, at(DAY, 9), status="not adjusted"),
+            stocky_item(1002, 101, -1, at(DAY, 9)),
+        ],
+    )
+    committed, report = build_facts_partition(s3.client(), root, DAY, "run-1")
+
+    table = read_facts(s3, root)
+    rows = {row["line_key"]: row for row in table.to_pylist()}
+    assert sorted(rows) == ["haravan:11", "haravan:12", "stocky:1001", "stocky:1002"]
+    assert table.num_rows == committed.rows == 4
+    assert rows["haravan:11"]["adjustment_id"] == 2 and rows["haravan:11"]["quantity"] == -3
+    assert rows["stocky:1001"]["status"] == "adjusted"
+    assert report.sources["haravan"]["superseded_duplicates"] == 1
+    assert report.sources["stocky"]["superseded_duplicates"] == 1
+    assert report.sources["stocky"]["adjustment_missing"] == 0
+    assert committed.marker["sources"]["haravan"]["lines"] == 3
+    assert committed.marker["checks_passed"]
+    assert table.schema.equals(facts.LINES, check_metadata=False)
+    assert table.schema.field("line_key").metadata[b"description"].startswith(b"Unique")
+
+
+def test_an_empty_day_gets_an_empty_partition_with_its_marker(
+    lake: tuple[S3Server, LakeRoot],
+) -> None:
+    s3, root = lake
+    write_raw_day(s3.client(), root, DAY)
+    committed, report = build_facts_partition(s3.client(), root, DAY, "run-1")
+    assert committed.rows == 0
+    assert read_facts(s3, root).schema.equals(facts.LINES, check_metadata=False)
+    assert facts_object(s3, root, "_SUCCESS")
+    assert report.rows("haravan") == report.rows("stocky") == 0
+
+
+def test_a_raw_partition_without_marker_fails_naming_it_and_keeps_the_old_facts(
+    lake: tuple[S3Server, LakeRoot],
+) -> None:
+    s3, root = lake
+    a_good_day(s3, root)
+    build_facts_partition(s3.client(), root, DAY, "run-1")
+    before = facts_object(s3, root, "part-00000.parquet"), facts_object(s3, root, "_SUCCESS")
+    client = s3.client()
+    for partition in raw_partitions(root, DAY)[1:]:
+        client.delete_object(Bucket=s3.bucket, Key=partition.marker_key)
+
+    with pytest.raises(PartitionNotReady) as raised:
+        build_facts_partition(client, root, DAY, "run-2")
+
+    message = str(raised.value)
+    assert "2 partition(s) have no _SUCCESS marker" in message
+    for dataset in ("raw/stocky/stock_adjustments", "raw/stocky/stock_adjustment_items"):
+        assert f"s3://{s3.bucket}/lake/{dataset}/dt=2026-01-10/" in message
+    assert HARAVAN_ADJUSTMENTS_PATH not in message
+    after = facts_object(s3, root, "part-00000.parquet"), facts_object(s3, root, "_SUCCESS")
+    assert after == before
+
+
+def test_a_failed_check_publishes_nothing_and_names_the_check(
+    lake: tuple[S3Server, LakeRoot],
+) -> None:
+    s3, root = lake
+    a_good_day(s3, root)
+    build_facts_partition(s3.client(), root, DAY, "run-1")
+    before = facts_object(s3, root, "part-00000.parquet")
+    write_raw_day(
+        s3.client(),
+        root,
+        DAY,
+        [haravan_adjustment(7, at(DAY, 8), [haravan_line(None, 1, "1.00")])],
+        only=[HARAVAN_ADJUSTMENTS_PATH],
+    )
+    with pytest.raises(DataQualityError) as raised:
+        build_facts_partition(s3.client(), root, DAY, "run-2")
+    assert "line_key_not_null: 1 row(s)" in str(raised.value)
+    assert "haravan adjustment 7" in str(raised.value)
+    assert facts_object(s3, root, "part-00000.parquet") == before
+
+
+def test_a_raw_file_with_other_types_is_refused_naming_the_column(
+    lake: tuple[S3Server, LakeRoot],
+) -> None:
+    s3, root = lake
+    a_good_day(s3, root)
+    changed = haravan.ADJUSTMENTS.set(
+        haravan.ADJUSTMENTS.get_field_index("location_id"), pa.field("location_id", pa.string())
+    )
+    partition = raw_partitions(root, DAY)[0]
+    with PartitionWriter(s3.client(), partition, changed, "old-version") as writer:
+        writer.write(pa.RecordBatch.from_pylist([], schema=changed))
+        writer.commit()
+    with pytest.raises(PartitionSchemaMismatch, match="location_id: string instead of int64"):
+        build_facts_partition(s3.client(), root, DAY, "run-1")
+
+
+def test_a_raw_file_replaced_under_its_marker_is_detected(
+    lake: tuple[S3Server, LakeRoot],
+) -> None:
+    s3, root = lake
+    a_good_day(s3, root)
+    items = Partition(root, STOCKY_ITEMS_PATH, DAY)
+    client = s3.client()
+    other = pa.Table.from_pylist(
+        [stocky_item(1, 1, 1, at(DAY, 1))] * 2, schema=stocky.STOCK_ADJUSTMENT_ITEMS
+    )
+    sink = io.BytesIO()
+    pq.write_table(other, sink)
+    client.put_object(Bucket=s3.bucket, Key=items.data_key, Body=sink.getvalue())
+    with pytest.raises(PartitionChanged, match="sha256"):
+        build_facts_partition(client, root, DAY, "run-1")
