@@ -18,26 +18,19 @@ nothing. Owner: data engineering.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import dag, task
 
-from include.inventory_lake import assets, settings, tags
+from include.inventory_lake import assets, dag_defaults, settings, tags
 
 
 @dag(
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    schedule=dag_defaults.daily_utc_interval(),
+    start_date=dag_defaults.START_DATE,
     catchup=False,
     max_active_runs=4,
-    default_args={
-        "owner": settings.OWNER,
-        "retries": 3,
-        "retry_delay": timedelta(minutes=1),
-        "retry_exponential_backoff": 2.0,
-    },
+    default_args=dag_defaults.default_args(),
     tags=[tags.EXTRACT, tags.STOCKY],
     doc_md=__doc__,
 )
