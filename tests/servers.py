@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -120,3 +123,28 @@ class AirflowApi:
         )
         response.raise_for_status()
         return response.json()
+
+
+@contextmanager
+def noisy_neighbour(emulator: Emulator, pause_s: float = 0.2) -> Iterator[None]:
+    """Another app on the same shop's bucket: it calls until refused, pauses, and again."""
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                response = session.get(
+                    f"{emulator.url}/com/inventories/adjustments/count.json",
+                    headers={"Authorization": f"Bearer {emulator.haravan_token}"},
+                    timeout=5,
+                )
+                if response.status_code == 429:
+                    stop.wait(pause_s)
+
+    thread = threading.Thread(target=hammer, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)

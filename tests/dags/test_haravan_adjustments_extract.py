@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from include.inventory_lake.schemas.haravan import ADJUSTMENTS
 from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH
@@ -27,7 +25,7 @@ from tests.airflow_runs import (
     xcom_values,
 )
 from tests.lake_reads import read_marker, read_partition
-from tests.servers import Emulator, S3Server, truth
+from tests.servers import Emulator, S3Server, noisy_neighbour, truth
 
 DAG_ID = "haravan_adjustments_extract"
 DAY = date(2026, 1, 10)
@@ -196,27 +194,8 @@ def test_a_429_storm_from_a_client_sharing_the_bucket_is_survived(
     emulator, s3 = world
     small_pages(monkeypatch, emulator, page_size=5)
     emulator.admin_post("config", {"bucket_size": 10, "leak_rate": 20.0})
-    stop = threading.Event()
-
-    def noisy_neighbour() -> None:
-        """Another app on the same shop: calls until refused, pauses 0.2 s, and again."""
-        with requests.Session() as session:
-            while not stop.is_set():
-                response = session.get(
-                    f"{emulator.url}/com/inventories/adjustments/count.json",
-                    headers={"Authorization": f"Bearer {emulator.haravan_token}"},
-                    timeout=5,
-                )
-                if response.status_code == 429:
-                    stop.wait(0.2)
-
-    neighbour = threading.Thread(target=noisy_neighbour, daemon=True)
-    neighbour.start()
-    try:
+    with noisy_neighbour(emulator):
         assert run_dag(DAG_ID, DAY).state == "success"
-    finally:
-        stop.set()
-        neighbour.join(timeout=10)
     assert sorted(ids_in(s3, DAY)) == expected_ids(emulator, DAY)
     ours = [r for r in emulator.journal()["requests"] if r["path"].endswith("/adjustments.json")]
     assert any(r["status"] == 429 for r in ours), "the storm reached the extract's own calls"

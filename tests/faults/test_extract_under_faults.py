@@ -4,19 +4,17 @@ compared with the emulator's truth."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-import requests
 
 from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH, STOCKY_ITEMS_PATH
 from tests.airflow_runs import run_dag
 from tests.faults.conftest import record
 from tests.lake_reads import read_partition
-from tests.servers import Emulator, S3Server, truth
+from tests.servers import Emulator, S3Server, noisy_neighbour, truth
 
 RANDOM_FAULTS: dict[str, dict[str, Any]] = {
     "5% server errors": {"error_rate": 0.05},
@@ -98,26 +96,8 @@ def test_haravan_extract_is_exact_in_a_429_storm(
         if start <= datetime.fromisoformat(r["created_at"]) < end
     ]
     emulator.admin_post("config", {"bucket_size": 8, "leak_rate": 15.0})
-    stop = threading.Event()
-
-    def neighbour() -> None:
-        with requests.Session() as session:
-            while not stop.is_set():
-                response = session.get(
-                    f"{emulator.url}/com/inventories/adjustments/count.json",
-                    headers={"Authorization": f"Bearer {emulator.haravan_token}"},
-                    timeout=5,
-                )
-                if response.status_code == 429:
-                    stop.wait(0.1 * seed % 3 + 0.1)
-
-    thread = threading.Thread(target=neighbour, daemon=True)
-    thread.start()
-    try:
+    with noisy_neighbour(emulator, pause_s=0.1 + 0.1 * (seed % 3)):
         assert run_dag("haravan_adjustments_extract", day).state == "success"
-    finally:
-        stop.set()
-        thread.join(timeout=10)
     got = read_partition(s3, HARAVAN_ADJUSTMENTS_PATH, day).column("id").to_pylist()
     throttled = emulator.journal()["counts"]["throttled"]
     compare("Haravan extract, 429 storm from another app", got, expected)
