@@ -8,7 +8,7 @@ BROWSER_STAMP := /usr/bin/chromedriver
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run stop status test lint bench clean
+.PHONY: run stop status test test-faults lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: $(STAMP) $(BROWSER_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
+
+## make test-faults: only the fault suite (it is part of make test too)
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -m faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
