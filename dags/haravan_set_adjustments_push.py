@@ -32,10 +32,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pendulum
 from airflow.sdk import CronTriggerTimetable, dag, task, task_group
 
-from include.inventory_lake import settings, tags
+from include.inventory_lake import dag_defaults, settings, tags
 from include.inventory_lake.push.approval import PlanApprovalOperator
 from include.inventory_lake.push.options import dag_params
 from include.inventory_lake.push.task_ids import GROUP, PREPARE_TASK
@@ -43,15 +42,10 @@ from include.inventory_lake.push.task_ids import GROUP, PREPARE_TASK
 
 @dag(
     schedule=CronTriggerTimetable("*/10 * * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    start_date=dag_defaults.START_DATE,
     catchup=False,
     max_active_runs=3,
-    default_args={
-        "owner": settings.OWNER,
-        "retries": 3,
-        "retry_delay": timedelta(minutes=1),
-        "retry_exponential_backoff": 2.0,
-    },
+    default_args=dag_defaults.default_args(),
     params=dag_params(),
     tags=[tags.PUSH, tags.HARAVAN],
     doc_md=__doc__,

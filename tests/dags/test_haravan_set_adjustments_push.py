@@ -538,7 +538,7 @@ def test_a_request_refused_mid_batch_stops_it_and_reports_what_was_applied(
         assert now[pair] == (line["quantity"] if pair in applied else before[pair])
 
 
-def test_the_dag_runs_often_shares_the_haravan_pool_and_asks_for_approval() -> None:
+def test_the_dag_runs_often_shares_the_haravan_pool_and_asks_for_approval(airflow_db: Any) -> None:
     dag = push_dag()
     from airflow.providers.standard.operators.hitl import ApprovalOperator
 
