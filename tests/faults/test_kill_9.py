@@ -69,7 +69,11 @@ def test_kill_9_at_any_point_then_retry_is_exact(
         if start <= datetime.fromisoformat(r["created_at"]) < start + timedelta(days=1)
     )
     got = read_partition(s3, HARAVAN_ADJUSTMENTS_PATH, day).column("id").to_pylist()
-    record("Haravan extract killed -9, then retried", lost=len(set(expected) - set(got)),
-           duplicated=len(got) - len(set(got)), note="killed after 2 or 12 requests (and 8 in tests/dags)")  # fmt: skip
+    record(
+        "Haravan extract killed -9, then retried",
+        lost=len(set(expected) - set(got)),
+        duplicated=len(got) - len(set(got)),
+        note="killed after 2 or 12 requests (and 8 in tests/dags)",
+    )
     assert sorted(got) == expected
     assert read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, day)["rows"] == len(expected)
