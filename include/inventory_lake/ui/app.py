@@ -1,0 +1,84 @@
+"""The page's web app, mounted into Airflow's API server by the plugin in `plugins/`.
+
+Every request needs Airflow's login, exactly as Airflow's own API does: the user comes from
+Airflow's `get_user` dependency (the UI's `_token` cookie or an `Authorization: Bearer` JWT,
+validated by the configured auth manager), and the auth manager must allow that user to read
+the custom view "Inventory lake". Without a login, a browser is sent to Airflow's login page and
+back here afterwards; other clients get 401. An invalid or expired token gets 401 or 403.
+
+The lake is read with the DAGs' own connection code (`aws_default`, `inventory_lake_uri`) on
+each request; nothing from a connection is ever put in the page. This module is imported only
+by the API server, on the page's first request (see `lazy_asgi`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Annotated
+
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+from airflow.api_fastapi.core_api.security import get_user
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from include.inventory_lake.ui.window import DEFAULT_DAYS, MAX_DAYS
+
+log = logging.getLogger(__name__)
+
+RESOURCE_NAME = "Inventory lake"
+
+
+def allowed_user(user: Annotated[BaseUser, Depends(get_user)]) -> BaseUser:
+    """The logged-in user, if the auth manager lets them read this view; else 403."""
+    if not get_auth_manager().is_authorized_custom_view(
+        method="GET", resource_name=RESOURCE_NAME, user=user
+    ):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden")
+    return user
+
+
+async def login_first(request: Request, error: Exception) -> Response:
+    """A browser without a login goes to Airflow's login page, then comes back here."""
+    assert isinstance(error, StarletteHTTPException)
+    wants_page = "text/html" in request.headers.get("accept", "")
+    if error.status_code == status.HTTP_401_UNAUTHORIZED and wants_page:
+        login = get_auth_manager().get_url_login(next_url=str(request.url))
+        return RedirectResponse(login, status_code=status.HTTP_303_SEE_OTHER)
+    return await http_exception_handler(request, error)
+
+
+def page(
+    user: Annotated[BaseUser, Depends(allowed_user)],
+    end: Annotated[date | None, Query(description="Last day of the window (UTC).")] = None,
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="Days in the window.")] = (
+        DEFAULT_DAYS
+    ),
+) -> HTMLResponse:
+    html, code = render_lake_page(end, days)
+    return HTMLResponse(html, status_code=code, headers={"Cache-Control": "no-store"})
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title=RESOURCE_NAME, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_exception_handler(StarletteHTTPException, login_first)
+    app.add_api_route("/", page, methods=["GET"], response_class=HTMLResponse)
+    return app
+
+
+def render_lake_page(end: date | None, days: int) -> tuple[str, int]:
+    """The page and its HTTP status; when the lake cannot be read, a page saying so (503, the
+    details in the API server's log)."""
+    from include.inventory_lake.lake.connection import lake_root, s3_client
+    from include.inventory_lake.ui.page import error_page, gather, render
+
+    try:
+        data = gather(s3_client(), lake_root(), end=end, days=days)
+    except Exception as error:
+        # The error text may hold an endpoint or a key from a connection: log it, show its type.
+        log.exception("the Inventory lake page could not read the lake")
+        return error_page(type(error).__name__), status.HTTP_503_SERVICE_UNAVAILABLE
+    return render(data), status.HTTP_200_OK

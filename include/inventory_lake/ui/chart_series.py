@@ -1,0 +1,127 @@
+"""Daily line counts and net quantities per source and location, from the facts partitions.
+
+Only complete partitions (with their `_SUCCESS` marker) are read, and only three columns of
+them. The busiest series are kept; the rest of a source's locations are summed into one
+"other locations" series so the chart stays readable with many locations.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.markers import read_marker
+from include.inventory_lake.settings import FACTS_LINES_PATH
+from include.inventory_lake.ui.s3_reads import parallel_map, read_bytes
+
+MAX_SERIES = 8
+COLUMNS = ["source", "location_id", "quantity"]
+# (source, location id or None for lines without one); location -1 stands for the others.
+SeriesKey = tuple[str, int | None]
+OTHER_LOCATIONS = -1
+
+
+@dataclass(frozen=True)
+class DailySeries:
+    source: str
+    location_id: int | None
+    lines: tuple[int, ...]
+    quantity: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        if self.location_id == OTHER_LOCATIONS:
+            where = "other locations"
+        elif self.location_id is None:
+            where = "no location"
+        else:
+            where = f"location {self.location_id}"
+        return f"{self.source} · {where}"
+
+    @property
+    def total_lines(self) -> int:
+        return sum(self.lines)
+
+
+@dataclass(frozen=True)
+class ChartData:
+    days: tuple[date, ...]
+    series: tuple[DailySeries, ...]
+    # Days whose facts partition is not complete: no point is drawn for them.
+    days_without_facts: tuple[date, ...]
+
+
+DayTotals = dict[SeriesKey, tuple[int, int]]
+
+
+def _day_totals(s3: Any, root: LakeRoot, day: date) -> DayTotals | None:
+    import pyarrow.parquet as pq
+
+    partition = Partition(root, FACTS_LINES_PATH, day)
+    if read_marker(s3, partition) is None:
+        return None
+    body = read_bytes(s3, root.bucket, partition.data_key)
+    if body is None:
+        return None
+    table = pq.read_table(io.BytesIO(body), columns=COLUMNS)
+    grouped = table.group_by(["source", "location_id"]).aggregate(
+        [("quantity", "sum"), ([], "count_all")]
+    )
+    return {
+        (row["source"], row["location_id"]): (row["count_all"], row["quantity_sum"] or 0)
+        for row in grouped.to_pylist()
+    }
+
+
+def _merge_small(
+    totals: dict[SeriesKey, list[list[int]]], keep: int
+) -> dict[SeriesKey, list[list[int]]]:
+    """The `keep` busiest series, plus per source one series for the rest of its locations
+    (a single leftover location keeps its own name: it takes one line either way)."""
+    ranked = sorted(totals, key=lambda key: (-sum(totals[key][0]), key[0], key[1] or 0))
+    kept = {key: totals[key] for key in ranked[:keep]}
+    leftovers: dict[str, list[SeriesKey]] = defaultdict(list)
+    for key in ranked[keep:]:
+        leftovers[key[0]].append(key)
+    for source, keys in leftovers.items():
+        if len(keys) == 1:
+            kept[keys[0]] = totals[keys[0]]
+            continue
+        kept[(source, OTHER_LOCATIONS)] = [
+            [sum(values) for values in zip(*(totals[key][metric] for key in keys), strict=True)]
+            for metric in (0, 1)
+        ]
+    return kept
+
+
+def _series_order(item: tuple[SeriesKey, list[list[int]]]) -> tuple[str, bool, int, int]:
+    """Per source: named locations, busiest first, then "no location" and "other locations"."""
+    (source, location), values = item
+    special = location is None or location == OTHER_LOCATIONS
+    return source, special, -sum(values[0]), location or 0
+
+
+def facts_series(
+    s3: Any, root: LakeRoot, days: Sequence[date], max_series: int = MAX_SERIES
+) -> ChartData:
+    per_day = parallel_map(lambda day: _day_totals(s3, root, day), days)
+    totals: dict[SeriesKey, list[list[int]]] = defaultdict(
+        lambda: [[0] * len(days), [0] * len(days)]
+    )
+    for index, day_totals in enumerate(per_day):
+        for key, (lines, quantity) in (day_totals or {}).items():
+            totals[key][0][index] = lines
+            totals[key][1][index] = quantity
+    if len(totals) > max_series:
+        totals = _merge_small(dict(totals), max_series - len({key[0] for key in totals}))
+    series = tuple(
+        DailySeries(source, location, tuple(values[0]), tuple(values[1]))
+        for (source, location), values in sorted(totals.items(), key=_series_order)
+    )
+    missing = tuple(day for day, found in zip(days, per_day, strict=True) if found is None)
+    return ChartData(tuple(days), series, missing)

@@ -1,0 +1,131 @@
+"""The page: gather what the lake holds for a window of days, then render it as HTML.
+
+Rendering uses Jinja2 with autoescaping on, so text from the lake (file names, report cells,
+notes) is always shown as text, never run as markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.ui.chart_series import ChartData, facts_series
+from include.inventory_lake.ui.lake_status import DATASETS, DatasetStatus, lake_status
+from include.inventory_lake.ui.lake_status import newest_partition_day as newest_day
+from include.inventory_lake.ui.push_batches import PushOverview, push_overview
+from include.inventory_lake.ui.svg_chart import Line, color, line_chart
+from include.inventory_lake.ui.window import DEFAULT_DAYS, MAX_DAYS, DayWindow, default_end
+
+TEMPLATES = Path(__file__).parent / "templates"
+NO_VALUE = "\N{EN DASH}"
+
+
+@dataclass(frozen=True)
+class PageData:
+    lake_uri: str
+    window: DayWindow
+    end_was_given: bool
+    datasets: list[DatasetStatus]
+    chart: ChartData
+    push: PushOverview
+    generated_at: datetime
+
+
+def gather(
+    s3: Any, root: LakeRoot, *, end: date | None, days: int, today: date | None = None
+) -> PageData:
+    if end is None:
+        daily = [spec for spec in DATASETS if spec.kind == "daily"]
+        window_end = default_end(today or datetime.now(UTC).date(), newest_day(s3, root, daily))
+    else:
+        window_end = end
+    window = DayWindow(window_end, days)
+    return PageData(
+        lake_uri=root.uri(),
+        window=window,
+        end_was_given=end is not None,
+        datasets=lake_status(s3, root, window),
+        chart=facts_series(s3, root, window.days),
+        push=push_overview(s3, root),
+        generated_at=datetime.now(UTC),
+    )
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return NO_VALUE
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def when(value: datetime | str | None) -> str:
+    if value is None or value == "":
+        return NO_VALUE
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def number(value: int | None) -> str:
+    return NO_VALUE if value is None else f"{value:,}"
+
+
+def charts(chart: ChartData) -> dict[str, Markup]:
+    missing = set(chart.days_without_facts)
+
+    def values(series: tuple[int, ...]) -> list[int | None]:
+        return [None if day in missing else v for day, v in zip(chart.days, series, strict=True)]
+
+    def lines(metric: str) -> list[Line]:
+        return [
+            Line(s.label, values(getattr(s, metric)), color(index))
+            for index, s in enumerate(chart.series)
+        ]
+
+    return {
+        "lines": line_chart("Adjustment lines per day", chart.days, lines("lines")),
+        "quantity": line_chart("Net quantity per day", chart.days, lines("quantity")),
+    }
+
+
+@cache
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
+    )
+    environment.filters.update(size=human_size, when=when, number=number)
+    environment.globals.update(color=color)
+    return environment
+
+
+def render(data: PageData) -> str:
+    template = _environment().get_template("page.html.j2")
+    return template.render(
+        data=data,
+        charts=charts(data.chart) if data.chart.series else None,
+        max_days=MAX_DAYS,
+        default_days=DEFAULT_DAYS,
+    )
+
+
+def error_page(error_type: str) -> str:
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Inventory lake</title>"
+        "</head><body style='font: 14px system-ui, sans-serif; padding: 24px'>"
+        "<h1>Inventory lake</h1><p>The lake could not be read "
+        f"(<code>{escape(error_type)}</code>). Check the <code>aws_default</code> connection "
+        "and the <code>inventory_lake_uri</code> variable; the API server log has the details."
+        "</p></body></html>"
+    )

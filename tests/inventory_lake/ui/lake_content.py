@@ -1,0 +1,165 @@
+"""Lake content for the UI tests, written with the pipeline's own writers: partitions with
+markers (PartitionWriter), facts rows in the facts schema, and push batches, plans, chunk
+outcomes, audits and rejection reports through the push package."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
+from include.inventory_lake.push.archive import put_bytes
+from include.inventory_lake.push.audit import audit_rows, write_audit
+from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.ledger import Ledger, new_batch_document
+from include.inventory_lake.push.plan_store import write_plan
+from include.inventory_lake.push.planning import GuardLimits, Plan, build_plan
+from include.inventory_lake.push.report import rejection_report
+from include.inventory_lake.push.sending import applied_outcome, refused_outcome
+from include.inventory_lake.push.validation import Problem, SetLine
+from include.inventory_lake.schemas.facts import LINES
+from include.inventory_lake.schemas.push import ChunkDocument
+
+IDS = pa.schema([pa.field("id", pa.int64(), nullable=False)])
+LIMITS = GuardLimits(
+    max_line_delta=500, max_relative_change=0.5, relative_min_delta=10, max_lines=5000
+)
+
+
+def write_partition(
+    s3: Any, root: LakeRoot, dataset: str, day: date, rows: int, run_id: str
+) -> CommittedPartition:
+    with PartitionWriter(s3, Partition(root, dataset, day), IDS, run_id) as writer:
+        if rows:
+            writer.write(pa.RecordBatch.from_pylist([{"id": i} for i in range(rows)], schema=IDS))
+        return writer.commit()
+
+
+def fact_line(source: str, location_id: int | None, quantity: int, line_id: int) -> dict[str, Any]:
+    return {
+        "source": source,
+        "line_key": f"{source}:{line_id}",
+        "line_id": line_id,
+        "location_id": location_id,
+        "quantity": quantity,
+        "updated_at": datetime(2026, 1, 1, tzinfo=UTC),
+        "adjustment_missing": False,
+    }
+
+
+def write_facts(
+    s3: Any, root: LakeRoot, day: date, lines: Sequence[dict[str, Any]], run_id: str = "facts-run"
+) -> CommittedPartition:
+    from include.inventory_lake.settings import FACTS_LINES_PATH
+
+    partition = Partition(root, FACTS_LINES_PATH, day)
+    with PartitionWriter(s3, partition, LINES, run_id) as writer:
+        if lines:
+            writer.write(pa.RecordBatch.from_pylist(list(lines), schema=LINES))
+        return writer.commit()
+
+
+def set_line(row: int, location_id: int, variant_id: int, quantity: int, sku: str) -> SetLine:
+    return SetLine(
+        row=row,
+        location_id=location_id,
+        product_id=variant_id // 10,
+        product_variant_id=variant_id,
+        quantity=quantity,
+        reason="shrinkage",
+        note=None,
+        sku=sku,
+        barcode=None,
+    )
+
+
+def push_batch(
+    s3: Any,
+    root: LakeRoot,
+    batch_id: str,
+    lines: Sequence[SetLine],
+    on_hand: Mapping[tuple[int, int], int],
+    *,
+    refused: Mapping[int, str] = {},
+    chunk_size: int = 2,
+    status: str = "done",
+    run_id: str = "manual__push",
+) -> Plan:
+    """A batch as the push leaves it: claimed, planned, requests answered, audited."""
+    layout = PushLayout(root)
+    ledger = Ledger(s3, layout, batch_id)
+    name = f"{batch_id}.csv"
+    stored = ledger.create(
+        new_batch_document(
+            batch_id=batch_id,
+            content_sha256="c" * 64,
+            forced=False,
+            source_key=layout.approved_prefix + name,
+            source_name=name,
+            source_etag="etag",
+            source_sha256=hashlib.sha256(batch_id.encode()).hexdigest(),
+            owner_run_id=run_id,
+            status="planning",
+            lines=len(lines),
+            chunks=0,
+            chunk_size=chunk_size,
+            needs_approval=False,
+            guard_reasons=[],
+        ),
+        run_id=run_id,
+        detail="claimed",
+    )
+    plan = build_plan(batch_id, lines, on_hand, chunk_size=chunk_size, limits=LIMITS)
+    write_plan(s3, layout, plan, dry_run=False)
+    stored = ledger.replace(
+        stored,
+        run_id=run_id,
+        detail="planned",
+        status="planned",
+        lines=len(lines),
+        chunks=len(plan.chunks),
+        needs_approval=plan.needs_approval,
+        guard_reasons=list(plan.guard_reasons),
+    )
+    outcomes: dict[int, ChunkDocument] = {}
+    for chunk in plan.chunks if status != "planned" else ():
+        if chunk.number in refused:
+            outcomes[chunk.number] = refused_outcome(
+                batch_id, chunk.number, refused[chunk.number], run_id=run_id
+            )
+            ledger.write_chunk(outcomes[chunk.number])
+            break
+        record = {
+            "id": 5000 + chunk.number,
+            "adjust_number": f"IA{900000 + chunk.number}",
+            "line_items": [
+                {"product_variant_id": p.line.product_variant_id, "quantity": p.delta}
+                for p in chunk.lines
+            ],
+        }
+        outcomes[chunk.number] = applied_outcome(
+            batch_id, chunk.number, record, run_id=run_id, found_by="response"
+        )
+        ledger.write_chunk(outcomes[chunk.number])
+    stored = ledger.replace(stored, run_id=run_id, detail=f"finished: {status}", status=status)
+    if status in {"done", "failed", "rejected"}:
+        rows = audit_rows(stored.doc, plan, outcomes, run_id=run_id, recorded_at=datetime.now(UTC))
+        write_audit(s3, layout, stored.doc, rows)
+    return plan
+
+
+def reject_file(
+    s3: Any, root: LakeRoot, name: str, body: bytes, problems: Sequence[Problem]
+) -> tuple[str, str]:
+    """A refused file and its report, where the push puts them; (file key, report key)."""
+    layout = PushLayout(root)
+    sha = hashlib.sha256(body).hexdigest()
+    file_key, report_key = layout.rejected_key(name, sha), layout.report_key(name, sha)
+    put_bytes(s3, root.bucket, file_key, body, "text/csv")
+    put_bytes(s3, root.bucket, report_key, rejection_report(problems), "text/csv")
+    return file_key, report_key

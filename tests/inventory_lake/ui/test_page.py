@@ -1,0 +1,111 @@
+"""The rendered page: every dataset's partitions with row counts and gaps, the chart, the
+push batches and a rejected file's report; text from the lake is escaped, never run."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.validation import Problem
+from include.inventory_lake.settings import (
+    FACTS_LINES_PATH,
+    HARAVAN_ADJUSTMENTS_PATH,
+    STOCKY_ITEMS_PATH,
+)
+from include.inventory_lake.ui.page import error_page, gather, human_size, render
+from include.inventory_lake.ui.svg_chart import nice_ticks
+from tests.inventory_lake.ui.lake_content import (
+    fact_line,
+    push_batch,
+    reject_file,
+    set_line,
+    write_facts,
+    write_partition,
+)
+
+D1, D2, D3 = date(2026, 1, 8), date(2026, 1, 9), date(2026, 1, 10)
+SCRIPT = "<script>alert('x')</script>"
+TAG = "<img src=x onerror=alert(1)>"  # a file name has no "/"
+
+
+def cell(html: str, dataset: str, day: date) -> str:
+    row = re.search(rf'<tr data-dataset="{re.escape(dataset)}">(.*?)</tr>', html, re.S)
+    assert row, dataset
+    found = re.search(rf'<td [^>]*data-day="{day}"[^>]*>(.*?)</td>', row.group(1), re.S)
+    assert found, (dataset, day)
+    return found.group(0)
+
+
+def seeded_page(s3: Any, root: LakeRoot) -> str:
+    for day, rows in ((D1, 1234), (D3, 56)):
+        write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, day, rows, f"scheduled__{day}")
+    write_partition(s3, root, STOCKY_ITEMS_PATH, D2, 0, "manual__empty")
+    write_facts(s3, root, D1, [fact_line("haravan", 963414, -4, 1), fact_line("stocky", 11, 9, 2)])
+    write_facts(s3, root, D3, [fact_line("haravan", 963414, 2, 3)])
+    push_batch(
+        s3,
+        root,
+        "b1",
+        [set_line(2, 963414, 11, 5, SCRIPT), set_line(3, 963414, 12, 1, "ok")],
+        {(963414, 11): 1, (963414, 12): 1},
+        chunk_size=1,
+        refused={2: "422: " + SCRIPT},
+        status="failed",
+    )
+    s3.put_object(
+        Bucket=root.bucket, Key=PushLayout(root).approved_prefix + "next week.csv", Body=b"x"
+    )
+    reject_file(
+        s3,
+        root,
+        f"bad{TAG}.csv",
+        b"location_id\r\n",
+        [Problem(2, "quantity", SCRIPT, "quantity must be a whole number >= 0")],
+    )
+    return render(gather(s3, root, end=D3, days=3))
+
+
+def test_the_page_shows_partitions_gaps_chart_and_pushes(s3: Any, root: LakeRoot) -> None:
+    html = seeded_page(s3, root)
+
+    assert 'data-state="complete" data-rows="1234"' in cell(html, HARAVAN_ADJUSTMENTS_PATH, D1)
+    assert ">1,234<" in cell(html, HARAVAN_ADJUSTMENTS_PATH, D1)
+    gap = cell(html, HARAVAN_ADJUSTMENTS_PATH, D2)
+    assert 'class="missing"' in gap and ">gap<" in gap
+    assert 'class="empty"' in cell(html, STOCKY_ITEMS_PATH, D2)
+    assert "run scheduled__2026-01-10" in cell(html, HARAVAN_ADJUSTMENTS_PATH, D3)
+    assert "1 gap: 2026-01-09" in html
+    assert 'data-state="missing"' in cell(html, FACTS_LINES_PATH, D2)
+
+    assert html.count('<svg class="chart"') == 2
+    assert "haravan · location 963414" in html and "stocky · location 11" in html
+    assert "No complete facts partition on 2026-01-09" in html
+
+    assert "next week.csv" in html
+    assert 'data-batch="b1"' in html and "IA900001" in html
+    assert "request 2/2 refused: 422: " in html
+    assert "quantity must be a whole number &gt;= 0" in html
+
+
+def test_text_from_the_lake_is_escaped(s3: Any, root: LakeRoot) -> None:
+    html = seeded_page(s3, root)
+    assert "<script>" not in html and "<img" not in html
+    assert "bad&lt;img src=x onerror=alert(1)&gt;.csv" in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+
+
+def test_helpers_format_sizes_and_chart_ticks() -> None:
+    assert [human_size(n) for n in (None, 512, 2048, 5 * 1024**3)] == [
+        "\N{EN DASH}", "512 B", "2.0 KB", "5.0 GB"
+    ]  # fmt: skip
+    assert nice_ticks(0, 1234) == [0, 500, 1000, 1500]
+    assert nice_ticks(-40, 90) == [-50, 0, 50, 100]
+    assert nice_ticks(0, 0) == [0.0, 0.5, 1.0]
+
+
+def test_the_error_page_names_the_error_type_only() -> None:
+    page = error_page("EndpointConnectionError")
+    assert "EndpointConnectionError" in page and "aws_default" in page

@@ -1,0 +1,129 @@
+"""Push batches on the S3 server, written by the push package itself: pending, processed and
+rejected files, a rejected file's report, and each batch's plan, requests and failures."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.ledger import Ledger
+from include.inventory_lake.push.validation import Problem
+from include.inventory_lake.ui.push_batches import parse_report, push_overview
+from tests.inventory_lake.ui.lake_content import push_batch, reject_file, set_line
+
+LINES = [
+    set_line(2, 1, 11, 5, "SKU-A"),
+    set_line(3, 1, 12, 600, "SKU-B"),
+    set_line(4, 1, 13, 7, "SKU-C"),
+    set_line(5, 2, 21, 0, "SKU-D"),
+]
+ON_HAND = {(1, 11): 4, (1, 12): 8, (1, 13): 7, (2, 21): 3}
+
+
+def test_pending_processed_and_rejected_files_with_the_report(s3: Any, root: LakeRoot) -> None:
+    layout = PushLayout(root)
+    s3.put_object(Bucket=root.bucket, Key=layout.approved_prefix + "monday.csv", Body=b"a,b\r\n")
+    # A file in a sub-folder of approved/ is never pushed: it is not pending either.
+    s3.put_object(Bucket=root.bucket, Key=layout.approved_prefix + "drafts/x.csv", Body=b"x")
+    processed = layout.processed_key("sunday.csv", "ab" * 32)
+    s3.put_object(Bucket=root.bucket, Key=processed, Body=b"location_id\r\n")
+    older, _ = reject_file(s3, root, "old.csv", b"old", [Problem(None, None, None, "empty file")])
+    time.sleep(1.1)  # S3 keeps modification times to the second: the next file is newer
+    problems = [
+        Problem(2, "quantity", "-4", "quantity must be a whole number >= 0"),
+        Problem(3, "product_variant_id", '=HYPERLINK("x")', "not a number"),
+        Problem(None, None, None, "the same location and variant twice: rows 4 and 5"),
+    ]
+    rejected, report = reject_file(s3, root, "bad stock.csv", b"location_id\r\n1", problems)
+
+    overview = push_overview(s3, root, batch_limit=5)
+
+    assert [f.name for f in overview.pending] == ["monday.csv"]
+    assert [(f.name, f.key) for f in overview.processed] == [("sunday.csv", processed)]
+    assert [r.key for r in overview.rejected] == [rejected, older]
+    newest = overview.rejected[0]
+    assert newest.file.name == "bad stock.csv" and newest.report_key == report
+    assert newest.report_rows == 3
+    assert [(r.row, r.column, r.value, r.problem) for r in newest.report] == [
+        ("2", "quantity", "'-4", "quantity must be a whole number >= 0"),
+        ("3", "product_variant_id", '\'=HYPERLINK("x")', "not a number"),
+        ("", "", "", "the same location and variant twice: rows 4 and 5"),
+    ]
+    assert overview.counts == {"pending": 1, "processed": 1, "rejected": 2, "batches": 0}
+    assert overview.staging_uri == f"s3://{root.bucket}/{root.prefix}/staging/set_adjustments/"
+
+
+def test_a_report_whose_file_is_gone_is_still_shown(s3: Any, root: LakeRoot) -> None:
+    file_key, report_key = reject_file(s3, root, "lost.csv", b"x", [Problem(1, None, None, "p")])
+    s3.delete_object(Bucket=root.bucket, Key=file_key)
+
+    (rejected,) = push_overview(s3, root).rejected
+
+    assert rejected.key == file_key and rejected.file.size is None
+    assert rejected.report_key == report_key and rejected.report_rows == 1
+
+
+def test_long_reports_are_cut_but_counted() -> None:
+    from include.inventory_lake.push.report import rejection_report
+
+    body = rejection_report([Problem(n, "quantity", str(n), "bad") for n in range(2, 252)])
+    rows, total = parse_report(body, limit=100)
+    assert total == 250 and len(rows) == 100 and rows[-1].row == "101"
+
+
+def test_a_done_batch_shows_its_plan_requests_and_adjustment_numbers(
+    s3: Any, root: LakeRoot
+) -> None:
+    push_batch(s3, root, "b-done", LINES, ON_HAND, chunk_size=2)
+
+    (batch,) = push_overview(s3, root).batches
+
+    assert batch.batch_id == "b-done" and batch.status == "done"
+    assert [(o.chunk, o.status) for o in batch.outcomes] == [
+        (1, "applied"),
+        (2, "applied"),
+        (3, "applied"),
+    ]
+    assert batch.adjust_numbers == ["IA900001", "IA900002", "IA900003"]
+    assert batch.failures == []
+    assert batch.plan is not None and batch.plan.lines == 4
+    totals = {(t.location_id, t.lines, t.current, t.new, t.delta) for t in batch.plan.locations}
+    assert totals == {(1, 3, 19, 612, 593), (2, 1, 3, 0, -3)}
+    largest = batch.plan.largest[0]
+    assert (largest.sku, largest.current, largest.new, largest.delta) == ("SKU-B", 8, 600, 592)
+    assert "line_delta" in largest.flags
+    assert batch.doc["needs_approval"] is True and not batch.waiting_for_approval
+
+
+def test_a_refused_request_and_the_requests_not_sent_are_failures(s3: Any, root: LakeRoot) -> None:
+    push_batch(
+        s3, root, "b-failed", LINES, ON_HAND, chunk_size=1, refused={2: "422: variant unknown"},
+        status="failed",
+    )  # fmt: skip
+
+    (batch,) = push_overview(s3, root).batches
+
+    assert batch.adjust_numbers == ["IA900001"]
+    assert batch.failures == [
+        "request 2/4 refused: 422: variant unknown",
+        "batch failed: finished: failed",
+        "2 of 4 requests not sent",
+    ]
+
+
+def test_batches_newest_first_and_one_waiting_for_approval(s3: Any, root: LakeRoot) -> None:
+    push_batch(s3, root, "b-old", LINES[:1], ON_HAND)
+    time.sleep(1.1)
+    push_batch(s3, root, "b-new", LINES, ON_HAND, status="planned")
+    ledger = Ledger(s3, PushLayout(root), "b-new")
+
+    overview = push_overview(s3, root, batch_limit=1)
+
+    assert overview.counts["batches"] == 2
+    (batch,) = overview.batches
+    assert batch.batch_id == "b-new" and batch.outcomes == () and batch.adjust_numbers == []
+    stored = ledger.read()
+    assert stored is not None and stored.doc["needs_approval"]
+    assert batch.waiting_for_approval
