@@ -1,0 +1,85 @@
+"""A retried approval task never asks twice: it finds the answer recorded in the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.push.claim import SourceFile, claim_batch
+from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.ledger import Ledger, StoredBatch
+from include.inventory_lake.push.plan_store import write_plan
+from include.inventory_lake.push.planning import GuardLimits, build_plan
+from include.inventory_lake.push.tasks import earlier_decision
+from include.inventory_lake.push.validation import SetLine
+from tests.inventory_lake.push.support import APPROVED, put
+from tests.servers import S3Server
+
+RUN = "manual__decisions"
+BATCH = "0123456789abcdef0123"
+LIMITS = GuardLimits(max_line_delta=1, max_relative_change=0.1, relative_min_delta=1, max_lines=1)
+
+
+@pytest.fixture()
+def planned(airflow_connections: Any, s3_server: S3Server) -> Iterator[tuple[Ledger, StoredBatch]]:
+    s3_server.empty_bucket()
+    s3 = s3_server.client()
+    layout = PushLayout(LakeRoot(s3_server.bucket))
+    put(s3_server, APPROVED + "big.csv", "location_id,product_id,product_variant_id,quantity\n")
+    etag = s3.head_object(Bucket=s3_server.bucket, Key=APPROVED + "big.csv")["ETag"].strip('"')
+    source = SourceFile(APPROVED + "big.csv", "big.csv", etag, "a" * 64)
+    lines = [SetLine(2, 1, 2, 3, 900, "shrinkage", None, None, None)]
+    plan = build_plan(BATCH, lines, {(1, 3): 10}, chunk_size=100, limits=LIMITS)
+    ledger = Ledger(s3, layout, BATCH)
+    claim = claim_batch(
+        ledger, source, content_sha256="c" * 64, forced=False, lines=1, chunk_size=100,
+        run_id=RUN, run_is_active=lambda _: False,
+    )  # fmt: skip
+    assert claim.stored is not None
+    write_plan(s3, layout, plan, dry_run=False)
+    stored = ledger.replace(
+        claim.stored, run_id=RUN, detail="planned", status="planned", chunks=1,
+        needs_approval=True, guard_reasons=list(plan.guard_reasons),
+    )  # fmt: skip
+    yield ledger, stored
+    s3_server.empty_bucket()
+
+
+PREPARED = {"batch_id": BATCH}
+
+
+def test_no_answer_yet_means_ask(planned: tuple[Ledger, StoredBatch]) -> None:
+    assert earlier_decision(PREPARED, {"run_id": RUN}) is None
+
+
+def test_an_approval_recorded_before_is_returned(planned: tuple[Ledger, StoredBatch]) -> None:
+    ledger, stored = planned
+    approval = {"decision": "approved", "by": "ops-lan", "at": "2026-03-01T10:00:00+00:00"}
+    ledger.replace(stored, run_id=RUN, detail="approved", approval=approval)
+    assert earlier_decision(PREPARED, {"run_id": RUN}) == {
+        "approval": "approved",
+        "by": "ops-lan",
+        "at": "2026-03-01T10:00:00+00:00",
+    }
+    assert earlier_decision(PREPARED, {"run_id": "another_run"}) is None
+
+
+def test_a_half_closed_rejection_is_finished(
+    planned: tuple[Ledger, StoredBatch], s3_server: S3Server
+) -> None:
+    """Declined in the ledger, then the worker died before the file was moved."""
+    ledger, stored = planned
+    approval = {"decision": "declined", "by": "ops-lan", "at": "2026-03-01T10:00:00+00:00"}
+    ledger.replace(stored, run_id=RUN, detail="declined", approval=approval, status="declined")
+    answer = earlier_decision(PREPARED, {"run_id": RUN})
+    assert answer is not None and answer["approval"] == "declined"
+    assert s3_server.keys(APPROVED) == []
+    rejected = s3_server.keys("staging/set_adjustments/rejected/")
+    assert [key.rsplit("/", 1)[-1] for key in rejected] == [
+        "aaaaaaaaaaaa_big.csv",
+        "aaaaaaaaaaaa_big.csv.report.csv",
+    ]
+    assert len(s3_server.keys("audit/set_adjustments/")) == 1
