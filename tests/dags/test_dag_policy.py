@@ -18,6 +18,8 @@ EXPECTED_DAGS = {
     "haravan_adjustments_extract",
     "stocky_adjustments_extract",
     "haravan_set_adjustments_push",
+    "inventory_adjustment_facts",
+    "inventory_facts_warehouse_load",
 }
 HEAVY_MODULES = {"pyarrow", "boto3", "botocore", "requests", "tenacity", "duckdb", "pandas"}
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 import pytest
@@ -16,7 +15,17 @@ from include.inventory_lake import assets
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import FACTS_LINES_PATH, HARAVAN_ADJUSTMENTS_PATH
-from tests.airflow_runs import ROOT, interval_end, run_dag
+from tests.airflow_runs import run_dag
+from tests.inventory_lake.facts.dag_runs import (
+    asset_event_extras,
+    create_asset_triggered_run,
+    extract,
+    load_dag,
+    run_existing,
+    run_manual,
+    start_listening,
+    task_states,
+)
 from tests.inventory_lake.facts.raw_builders import (
     at,
     haravan_adjustment,
@@ -40,26 +49,12 @@ def world(
     yield fresh_emulator, s3_server
 
 
-def extract(day: date) -> None:
-    for dag_id in ("haravan_adjustments_extract", "stocky_adjustments_extract"):
-        assert run_dag(dag_id, day).state == "success", dag_id
-
-
-@cache
-def _dag() -> Any:
-    from airflow.dag_processing.dagbag import DagBag
-
-    dag = DagBag(dag_folder=str(ROOT / "dags" / f"{DAG_ID}.py")).get_dag(DAG_ID)
-    assert dag is not None
-    return dag
-
-
 def run_facts(day: date, conf: dict[str, Any] | None = None) -> Any:
-    return _dag().test(logical_date=interval_end(day), run_conf=conf)
+    return run_manual(DAG_ID, day, conf)
 
 
-def task_states(run: Any) -> dict[tuple[str, int], str]:
-    return {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+def facts_event_extras() -> list[dict[str, Any]]:
+    return asset_event_extras(assets.FACTS_ADJUSTMENT_LINES.name)
 
 
 def on_day(records: list[dict[str, Any]], field: str, day: date) -> list[dict[str, Any]]:
@@ -71,21 +66,6 @@ def on_day(records: list[dict[str, Any]], field: str, day: date) -> list[dict[st
 
 def ts(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
-
-
-def facts_event_extras() -> list[dict[str, Any]]:
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        query = (
-            select(AssetEvent.extra)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetModel.name == assets.FACTS_ADJUSTMENT_LINES.name)
-            .order_by(AssetEvent.id)
-        )
-        return [dict(extra) for extra in session.scalars(query)]
 
 
 def test_a_day_of_both_sources_becomes_one_exact_row_per_line(
@@ -186,68 +166,17 @@ def test_a_day_of_both_sources_becomes_one_exact_row_per_line(
     }
 
 
-def unpause(dag_id: str) -> None:
-    """New DAGs start paused; a paused DAG gets no asset-triggered runs."""
-    from airflow.models.dag import DagModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import update
-
-    with create_session() as session:
-        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=False))
-
-
-def create_asset_triggered_run(dag_id: str) -> str:
-    """What the scheduler does on its loop: turn the queued asset events into a run."""
-    from airflow.jobs.job import Job
-    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
-    from airflow.models.dag import DagModel
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        dag_model = session.scalar(select(DagModel).where(DagModel.dag_id == dag_id))
-        SchedulerJobRunner(job=Job())._create_dag_runs_asset_triggered(
-            dag_models=[dag_model], session=session
-        )
-        session.flush()
-        runs = session.scalars(
-            select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_type == "asset_triggered")
-        ).all()
-        assert len(runs) == 1, runs
-        return runs[0].run_id
-
-
-def run_existing(run_id: str) -> Any:
-    """Execute a run the scheduler created with dag.test()'s in-process loop (dag.test only
-    creates manual runs itself, so it is handed this one instead)."""
-    from unittest import mock
-
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.state import DagRunState
-    from sqlalchemy import select
-
-    def the_scheduled_run(*, dag: Any, session: Any, start_date: datetime, **_: Any) -> DagRun:
-        run = session.scalar(select(DagRun).where(DagRun.run_id == run_id))
-        run.dag, run.state, run.start_date = dag, DagRunState.RUNNING, start_date
-        session.commit()
-        return run
-
-    with mock.patch("airflow.models.dagrun.get_or_create_dagrun", the_scheduled_run):
-        return _dag().test()
-
-
 def test_asset_events_decide_the_days_and_a_half_extracted_day_is_refused(
     world: tuple[Emulator, S3Server], capfd: pytest.CaptureFixture[str]
 ) -> None:
     _, s3 = world
     first, second = DAY - timedelta(days=3), DAY
-    run_dag("haravan_adjustments_extract", first)  # before the DAG listens: still consumed
-    unpause(DAG_ID)
+    start_listening(DAG_ID)
+    run_dag("haravan_adjustments_extract", first)
     extract(second)
     run_id = create_asset_triggered_run(DAG_ID)
 
-    run = run_existing(run_id)
+    run = run_existing(DAG_ID, run_id)
     assert run.run_id == run_id and run.run_type == "asset_triggered"
     assert task_states(run) == {
         ("partition_days", -1): "success",
@@ -325,7 +254,7 @@ def test_a_failed_check_fails_the_run_naming_check_count_and_keys(
 def test_the_dag_runs_on_the_raw_assets_and_backfills_by_day() -> None:
     from airflow.sdk import AssetAll, AssetOrTimeSchedule, CronDataIntervalTimetable
 
-    dag = _dag()
+    dag = load_dag(DAG_ID)
     timetable = dag.timetable
     assert isinstance(timetable, AssetOrTimeSchedule)
     assert isinstance(timetable.timetable, CronDataIntervalTimetable)

@@ -114,17 +114,17 @@ def build_facts_partition(
             for batch in _winners(
                 _haravan_batches(haravan_raw), flatten.haravan_lines, haravan_plan.keep
             ):
-                checks.observe(facts.HARAVAN, batch)
-                writer.write(batch)
+                if checks.observe(facts.HARAVAN, batch):
+                    writer.write(batch)
             adjustment_missing = 0
             for batch in _winners(
                 _stocky_item_batches(stocky_items_raw),
                 lambda items: flatten.stocky_lines(items, lookup),
                 stocky_plan.keep,
             ):
-                checks.observe(facts.STOCKY, batch)
                 adjustment_missing += pc.sum(batch.column("adjustment_missing")).as_py() or 0
-                writer.write(batch)
+                if checks.observe(facts.STOCKY, batch):
+                    writer.write(batch)
 
             expected = {
                 facts.HARAVAN: haravan_plan.lines - haravan_plan.superseded,

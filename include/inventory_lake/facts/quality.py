@@ -80,10 +80,13 @@ class LineChecks:
         self._null_examples: dict[str, list[str]] = {}
         self.rows: Counter[str] = Counter()
 
-    def observe(self, source: str, batch: pa.RecordBatch) -> None:
+    def observe(self, source: str, batch: pa.RecordBatch) -> bool:
+        """Record the batch; False if it breaks NOT NULL (Parquet would refuse to write it)."""
+        clean = True
         for name in facts.REQUIRED:
             column = batch.column(name)
             if column.null_count:
+                clean = False
                 self._nulls[name] += column.null_count
                 examples = self._null_examples.setdefault(name, [])
                 if len(examples) < EXAMPLES:
@@ -91,6 +94,7 @@ class LineChecks:
                     examples.extend(_row_labels(rows)[: EXAMPLES - len(examples)])
         self._line_ids[source].append(batch.column("line_id"))
         self.rows[source] += batch.num_rows
+        return clean
 
     def failures(self, expected_rows: Mapping[str, int]) -> list[CheckFailure]:
         failures = [

@@ -1,0 +1,67 @@
+"""
+### Facts → warehouse (example load, DuckDB)
+
+An example of a warehouse load that follows `docs/warehouse-contract.md`, kept runnable so the
+contract stays proven. Reads each new facts partition
+`<inventory_lake_uri>/facts/inventory_adjustment_lines/dt=YYYY-MM-DD/` (only with its
+`_SUCCESS` marker, checked by sha256) and MERGEs it on `line_key` into the table
+`inventory_adjustment_lines` of a DuckDB file (variable `inventory_warehouse_duckdb`, default
+`$AIRFLOW_HOME/warehouse/inventory_lake.duckdb`): a newer `updated_at` replaces the current
+row, an older one never does, so loading a partition twice or out of order is harmless. Every
+load is recorded in `inventory_adjustment_line_loads`; then an event on the
+`warehouse_inventory_adjustment_lines` Asset.
+
+**When it runs.** On every event of the `facts_inventory_adjustment_lines` Asset, for the
+`dt` of each event; backfill a range from the UI, or trigger with params `dt_start` /
+`dt_end`. One run at a time (DuckDB has one writer per file). Owner: data engineering.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
+
+from include.inventory_lake import assets, settings, tags
+
+DATE_PARAM = {"type": ["null", "string"], "format": "date"}
+
+
+@dag(
+    schedule=AssetOrTimeSchedule(
+        timetable=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+        assets=[assets.FACTS_ADJUSTMENT_LINES],
+    ),
+    # The timetable only gives backfills and manual runs their day; loads follow the Asset.
+    allowed_run_types=["asset_triggered", "manual", "backfill"],
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "owner": settings.OWNER,
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+    },
+    params={
+        "dt_start": Param(None, **DATE_PARAM, description="First day to load (YYYY-MM-DD)."),
+        "dt_end": Param(None, **DATE_PARAM, description="Last day to load, inclusive."),
+    },
+    tags=[tags.FACTS, tags.LAKE],
+    doc_md=__doc__,
+)
+def inventory_facts_warehouse_load() -> None:
+    @task(outlets=[assets.WAREHOUSE_ADJUSTMENT_LINES])
+    def merge_partitions(**context: Any) -> dict[str, Any]:
+        from include.inventory_lake.warehouse.load import load_partitions
+
+        return load_partitions(context)
+
+    merge_partitions()
+
+
+dag_object = inventory_facts_warehouse_load()
+
+if __name__ == "__main__":
+    dag_object.test()

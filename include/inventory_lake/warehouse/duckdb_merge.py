@@ -1,0 +1,135 @@
+"""MERGE a facts partition into a DuckDB table with one current row per `line_key`.
+
+The rule is the contract's: insert unknown keys; replace a known key only with a version at
+least as new (`updated_at >=`), so loading a partition twice changes nothing and loading an
+old partition after a newer one never brings back an old version. Each load is one
+transaction (MERGE plus a row in the loads table), so a failure leaves the table as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from include.inventory_lake.schemas import facts
+
+TABLE = "inventory_adjustment_lines"
+LOADS_TABLE = "inventory_adjustment_line_loads"
+
+
+def duckdb_type(type_: pa.DataType) -> str:
+    if pa.types.is_string(type_):
+        return "VARCHAR"
+    if pa.types.is_int64(type_):
+        return "BIGINT"
+    if pa.types.is_boolean(type_):
+        return "BOOLEAN"
+    if pa.types.is_decimal(type_):
+        return f"DECIMAL({type_.precision}, {type_.scale})"
+    if pa.types.is_timestamp(type_) and type_.tz == "UTC":
+        return "TIMESTAMPTZ"
+    raise NotImplementedError(f"no DuckDB type for {type_}")
+
+
+def _columns_ddl() -> str:
+    columns = [
+        f"{field.name} {duckdb_type(field.type)}{'' if field.nullable else ' NOT NULL'}"
+        for field in facts.LINES
+    ]
+    columns += ["dt DATE NOT NULL", "loaded_at TIMESTAMPTZ NOT NULL"]
+    return ",\n    ".join(columns)
+
+
+CREATE_TABLES = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    {_columns_ddl()},
+    PRIMARY KEY (line_key)
+);
+CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
+    dt DATE NOT NULL,
+    uri VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    rows BIGINT NOT NULL,
+    inserted BIGINT NOT NULL,
+    updated BIGINT NOT NULL,
+    facts_run_id VARCHAR,
+    loaded_at TIMESTAMPTZ NOT NULL
+);
+"""
+
+_NAMES = [field.name for field in facts.LINES] + ["dt", "loaded_at"]
+MERGE = f"""
+MERGE INTO {TABLE} AS current
+USING (
+    SELECT *, $dt::DATE AS dt, now() AS loaded_at FROM read_parquet($path)
+) AS incoming
+ON current.line_key = incoming.line_key
+WHEN MATCHED AND incoming.updated_at >= current.updated_at THEN UPDATE SET
+    {", ".join(f"{name} = incoming.{name}" for name in _NAMES if name != "line_key")}
+WHEN NOT MATCHED THEN INSERT ({", ".join(_NAMES)})
+    VALUES ({", ".join(f"incoming.{name}" for name in _NAMES)})
+RETURNING merge_action
+"""
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    dt: date
+    rows: int
+    inserted: int
+    updated: int
+
+    @property
+    def kept_newer(self) -> int:
+        """Rows of the partition older than the version already in the table."""
+        return self.rows - self.inserted - self.updated
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = duckdb.connect(str(path))
+    connection.execute(CREATE_TABLES)
+    return connection
+
+
+def merge_partition(
+    connection: duckdb.DuckDBPyConnection,
+    parquet_path: Path,
+    dt: date,
+    marker: dict[str, Any],
+    uri: str,
+) -> MergeResult:
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        actions = [
+            row[0]
+            for row in connection.execute(MERGE, {"dt": dt, "path": str(parquet_path)}).fetchall()
+        ]
+        result = MergeResult(
+            dt=dt,
+            rows=int(marker["rows"]),
+            inserted=actions.count("INSERT"),
+            updated=actions.count("UPDATE"),
+        )
+        connection.execute(
+            f"INSERT INTO {LOADS_TABLE} VALUES ($dt, $uri, $sha, $rows, $ins, $upd, $run, now())",
+            {
+                "dt": dt,
+                "uri": uri,
+                "sha": marker["sha256"],
+                "rows": result.rows,
+                "ins": result.inserted,
+                "upd": result.updated,
+                "run": marker.get("run_id"),
+            },
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return result

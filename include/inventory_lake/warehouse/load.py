@@ -1,0 +1,82 @@
+"""The warehouse load DAG's task body: fetch each facts partition the run names (checked
+against its `_SUCCESS` marker) and MERGE it into the DuckDB file.
+
+The file's path comes from the `inventory_warehouse_duckdb` Airflow variable, else
+`$AIRFLOW_HOME/warehouse/inventory_lake.duckdb`. DuckDB allows one writer per file, so the DAG
+runs one load at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from include.inventory_lake import assets
+from include.inventory_lake.facts.raw_partition import (
+    PartitionNotReady,
+    PartitionSchemaMismatch,
+    fetch_partition,
+    read_markers,
+)
+from include.inventory_lake.facts.run_dates import RunDatesError, context_run_dates
+from include.inventory_lake.facts.tasks import no_retry_for
+from include.inventory_lake.lake.connection import lake_root, s3_client
+from include.inventory_lake.lake.location import Partition
+from include.inventory_lake.schemas import facts
+from include.inventory_lake.settings import FACTS_LINES_PATH
+from include.inventory_lake.warehouse.duckdb_merge import TABLE, connect, merge_partition
+
+log = logging.getLogger(__name__)
+
+WAREHOUSE_PATH_VARIABLE = "inventory_warehouse_duckdb"
+
+
+def warehouse_path() -> Path:
+    from airflow.sdk import Variable
+
+    default = Path(os.environ.get("AIRFLOW_HOME", "~/airflow")) / "warehouse"
+    return Path(
+        Variable.get(WAREHOUSE_PATH_VARIABLE, default=str(default / "inventory_lake.duckdb"))
+    ).expanduser()
+
+
+def load_partitions(context: Mapping[str, Any]) -> dict[str, Any]:
+    with no_retry_for(RunDatesError, PartitionNotReady, PartitionSchemaMismatch):
+        days = context_run_dates(context)
+        s3, root = s3_client(), lake_root()
+        partitions = [Partition(root, FACTS_LINES_PATH, day) for day in days]
+        markers = read_markers(s3, partitions)
+        path = warehouse_path()
+        loads = []
+        with tempfile.TemporaryDirectory(prefix="warehouse-") as tmp, connect(path) as db:
+            for partition, marker in zip(partitions, markers, strict=True):
+                fetched = fetch_partition(s3, partition, marker, facts.LINES, Path(tmp))
+                result = merge_partition(db, fetched.path, partition.dt, marker, partition.uri)
+                log.info(
+                    "merged %s: %d rows, %d inserted, %d updated, %d older than the table's",
+                    partition.uri,
+                    result.rows,
+                    result.inserted,
+                    result.updated,
+                    result.kept_newer,
+                )
+                loads.append(
+                    {
+                        "dt": partition.dt.isoformat(),
+                        "rows": result.rows,
+                        "inserted": result.inserted,
+                        "updated": result.updated,
+                    }
+                )
+                fetched.path.unlink()
+            row = db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
+    summary = {"warehouse": str(path), "table": TABLE, "current_rows": row[0] if row else 0}
+    context["outlet_events"][assets.WAREHOUSE_ADJUSTMENT_LINES].extra = {
+        **summary,
+        "dts": [load["dt"] for load in loads],
+    }
+    return {**summary, "loads": loads}

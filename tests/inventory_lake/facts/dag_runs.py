@@ -1,0 +1,124 @@
+"""Run the facts and warehouse DAGs the way the scheduler would: on the asset events the
+upstream runs recorded, or manually with params. Shared by their DAG tests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from tests.airflow_runs import ROOT, interval_end, run_dag
+
+
+def extract(day: date) -> None:
+    """Both extract DAGs for `day`, against the emulator."""
+    for dag_id in ("haravan_adjustments_extract", "stocky_adjustments_extract"):
+        assert run_dag(dag_id, day).state == "success", dag_id
+
+
+@cache
+def load_dag(dag_id: str) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(ROOT / "dags" / f"{dag_id}.py")).get_dag(dag_id)
+    assert dag is not None, dag_id
+    return dag
+
+
+def run_manual(dag_id: str, day: date, conf: dict[str, Any] | None = None) -> Any:
+    """A manual run for the daily interval `day`, with optional params."""
+    return load_dag(dag_id).test(logical_date=interval_end(day), run_conf=conf)
+
+
+def task_states(run: Any) -> dict[tuple[str, int], str]:
+    return {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+
+
+def start_listening(dag_id: str) -> None:
+    """Deploy `dag_id` now: unpaused (a paused DAG gets no asset-triggered runs) and scheduling
+    on its Assets from now on, so asset events of earlier tests are not in its first run."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+    from airflow.models.asset import DagScheduleAssetReference
+    from airflow.models.dag import DagModel
+    from airflow.sdk import timezone
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    manager = DagBundlesManager()  # what the DAG processor does: the DAGs into the database
+    manager.sync_bundles_to_db()
+    for bundle in manager.get_all_dag_bundles():
+        bundle.initialize()
+        bag = BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
+        sync_bag_to_db(bag, bundle.name, bundle.version)
+    with create_session() as session:
+        unpaused = session.execute(
+            update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=False)
+        )
+        assert unpaused.rowcount == 1, f"{dag_id} is not in the metadata database"
+        session.execute(
+            update(DagScheduleAssetReference)
+            .where(DagScheduleAssetReference.dag_id == dag_id)
+            .values(created_at=timezone.utcnow())
+        )
+
+
+def create_asset_triggered_run(dag_id: str) -> str:
+    """What the scheduler does on its loop: turn the queued asset events into a run."""
+    from airflow.jobs.job import Job
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+    from airflow.models.dag import DagModel
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        dag_model = session.scalar(select(DagModel).where(DagModel.dag_id == dag_id))
+        SchedulerJobRunner(job=Job())._create_dag_runs_asset_triggered(
+            dag_models=[dag_model], session=session
+        )
+        session.flush()
+        runs = session.scalars(
+            select(DagRun).where(
+                DagRun.dag_id == dag_id,
+                DagRun.run_type == "asset_triggered",
+                DagRun.state == "queued",
+            )
+        ).all()
+        assert len(runs) == 1, runs
+        return str(runs[0].run_id)
+
+
+def run_existing(dag_id: str, run_id: str) -> Any:
+    """Execute a run the scheduler created with dag.test()'s in-process loop (dag.test only
+    creates manual runs itself, so it is handed this one instead)."""
+    from unittest import mock
+
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.state import DagRunState
+    from sqlalchemy import select
+
+    def the_scheduled_run(*, dag: Any, session: Any, start_date: datetime, **_: Any) -> DagRun:
+        run = session.scalar(select(DagRun).where(DagRun.run_id == run_id))
+        run.dag, run.state, run.start_date = dag, DagRunState.RUNNING, start_date
+        session.commit()
+        return run
+
+    with mock.patch("airflow.models.dagrun.get_or_create_dagrun", the_scheduled_run):
+        return load_dag(dag_id).test()
+
+
+def asset_event_extras(asset_name: str) -> list[dict[str, Any]]:
+    """The extras of every event recorded on an Asset, oldest first."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = (
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == asset_name)
+            .order_by(AssetEvent.id)
+        )
+        return [dict(extra) for extra in session.scalars(query)]
