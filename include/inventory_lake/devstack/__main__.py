@@ -1,17 +1,24 @@
-"""python -m include.inventory_lake.devstack up|down|status"""
+"""python -m include.inventory_lake.devstack up|up-distributed|down|status"""
 
 from __future__ import annotations
 
 import argparse
 
-from include.inventory_lake.devstack.stack import down, status, up
+from include.inventory_lake.devstack import distributed
+from include.inventory_lake.devstack.stack import up
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="devstack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "up-distributed", "down", "status"])
     command = parser.parse_args().command
-    {"up": up, "down": down, "status": status}[command]()
+    {
+        "up": up,
+        "up-distributed": distributed.up,
+        # Both stacks' processes, whichever were started.
+        "down": distributed.down,
+        "status": distributed.status,
+    }[command]()
 
 
 if __name__ == "__main__":

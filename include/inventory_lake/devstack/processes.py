@@ -46,7 +46,10 @@ def port_is_open(host: str, port: int) -> bool:
 
 
 def spawn(
-    args: Sequence[str], log_path: Path, env: dict[str, str] | None = None
+    args: Sequence[str],
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a process in its own session so that stopping it also stops its children."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,6 +60,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
+            cwd=cwd,
             start_new_session=True,
         )
 

@@ -119,7 +119,7 @@ def _record(paths: StackPaths, server: ServerProcess) -> None:
     paths.pid_file(server.name).write_text(str(server.pid))
 
 
-def _running_pid(paths: StackPaths, name: str) -> int | None:
+def running_pid(paths: StackPaths, name: str) -> int | None:
     pid_file = paths.pid_file(name)
     if not pid_file.exists():
         return None
@@ -132,7 +132,7 @@ def _running_pid(paths: StackPaths, name: str) -> int | None:
     return pid
 
 
-def _start_s3(paths: StackPaths, env: dict[str, str]) -> str | None:
+def start_local_s3(paths: StackPaths, env: dict[str, str]) -> str | None:
     aws = _connection(env, "aws_default")
     extra = aws.get("extra") or {}
     assert isinstance(extra, dict)
@@ -141,7 +141,7 @@ def _start_s3(paths: StackPaths, env: dict[str, str]) -> str | None:
     if port is None:
         print(f"aws_default points at {endpoint or 'AWS'}: not starting a local S3 server")
         return None
-    if _running_pid(paths, "s3") is None:
+    if running_pid(paths, "s3") is None:
         if port_is_open("127.0.0.1", port):
             raise SystemExit(f"port {port} (local S3) is taken by another process")
         _record(paths, start_s3_server(port, paths.logs / "s3.log"))
@@ -159,7 +159,7 @@ def _start_s3(paths: StackPaths, env: dict[str, str]) -> str | None:
     return f"{endpoint} (bucket {bucket})"
 
 
-def _start_emulator(paths: StackPaths, env: dict[str, str]) -> str | None:
+def start_local_emulator(paths: StackPaths, env: dict[str, str]) -> str | None:
     haravan = _connection(env, "haravan_default")
     stocky = _connection(env, "stocky_default")
     port = _local_port(str(haravan.get("host", "")))
@@ -167,7 +167,7 @@ def _start_emulator(paths: StackPaths, env: dict[str, str]) -> str | None:
         print("haravan_default points at a remote API: not starting the emulator")
         return None
     url = f"http://127.0.0.1:{port}"
-    if _running_pid(paths, "emulator") is None:
+    if running_pid(paths, "emulator") is None:
         if port_is_open("127.0.0.1", port):
             raise SystemExit(f"port {port} (API emulator) is taken by another process")
         # Credentials go through the environment, never the command line (visible in `ps`).
@@ -192,22 +192,27 @@ def airflow_port(env: dict[str, str]) -> int:
     return int(env.get("AIRFLOW__API__PORT", "8080"))
 
 
-def start_airflow(paths: StackPaths, env: dict[str, str]) -> str:
-    """Migrate the DB, import the pools and start `airflow standalone`; returns the UI URL."""
-    port = airflow_port(env)
-    url = f"http://127.0.0.1:{port}"
-    if _running_pid(paths, "airflow") is not None:
-        return url
-    if port_is_open("127.0.0.1", port):
-        raise SystemExit(f"port {port} (Airflow UI) is taken by another process")
+def prepare_metadata_db(paths: StackPaths, env: dict[str, str]) -> None:
+    """The UI login, then the metadata DB migrated (SQLite or Postgres) with the pools."""
     paths.airflow_home.mkdir(parents=True, exist_ok=True)
     if not paths.passwords_file.exists():
         paths.passwords_file.write_text(json.dumps({AIRFLOW_USER: secrets.token_urlsafe(12)}))
         paths.passwords_file.chmod(0o600)
-    print("migrating the Airflow metadata DB (SQLite) ...", flush=True)
+    print("migrating the Airflow metadata DB ...", flush=True)
     _airflow(paths, env, "db", "migrate")
     pools = paths.root / "include" / "inventory_lake" / "airflow_pools.json"
     _airflow(paths, env, "pools", "import", str(pools))
+
+
+def start_airflow(paths: StackPaths, env: dict[str, str]) -> str:
+    """Migrate the DB, import the pools and start `airflow standalone`; returns the UI URL."""
+    port = airflow_port(env)
+    url = f"http://127.0.0.1:{port}"
+    if running_pid(paths, "airflow") is not None:
+        return url
+    if port_is_open("127.0.0.1", port):
+        raise SystemExit(f"port {port} (Airflow UI) is taken by another process")
+    prepare_metadata_db(paths, env)
     airflow = Path(sys.executable).with_name("airflow")
     log_path = paths.logs / "airflow.log"
     process = spawn([str(airflow), "standalone"], log_path, env=env)
@@ -226,8 +231,8 @@ def up() -> None:
     for directory in (paths.run, paths.logs):
         directory.mkdir(parents=True, exist_ok=True)
     env = load_env(paths)
-    s3 = _start_s3(paths, env)
-    emulator = _start_emulator(paths, env)
+    s3 = start_local_s3(paths, env)
+    emulator = start_local_emulator(paths, env)
     airflow = start_airflow(paths, airflow_env(paths, env))
     password = json.loads(paths.passwords_file.read_text())[AIRFLOW_USER]
     print()
@@ -243,7 +248,7 @@ def up() -> None:
 def down(paths: StackPaths | None = None) -> None:
     paths = paths or StackPaths(project_root())
     for name in ("airflow", "emulator", "s3"):
-        pid = _running_pid(paths, name)
+        pid = running_pid(paths, name)
         if pid is None:
             continue
         stop_pid_group(pid)
@@ -254,5 +259,5 @@ def down(paths: StackPaths | None = None) -> None:
 def status() -> None:
     paths = StackPaths(project_root())
     for name in ("airflow", "emulator", "s3"):
-        pid = _running_pid(paths, name)
+        pid = running_pid(paths, name)
         print(f"{name:9} {'running, pid ' + str(pid) if pid else 'stopped'}")
