@@ -88,7 +88,10 @@ def test_a_parse_time_lookup_would_be_caught(tmp_path: Path) -> None:
         "def bad():\n    pass\n"
         "bad()\n"
     )
-    env = dict(os.environ)
+    # Without the AIRFLOW_VAR_* that earlier tests export, which would answer the lookup first.
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))
+    }
     env["AIRFLOW__SECRETS__BACKEND"] = "tests.dags.forbidden_secrets.ForbiddenSecretsBackend"
     result = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "dags" / "parse_report.py"), str(tmp_path)],
