@@ -6,8 +6,9 @@ notes) is always shown as text, never run as markup.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ class PageData:
     lake_uri: str
     window: DayWindow
     end_was_given: bool
+    newest_partition: date | None
     datasets: list[DatasetStatus]
     chart: ChartData
     push: PushOverview
@@ -41,16 +43,13 @@ class PageData:
 def gather(
     s3: Any, root: LakeRoot, *, end: date | None, days: int, today: date | None = None
 ) -> PageData:
-    if end is None:
-        daily = [spec for spec in DATASETS if spec.kind == "daily"]
-        window_end = default_end(today or datetime.now(UTC).date(), newest_day(s3, root, daily))
-    else:
-        window_end = end
-    window = DayWindow(window_end, days)
+    newest = newest_day(s3, root, [spec for spec in DATASETS if spec.kind == "daily"])
+    window = DayWindow(end or default_end(today or datetime.now(UTC).date(), newest), days)
     return PageData(
         lake_uri=root.uri(),
         window=window,
         end_was_given=end is not None,
+        newest_partition=newest,
         datasets=lake_status(s3, root, window),
         chart=facts_series(s3, root, window.days),
         push=push_overview(s3, root),
@@ -76,6 +75,17 @@ def when(value: datetime | str | None) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def day_ranges(days: Sequence[date]) -> str:
+    """Days as runs of consecutive days: "2026-01-05, 2026-01-09 to 2026-01-12"."""
+    runs: list[list[date]] = []
+    for day in sorted(days):
+        if runs and day - runs[-1][-1] == timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]} to {run[-1]}" for run in runs)
 
 
 def number(value: int | None) -> str:
@@ -105,7 +115,7 @@ def _environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
     )
-    environment.filters.update(size=human_size, when=when, number=number)
+    environment.filters.update(size=human_size, when=when, number=number, days=day_ranges)
     environment.globals.update(color=color)
     return environment
 

@@ -15,7 +15,7 @@ from include.inventory_lake.settings import (
     HARAVAN_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
-from include.inventory_lake.ui.page import error_page, gather, human_size, render
+from include.inventory_lake.ui.page import day_ranges, error_page, gather, human_size, render
 from include.inventory_lake.ui.svg_chart import nice_ticks
 from tests.inventory_lake.ui.lake_content import (
     fact_line,
@@ -97,7 +97,17 @@ def test_text_from_the_lake_is_escaped(s3: Any, root: LakeRoot) -> None:
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
 
 
+def test_an_old_lake_links_to_its_newest_partition(s3: Any, root: LakeRoot) -> None:
+    write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, D1, 5, "r")
+    html = render(gather(s3, root, end=None, days=7, today=date(2026, 3, 1)))
+    assert "7 days, 2026-02-22 to 2026-02-28" in html
+    assert "7 gaps: 2026-02-22 to 2026-02-28" in html
+    assert 'newest daily partition 2026-01-08 (<a href="?end=2026-01-08&amp;days=7">' in html
+
+
 def test_helpers_format_sizes_and_chart_ticks() -> None:
+    days = [D1, D2, D3, date(2026, 1, 14), date(2026, 1, 16), date(2026, 1, 17)]
+    assert day_ranges(days) == ("2026-01-08 to 2026-01-10, 2026-01-14, 2026-01-16 to 2026-01-17")
     assert [human_size(n) for n in (None, 512, 2048, 5 * 1024**3)] == [
         "\N{EN DASH}", "512 B", "2.0 KB", "5.0 GB"
     ]  # fmt: skip
