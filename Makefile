@@ -8,7 +8,7 @@ BROWSER_STAMP := /usr/bin/chromedriver
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run stop status test test-faults lint bench clean
+.PHONY: run run-distributed os-services stop status test test-faults test-distributed lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,18 @@ $(BROWSER_STAMP):
 run: $(STAMP)
 	$(BIN)/python -m include.inventory_lake.devstack up
 
-## make stop: end every process `make run` started, by pid
+# PostgreSQL and Redis from Debian's packages, for the distributed stack (run as the stack's own
+# processes, never as system services).
+os-services:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && test -x /usr/bin/redis-server || { \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y --no-install-recommends postgresql redis-server; }
+
+## make run-distributed: the same, on PostgreSQL + Redis + CeleryExecutor with two workers
+run-distributed: $(STAMP) os-services
+	$(BIN)/python -m include.inventory_lake.devstack up-distributed
+
+## make stop: end every process `make run` or `make run-distributed` started, by pid
 stop:
 	@test -x $(BIN)/python && $(BIN)/python -m include.inventory_lake.devstack down || true
 
@@ -42,6 +53,10 @@ test: $(STAMP) $(BROWSER_STAMP)
 ## make test-faults: only the fault suite (it is part of make test too)
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -m faults
+
+## make test-distributed: extract -> facts -> push on the distributed stack (not in make test)
+test-distributed: $(STAMP) os-services
+	$(BIN)/python -m pytest -m distributed tests/distributed
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
