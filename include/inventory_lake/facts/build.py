@@ -30,7 +30,7 @@ from include.inventory_lake.facts.quality import (
     CheckFailure,
     DataQualityError,
     LineChecks,
-    null_line_ids,
+    NullLineIds,
 )
 from include.inventory_lake.facts.raw_partition import (
     FetchedPartition,
@@ -154,31 +154,35 @@ def build_facts_partition(
 
 
 def plan_haravan(raw: FetchedPartition) -> LinePlan:
-    ids, versions, adjustments = [], [], []
+    ids, versions, null_ids = [], [], NullLineIds(facts.HARAVAN)
     for batch in raw.open().iter_batches(
         batch_size=HARAVAN_BATCH_ADJUSTMENTS,
         columns=["id", "created_at", "updated_at", "line_items.list.element.id"],
     ):
-        ids.append(flatten.haravan_line_ids(batch))
+        line_ids = flatten.haravan_line_ids(batch)
+        parents = pc.list_parent_indices(batch.column("line_items"))
+        null_ids.observe(line_ids, batch.column("id").take(parents))
+        ids.append(line_ids)
         versions.append(flatten.haravan_line_versions(batch))
-        adjustments.append(batch.column("id").take(pc.list_parent_indices(batch["line_items"])))
-    line_ids = _concat(ids, facts.LINES.field("line_id").type)
-    return LinePlan(
-        keep=latest_per_key(line_ids, _concat(versions, facts.LINES.field("updated_at").type)),
-        null_ids=null_line_ids(
-            facts.HARAVAN, line_ids, _concat(adjustments, facts.LINES.field("adjustment_id").type)
-        ),
-    )
+    return _plan(ids, versions, null_ids)
 
 
 def plan_stocky(raw: FetchedPartition) -> LinePlan:
-    keys = raw.open().read(columns=["id", "updated_at", "stock_adjustment_id"])
-    line_ids = keys.column("id").combine_chunks()
+    ids, versions, null_ids = [], [], NullLineIds(facts.STOCKY)
+    for batch in raw.open().iter_batches(
+        batch_size=STOCKY_BATCH_ITEMS, columns=["id", "updated_at", "stock_adjustment_id"]
+    ):
+        null_ids.observe(batch.column("id"), batch.column("stock_adjustment_id"))
+        ids.append(batch.column("id"))
+        versions.append(batch.column("updated_at"))
+    return _plan(ids, versions, null_ids)
+
+
+def _plan(ids: list[pa.Array], versions: list[pa.Array], null_ids: NullLineIds) -> LinePlan:
+    line_ids = _concat(ids, facts.LINES.field("line_id").type)
     return LinePlan(
-        keep=latest_per_key(line_ids, keys.column("updated_at").combine_chunks()),
-        null_ids=null_line_ids(
-            facts.STOCKY, line_ids, keys.column("stock_adjustment_id").combine_chunks()
-        ),
+        keep=latest_per_key(line_ids, _concat(versions, facts.LINES.field("updated_at").type)),
+        null_ids=null_ids.failure(),
     )
 
 

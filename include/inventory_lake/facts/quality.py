@@ -23,6 +23,7 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from include.inventory_lake.facts.dedupe import find_repeats
 from include.inventory_lake.schemas import facts
 
 EXAMPLES = 5
@@ -56,19 +57,35 @@ def _examples(values: pa.Array) -> list[str]:
     return [str(value) for value in values.slice(0, EXAMPLES).to_pylist()]
 
 
-def null_line_ids(source: str, line_ids: pa.Array, adjustment_ids: pa.Array) -> CheckFailure | None:
-    """Lines without an id cannot get a key; name the adjustments they belong to."""
-    missing = pc.is_null(line_ids)
-    count = pc.sum(missing).as_py() or 0
-    if not count:
-        return None
-    adjustments = adjustment_ids.filter(missing)
-    return CheckFailure(
-        "line_key_not_null",
-        count,
-        [f"{source} adjustment {value}" for value in _examples(adjustments)],
-        detail=f"{source} lines without an id",
-    )
+class NullLineIds:
+    """Lines without an id cannot get a key: counted batch by batch, with the adjustments
+    they belong to as examples."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.count = 0
+        self.examples: list[str] = []
+
+    def observe(self, line_ids: pa.Array, adjustment_ids: pa.Array) -> None:
+        if not line_ids.null_count:
+            return
+        self.count += line_ids.null_count
+        if len(self.examples) < EXAMPLES:
+            adjustments = adjustment_ids.filter(pc.is_null(line_ids))
+            self.examples.extend(
+                f"{self.source} adjustment {value}" for value in _examples(adjustments)
+            )
+            del self.examples[EXAMPLES:]
+
+    def failure(self) -> CheckFailure | None:
+        if not self.count:
+            return None
+        return CheckFailure(
+            "line_key_not_null",
+            self.count,
+            self.examples,
+            detail=f"{self.source} lines without an id",
+        )
 
 
 class LineChecks:
@@ -132,15 +149,12 @@ def _duplicates(source: str, chunks: list[pa.Array]) -> CheckFailure | None:
     """`line_key` is `<source>:<line_id>`, so per source it is unique iff `line_id` is."""
     if not chunks:
         return None
-    ids = pa.chunked_array(chunks, type=facts.LINES.field("line_id").type)
-    counts = pc.value_counts(ids)
-    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    if len(repeated) == 0:
+    repeats = find_repeats(pa.concat_arrays(chunks))
+    if not repeats.extra_rows:
         return None
-    extra_rows = pc.sum(counts.field("counts")).as_py() - len(counts)
     return CheckFailure(
         "line_key_unique",
-        extra_rows,
-        [f"{source}:{value}" for value in _examples(repeated)],
-        detail=f"{len(repeated)} {source} keys repeated",
+        repeats.extra_rows,
+        [f"{source}:{value}" for value in _examples(repeats.values)],
+        detail=f"{len(repeats.values)} {source} keys repeated",
     )

@@ -11,6 +11,8 @@ import pyarrow as pa
 
 from include.inventory_lake.schemas.types import ID, MONEY, QUANTITY, TIMESTAMP
 
+CONTRACT_VERSION = "1.0"
+
 HARAVAN = "haravan"
 STOCKY = "stocky"
 SOURCES = (HARAVAN, STOCKY)
@@ -127,7 +129,7 @@ LINES = pa.schema(
         _field(
             "note", pa.string(), "The adjustment's free-text note (Vietnamese text kept as is)."
         ),
-        _field("tags", pa.string(), "Haravan `tags` as sent (comma-separated). Null for Stocky."),
+        _field("tags", pa.string(), "Haravan `tags`, as sent. Null for Stocky."),
         _field(
             "archived",
             pa.bool_(),
@@ -141,7 +143,11 @@ LINES = pa.schema(
             "and archived are null. Always false for Haravan.",
             nullable=False,
         ),
-    ]
+    ],
+    metadata={
+        "contract": "docs/warehouse-contract.md",
+        "contract_version": CONTRACT_VERSION,
+    },
 )
 
 REQUIRED = tuple(field.name for field in LINES if not field.nullable)

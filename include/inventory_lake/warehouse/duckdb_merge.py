@@ -20,6 +20,7 @@ from include.inventory_lake.schemas import facts
 
 TABLE = "inventory_adjustment_lines"
 LOADS_TABLE = "inventory_adjustment_line_loads"
+FILLED_VIEW = "inventory_adjustment_lines_filled"
 
 
 def duckdb_type(type_: pa.DataType) -> str:
@@ -62,6 +63,31 @@ CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
 );
 """
 
+# Stocky items flagged `adjustment_missing` take the adjustment's columns from the newest row
+# of the same adjustment that has them (the contract's recipe, verbatim).
+CREATE_FILLED_VIEW = f"""
+CREATE OR REPLACE VIEW {FILLED_VIEW} AS
+SELECT line.* REPLACE (
+    coalesce(line.adjustment_number, adjustment.adjustment_number) AS adjustment_number,
+    coalesce(line.location_id, adjustment.location_id) AS location_id,
+    coalesce(line.location_shopify_id, adjustment.location_shopify_id) AS location_shopify_id,
+    coalesce(line.reason, adjustment.reason) AS reason,
+    coalesce(line.created_at, adjustment.created_at) AS created_at,
+    coalesce(line.note, adjustment.note) AS note,
+    coalesce(line.archived, adjustment.archived) AS archived
+)
+FROM {TABLE} AS line
+LEFT JOIN (
+    SELECT adjustment_id, adjustment_number, location_id, location_shopify_id, reason,
+        created_at, note, archived
+    FROM {TABLE}
+    WHERE source = 'stocky' AND NOT adjustment_missing
+    QUALIFY row_number() OVER (PARTITION BY adjustment_id ORDER BY updated_at DESC) = 1
+) AS adjustment
+    ON line.source = 'stocky' AND line.adjustment_missing
+    AND adjustment.adjustment_id = line.adjustment_id
+"""
+
 _NAMES = [field.name for field in facts.LINES] + ["dt", "loaded_at"]
 MERGE = f"""
 MERGE INTO {TABLE} AS current
@@ -94,6 +120,7 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect(str(path))
     connection.execute(CREATE_TABLES)
+    connection.execute(CREATE_FILLED_VIEW)
     return connection
 
 

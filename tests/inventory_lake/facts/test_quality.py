@@ -12,7 +12,7 @@ from include.inventory_lake.facts.quality import (
     EXAMPLES,
     DataQualityError,
     LineChecks,
-    null_line_ids,
+    NullLineIds,
 )
 from include.inventory_lake.schemas import haravan
 from tests.inventory_lake.facts.raw_builders import at, batch, haravan_adjustment, haravan_line
@@ -66,13 +66,18 @@ def test_nulls_in_required_columns_name_the_column_and_the_rows() -> None:
 
 
 def test_lines_without_ids_name_their_adjustments_and_examples_are_few() -> None:
-    ids = pa.array([None] * 8 + [4], pa.int64())
-    adjustments = pa.array(list(range(100, 109)), pa.int64())
-    failure = null_line_ids("haravan", ids, adjustments)
+    nulls = NullLineIds("haravan")
+    nulls.observe(pa.array([1, 2], pa.int64()), pa.array([90, 91], pa.int64()))
+    assert nulls.failure() is None
+    nulls.observe(pa.array([None, 4, None], pa.int64()), pa.array([100, 101, 102], pa.int64()))
+    nulls.observe(pa.array([None] * 6, pa.int64()), pa.array(range(103, 109), pa.int64()))
+    failure = nulls.failure()
     assert failure is not None
     assert (failure.check, failure.count) == ("line_key_not_null", 8)
-    assert failure.examples == [f"haravan adjustment {n}" for n in range(100, 100 + EXAMPLES)]
-    assert null_line_ids("haravan", pa.array([1], pa.int64()), pa.array([1], pa.int64())) is None
+    assert (
+        failure.examples
+        == [f"haravan adjustment {n}" for n in (100, 102, 103, 104, 105)][:EXAMPLES]
+    )
 
 
 def test_the_error_message_lists_every_failure() -> None:

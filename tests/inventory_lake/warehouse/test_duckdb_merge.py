@@ -17,6 +17,7 @@ import pytest
 from include.inventory_lake.facts import flatten
 from include.inventory_lake.schemas import facts, haravan, stocky
 from include.inventory_lake.warehouse.duckdb_merge import (
+    FILLED_VIEW,
     LOADS_TABLE,
     TABLE,
     MergeResult,
@@ -39,6 +40,7 @@ NEXT = DAY + timedelta(days=1)
 def facts_file(
     directory: Path, day: date, *tables: pa.RecordBatch | pa.Table
 ) -> tuple[Path, dict[str, Any]]:
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"facts-{day.isoformat()}.parquet"
     pq.write_table(pa.concat_tables([pa.table(t) for t in tables]), path)
     marker = {
@@ -74,8 +76,8 @@ def load(
     return merge_partition(db, path, day, marker, f"s3://lake/facts/dt={day}/")
 
 
-def current(db: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
-    cursor = db.execute(f"SELECT * FROM {TABLE} ORDER BY line_key")
+def current(db: duckdb.DuckDBPyConnection, table: str = TABLE) -> dict[str, dict[str, Any]]:
+    cursor = db.execute(f"SELECT * FROM {table} ORDER BY line_key")
     names = [column[0] for column in cursor.description]
     return {
         row[names.index("line_key")]: dict(zip(names, row, strict=True))
@@ -164,3 +166,34 @@ def test_a_failed_load_changes_nothing(db: duckdb.DuckDBPyConnection, tmp_path: 
     assert list(current(db)) == ["haravan:11", "haravan:12"]
     assert current(db)["haravan:11"]["dt"] == DAY
     assert db.execute(f"SELECT count(*) FROM {LOADS_TABLE}").fetchone() == (1,)
+
+
+def test_the_filled_view_gives_flagged_items_their_adjustment_from_another_day(
+    db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    orphan_day = pa.Table.from_batches(
+        [
+            flatten.stocky_lines(
+                batch([stocky_item(1001, 101, 5, at(DAY, 9))], stocky.STOCK_ADJUSTMENT_ITEMS),
+                flatten.stocky_adjustment_lookup(stocky.STOCK_ADJUSTMENTS.empty_table()),
+            )
+        ]
+    )
+    load(db, facts_file(tmp_path, DAY, orphan_day), DAY)
+    load(
+        db,
+        facts_file(tmp_path, NEXT, stocky_facts(NEXT, stocky_item(1002, 101, 1, at(NEXT, 1)))),
+        NEXT,
+    )
+    load(db, facts_file(tmp_path / "h", DAY, haravan_facts(DAY)), DAY)
+
+    table, filled = current(db), current(db, FILLED_VIEW)
+    assert table["stocky:1001"]["adjustment_missing"] is True
+    assert table["stocky:1001"]["location_id"] is None
+    orphan = filled["stocky:1001"]
+    assert orphan["adjustment_missing"] is True, "the flag still says where the values came from"
+    assert (orphan["location_id"], orphan["location_shopify_id"]) == (11, 61234567890)
+    assert (orphan["reason"], orphan["adjustment_number"]) == ("Damaged", "1")
+    assert orphan["created_at"] == at(NEXT, 9) and orphan["note"] == "kiểm kê cuối ngày"
+    assert filled["stocky:1002"] == table["stocky:1002"]
+    assert filled["haravan:11"] == table["haravan:11"]
