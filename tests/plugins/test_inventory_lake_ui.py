@@ -168,6 +168,9 @@ def test_the_page_refuses_requests_without_a_valid_login(
 
     allowed = requests.get(url, headers=airflow_standalone.headers, timeout=TIMEOUT_S)
     assert allowed.status_code == 200 and "Partitions" in allowed.text
+    plugins = airflow_standalone.call("GET", "plugins")["plugins"]
+    (plugin,) = [p for p in plugins if p["name"] == "inventory_lake_ui"]
+    assert [v["href"] for v in plugin["external_views"]] == ["/inventory-lake/"]
 
 
 @pytest.fixture()
