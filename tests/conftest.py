@@ -155,7 +155,14 @@ def airflow_standalone(
     """A real `airflow standalone` (scheduler, LocalExecutor, API server and UI) on a free port,
     with its own AIRFLOW_HOME and the same connections as the rest of the tests."""
     paths = StackPaths(ROOT, local_dir=tmp_path_factory.mktemp("standalone"))
-    env = airflow_env(paths, {**airflow_connections, "AIRFLOW__API__PORT": str(free_port())})
+    ports = {
+        # Free ports for every server standalone starts, so it never collides with another
+        # Airflow on the machine (a `make run`, a parallel test session).
+        "AIRFLOW__API__PORT": str(free_port()),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+    }
+    env = airflow_env(paths, {**airflow_connections, **ports})
     url = start_airflow(paths, env)
     try:
         password = json.loads(paths.passwords_file.read_text())["admin"]

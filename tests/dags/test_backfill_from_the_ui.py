@@ -7,6 +7,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH
 from tests.lake_reads import read_partition
 from tests.servers import AirflowApi, Emulator, S3Server, truth
@@ -15,6 +17,7 @@ DAG_ID = "haravan_adjustments_extract"
 DAYS = [date(2026, 1, 11), date(2026, 1, 12), date(2026, 1, 13)]
 
 
+@pytest.mark.timeout(900)  # starting airflow standalone is part of this test's setup
 def test_a_three_day_backfill_from_the_ui_lands_three_exact_partitions(
     airflow_standalone: AirflowApi, emulator: Emulator, s3_server: S3Server
 ) -> None:

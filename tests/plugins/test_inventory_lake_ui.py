@@ -38,6 +38,9 @@ from tests.lake_reads import read_marker
 from tests.servers import AirflowApi, Emulator, S3Server
 
 FIRST, GAP, LAST = date(2026, 1, 5), date(2026, 1, 6), date(2026, 1, 7)
+# Starting `airflow standalone` (the session fixture) may fall to whichever test comes first.
+pytestmark = pytest.mark.timeout(900)
+
 DAILY = (HARAVAN_ADJUSTMENTS_PATH, STOCKY_ADJUSTMENTS_PATH, STOCKY_ITEMS_PATH, FACTS_LINES_PATH)
 EXTRACTS = ("haravan_adjustments_extract", "stocky_adjustments_extract")
 PAGE_QUERY = f"?end={LAST}&days=3"
