@@ -290,11 +290,15 @@ def peer(s3_url: str) -> dict[str, Any]:
 
 
 def child(step: str, s3_url: str, *args: str) -> None:
-    """One step in this process: `generate` the raw partitions, or run `ours` or `peer`."""
+    """One step in this process: `generate` the raw partitions, run `ours` or `peer`, or
+    `compare` their outputs. The parent stays small: on Linux a child's ru_maxrss starts
+    at its parent's high-water mark (it is carried across fork and exec)."""
     baseline = harness.peak_rss_mb()
     result: dict[str, Any] = {}
     if step == "generate":
         generate(s3_url, int(args[0]))
+    elif step == "compare":
+        result = {"identical": outputs_identical(s3_url)}
     else:
         result = {"ours": ours, "peer": peer}[step](s3_url)
     print(json.dumps({**result, "peak_rss_mb": harness.peak_rss_mb(), "baseline": baseline}))
@@ -335,7 +339,7 @@ def measure(lines: int) -> None:
         in_process("generate", server.url, str(lines))
         ours_result = in_process("ours", server.url)
         peer_result = in_process("peer", server.url)
-        identical = outputs_identical(server.url)
+        identical = in_process("compare", server.url)["identical"]
     if not identical or ours_result["rows"] != peer_result["rows"]:
         raise SystemExit(f"the engines disagree: ours {ours_result}, DuckDB {peer_result}")
     raw_lines = ours_result["raw_lines"]

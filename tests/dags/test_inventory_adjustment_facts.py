@@ -19,11 +19,13 @@ from tests.airflow_runs import run_dag
 from tests.inventory_lake.facts.dag_runs import (
     asset_event_extras,
     create_asset_triggered_run,
+    create_backfill,
     extract,
     load_dag,
     run_existing,
     run_manual,
     start_listening,
+    sync_dags,
     task_states,
 )
 from tests.inventory_lake.facts.raw_builders import (
@@ -230,6 +232,31 @@ def test_a_manual_run_with_params_builds_each_day_of_the_range(
     ]
 
 
+def test_a_backfill_builds_one_day_per_run(
+    airflow_db: Any, airflow_connections: Any, s3_server: S3Server
+) -> None:
+    s3_server.empty_bucket()
+    days = [date(2025, 12, 1), date(2025, 12, 2)]  # no other run of this DAG has these dates
+    for number, day in enumerate(days, start=1):
+        write_raw_day(
+            s3_server.client(),
+            LakeRoot(s3_server.bucket),
+            day,
+            [haravan_adjustment(number, at(day, 8), [haravan_line(20 + number, 4, "4.00")])],
+        )
+    sync_dags()
+    run_ids = create_backfill(DAG_ID, days[0], days[-1])
+    assert len(run_ids) == 2
+    for run_id, day in zip(run_ids, days, strict=True):
+        run = run_existing(DAG_ID, run_id)
+        assert run.run_type == "backfill" and run.state == "success", task_states(run)
+        assert [ti.rendered_map_index for ti in run.get_task_instances() if ti.map_index >= 0] == [
+            day.isoformat()
+        ]
+        table = read_partition(s3_server, FACTS_LINES_PATH, day)
+        assert table.column("line_key").to_pylist() == [f"haravan:{20 + days.index(day) + 1}"]
+
+
 def test_a_failed_check_fails_the_run_naming_check_count_and_keys(
     airflow_db: Any,
     airflow_connections: Any,
@@ -246,7 +273,12 @@ def test_a_failed_check_fails_the_run_naming_check_count_and_keys(
     )
     run = run_facts(DAY)
     assert run.state == "failed"
-    assert task_states(run)[("build_partition", 0)] == "failed", "failed at once, not retried"
+    assert task_states(run) == {
+        ("partition_days", -1): "success",
+        ("build_partition", 0): "failed",
+    }
+    [build] = [ti for ti in run.get_task_instances() if ti.task_id == "build_partition"]
+    assert build.try_number == 1 and build.max_tries == 2, "failed at once, retries unused"
     output = capfd.readouterr().out
     assert "line_key_not_null: 2 row(s) (haravan lines without an id)" in output
     assert "e.g. haravan adjustment 4242" in output

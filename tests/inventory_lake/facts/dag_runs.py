@@ -4,7 +4,6 @@ upstream runs recorded, or manually with params. Shared by their DAG tests."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import cache
 from typing import Any
 
 from tests.airflow_runs import ROOT, interval_end, run_dag
@@ -16,8 +15,9 @@ def extract(day: date) -> None:
         assert run_dag(dag_id, day).state == "success", dag_id
 
 
-@cache
 def load_dag(dag_id: str) -> Any:
+    """A freshly parsed DAG: dag.test(run_conf=…) leaves the conf in the DAG object's params,
+    so a parsed DAG is never reused across runs."""
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(ROOT / "dags" / f"{dag_id}.py")).get_dag(dag_id)
@@ -34,23 +34,29 @@ def task_states(run: Any) -> dict[tuple[str, int], str]:
     return {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
 
 
+def sync_dags() -> None:
+    """What the DAG processor does: the DAG files, parsed, into the metadata database."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+
+    manager = DagBundlesManager()
+    manager.sync_bundles_to_db()
+    for bundle in manager.get_all_dag_bundles():
+        bundle.initialize()
+        bag = BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
+        sync_bag_to_db(bag, bundle.name, bundle.version)
+
+
 def start_listening(dag_id: str) -> None:
     """Deploy `dag_id` now: unpaused (a paused DAG gets no asset-triggered runs) and scheduling
     on its Assets from now on, so asset events of earlier tests are not in its first run."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
     from airflow.models.asset import DagScheduleAssetReference
     from airflow.models.dag import DagModel
     from airflow.sdk import timezone
     from airflow.utils.session import create_session
     from sqlalchemy import update
 
-    manager = DagBundlesManager()  # what the DAG processor does: the DAGs into the database
-    manager.sync_bundles_to_db()
-    for bundle in manager.get_all_dag_bundles():
-        bundle.initialize()
-        bag = BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
-        sync_bag_to_db(bag, bundle.name, bundle.version)
+    sync_dags()
     with create_session() as session:
         unpaused = session.execute(
             update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=False)
@@ -87,6 +93,35 @@ def create_asset_triggered_run(dag_id: str) -> str:
         ).all()
         assert len(runs) == 1, runs
         return str(runs[0].run_id)
+
+
+def create_backfill(dag_id: str, first: date, last: date) -> list[str]:
+    """What Trigger → Backfill in the UI does (the same function behind the REST API and
+    CLI); returns the run ids it queued, oldest first."""
+    from airflow.models.backfill import _create_backfill
+    from airflow.models.dagrun import DagRun
+    from airflow.sdk import timezone
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    start = timezone.datetime(first.year, first.month, first.day)
+    end = timezone.datetime(last.year, last.month, last.day)
+    backfill = _create_backfill(
+        dag_id=dag_id,
+        from_date=start,
+        to_date=end,
+        max_active_runs=2,
+        reverse=False,
+        dag_run_conf=None,
+        triggering_user_name="test",
+    )
+    with create_session() as session:
+        runs = session.scalars(
+            select(DagRun)
+            .where(DagRun.dag_id == dag_id, DagRun.backfill_id == backfill.id)
+            .order_by(DagRun.logical_date)
+        ).all()
+        return [str(run.run_id) for run in runs]
 
 
 def run_existing(dag_id: str, run_id: str) -> Any:
