@@ -51,8 +51,14 @@ log = logging.getLogger(__name__)
 
 HARAVAN_BATCH_ADJUSTMENTS = 16_384
 STOCKY_BATCH_ITEMS = 131_072
-CHECKS = ("raw_marker", "raw_schema", "line_key_not_null", "required_not_null",
-          "line_key_unique", "row_count")  # fmt: skip
+CHECKS = (
+    "raw_marker",
+    "raw_schema",
+    "line_key_not_null",
+    "required_not_null",
+    "line_key_unique",
+    "row_count",
+)
 
 
 @dataclass
