@@ -14,11 +14,11 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, TypeVar
 
 import requests
 
+from include.inventory_lake.http.closing import Closing
 from include.inventory_lake.http.errors import (
     AmbiguousWriteError,
     ApiAuthError,
@@ -71,7 +71,7 @@ def _excerpt(body: bytes, limit: int = 200) -> str:
     return body[:limit].decode("utf-8", errors="replace")
 
 
-class JsonApiClient:
+class JsonApiClient(Closing):
     """Paced and retried JSON requests against one API, with counters for the final log."""
 
     def __init__(
@@ -103,17 +103,6 @@ class JsonApiClient:
         self._session.headers.update(
             {"User-Agent": USER_AGENT, "Accept": "application/json", **auth_headers}
         )
-
-    def __enter__(self) -> JsonApiClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._session.close()

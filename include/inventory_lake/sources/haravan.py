@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 from include.inventory_lake.http.client import JsonApiClient, Timeouts
+from include.inventory_lake.http.closing import Closing
 from include.inventory_lake.http.errors import MalformedResponseError
 from include.inventory_lake.http.pacer import BucketSettings
 from include.inventory_lake.http.retry import RetryPolicy
@@ -63,7 +63,7 @@ def _parse_count(payload: Any) -> int:
     return count
 
 
-class HaravanClient:
+class HaravanClient(Closing):
     """Reads and creates Haravan inventory adjustments; see the module docstring."""
 
     def __init__(
@@ -91,17 +91,6 @@ class HaravanClient:
             retry_policy=retry_policy,
             bucket=BucketSettings(int(bucket_size), float(leak_rate), bucket_reserve),
         )
-
-    def __enter__(self) -> HaravanClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._http.close()

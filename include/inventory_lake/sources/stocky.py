@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 from include.inventory_lake.http.client import JsonApiClient, Timeouts
+from include.inventory_lake.http.closing import Closing
 from include.inventory_lake.http.retry import RetryPolicy
 from include.inventory_lake.settings import STOCKY_CONN_ID
 from include.inventory_lake.sources.pages import (
@@ -34,7 +34,7 @@ STOCK_ADJUSTMENTS_PATH = "/api/v2/stock_adjustments.json"
 STOCK_ADJUSTMENT_ITEMS_PATH = "/api/v2/stock_adjustment_items.json"
 
 
-class StockyClient:
+class StockyClient(Closing):
     """Reads Stocky stock adjustments and items by ``updated_at`` window."""
 
     def __init__(
@@ -59,17 +59,6 @@ class StockyClient:
             timeouts=timeouts,
             retry_policy=retry_policy,
         )
-
-    def __enter__(self) -> StockyClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._http.close()
