@@ -95,3 +95,43 @@ def xcom_values(dag_id: str) -> list[Any]:
             XComModel.deserialize_value(row)
             for row in session.scalars(select(XComModel).where(XComModel.dag_id == dag_id))
         ]
+
+
+def retry_task(dag_id: str, task_id: str, run_id: str, map_index: int = -1) -> str | None:
+    """Airflow's retry of one task of an existing run: another attempt with `airflow tasks
+    test`, in this process to spare an interpreter start. Returns the state it recorded."""
+    from unittest import mock
+
+    from airflow.cli import cli_parser
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    command = ["tasks", "test", dag_id, task_id, run_id, "--map-index", str(map_index)]
+    with mock.patch.dict(os.environ):  # the command sets AIRFLOW_TEST_MODE
+        args = cli_parser.get_parser().parse_args(command)
+        args.func(args)
+    with create_session() as session:
+        state = session.scalars(
+            select(TaskInstance.state).where(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.run_id == run_id,
+                TaskInstance.task_id == task_id,
+                TaskInstance.map_index == map_index,
+            )
+        ).one()
+    return None if state is None else str(state)
+
+
+def run_id_at(dag_id: str, logical_date: datetime) -> str:
+    """The id of the run of `dag_id` with this logical date."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = select(DagRun.run_id).where(
+            DagRun.dag_id == dag_id, DagRun.logical_date == logical_date
+        )
+        run_id: str = session.scalars(query).one()
+    return run_id

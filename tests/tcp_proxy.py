@@ -1,18 +1,33 @@
 """A TCP proxy on loopback that can cut a server off: the way to stop the S3 server mid-write
-without losing what it holds (moto keeps its data in memory, so a real restart would)."""
+without losing what it holds (moto keeps its data in memory, so a real restart would). It can
+also stall one chosen request, so a client can be killed at an exact point of its work."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+from dataclasses import dataclass
 from types import TracebackType
+from urllib.parse import unquote
 
 HTTP_METHODS = (b"GET ", b"PUT ", b"POST ", b"HEAD ", b"DELETE ", b"PATCH ")
 
 
 def _starts_request(data: bytes) -> bool:
     return data.startswith(HTTP_METHODS)
+
+
+@dataclass(frozen=True)
+class RequestMatch:
+    """An HTTP method and a piece of the request path (as decoded text)."""
+
+    method: str
+    path_contains: str = ""
+
+    def __call__(self, data: bytes) -> bool:
+        request_line = unquote(data.split(b"\r\n", 1)[0].decode("latin-1"))
+        return request_line.startswith(self.method + " ") and self.path_contains in request_line
 
 
 class CuttableProxy:
@@ -23,8 +38,12 @@ class CuttableProxy:
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._cut = threading.Event()
-        self._cut_after: bytes | None = None
+        self._cut_after: RequestMatch | None = None
         self._cut_next_request = False
+        self._stall: RequestMatch | None = None
+        self.stalled = threading.Event()
+        self._watch: RequestMatch | None = None
+        self.seen = threading.Event()
         self._closing = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -41,13 +60,28 @@ class CuttableProxy:
                     sock.shutdown(socket.SHUT_RDWR)
             self._open.clear()
 
-    def cut_after_request(self, method: str) -> None:
-        """Let the next request with this HTTP method through, then cut at the request after."""
-        self._cut_after = method.encode() + b" "
+    def cut_after_request(self, method: str, path_contains: str = "") -> None:
+        """Let the next matching request through, then cut at the request after it."""
+        self._cut_after = RequestMatch(method, path_contains)
+
+    def stall_request(self, method: str, path_contains: str = "") -> threading.Event:
+        """Hold the next matching request: it never reaches the server, its client waits for
+        an answer. The event is set once it is held."""
+        self.stalled.clear()
+        self._stall = RequestMatch(method, path_contains)
+        return self.stalled
+
+    def watch_request(self, method: str, path_contains: str = "") -> threading.Event:
+        """An event set when the next matching request passes through."""
+        self.seen.clear()
+        self._watch = RequestMatch(method, path_contains)
+        return self.seen
 
     def restore(self) -> None:
         self._cut_after = None
         self._cut_next_request = False
+        self._stall = None
+        self.stalled.clear()
         self._cut.clear()
 
     @property
@@ -99,7 +133,15 @@ class CuttableProxy:
                     if self._cut_next_request:
                         self.cut()
                         break
-                    if self._cut_after and data.startswith(self._cut_after):
+                    if self._watch and self._watch(data):
+                        self._watch = None
+                        self.seen.set()
+                    if self._stall and self._stall(data):
+                        self._stall = None
+                        self.stalled.set()
+                        self._closing.wait()  # held (never sent) until the proxy closes
+                        break
+                    if self._cut_after and self._cut_after(data):
                         self._cut_after = None
                         self._cut_next_request = True
                 sink.sendall(data)

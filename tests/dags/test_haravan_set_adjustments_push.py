@@ -26,7 +26,7 @@ from include.inventory_lake.settings import (
     SET_ADJUSTMENTS_AUDIT_PATH,
     SET_ADJUSTMENTS_STAGING_PATH,
 )
-from tests.airflow_runs import AIRFLOW, xcom_values
+from tests.airflow_runs import AIRFLOW, retry_task, run_id_at, xcom_values
 from tests.inventory_lake.push.support import (
     APPROVED,
     HEADER,
@@ -65,19 +65,6 @@ def next_logical_date() -> datetime:
 def run_push(**conf: Any) -> Any:
     """One run with every param given: dag.test() keeps the conf of earlier runs otherwise."""
     return push_dag().test(logical_date=next_logical_date(), run_conf={**DEFAULTS, **conf})
-
-
-def run_id_at(logical_date: datetime) -> str:
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        query = select(DagRun.run_id).where(
-            DagRun.dag_id == DAG_ID, DagRun.logical_date == logical_date
-        )
-        run_id: str = session.scalars(query).one()
-    return run_id
 
 
 def states(run: Any) -> dict[tuple[str, int], str]:
@@ -190,33 +177,8 @@ def outcome_written(s3: S3Server, chunk: int) -> bool:
     return any(key.endswith(suffix) for key in s3.keys(f"{STAGING}/ledger/"))
 
 
-def retry_task(run_id: str, task_id: str, monkeypatch: pytest.MonkeyPatch) -> str | None:
-    """One more attempt of a task of an existing run (`airflow tasks test`, in this process to
-    spare an interpreter start); returns the state Airflow recorded for it."""
-    from airflow.cli import cli_parser
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with monkeypatch.context() as patch:
-        patch.setattr(os, "environ", dict(os.environ))  # the command sets AIRFLOW_TEST_MODE
-        command = ["tasks", "test", DAG_ID, task_id, run_id, "--map-index", "0"]
-        args = cli_parser.get_parser().parse_args(command)
-        args.func(args)
-    with create_session() as session:
-        state = session.scalars(
-            select(TaskInstance.state).where(
-                TaskInstance.dag_id == DAG_ID,
-                TaskInstance.run_id == run_id,
-                TaskInstance.task_id == task_id,
-                TaskInstance.map_index == 0,
-            )
-        ).one()
-    return None if state is None else str(state)
-
-
 def test_kill_9_after_the_second_request_then_retry_applies_every_request_once(
-    world: tuple[Emulator, S3Server], monkeypatch: pytest.MonkeyPatch
+    world: tuple[Emulator, S3Server],
 ) -> None:
     emulator, s3 = world
     lines = set_lines(emulator, locations=2, per_location=60, seed=2)
@@ -253,9 +215,9 @@ def test_kill_9_after_the_second_request_then_retry_applies_every_request_once(
     assert not outcome_written(s3, 3), "the kill came before request 3 was answered"
     assert staged(s3, "approved") == ["kill.csv"]
 
-    run_id = run_id_at(logical_date)
+    run_id = run_id_at(DAG_ID, logical_date)
     for task_id in ("each_file.push", "each_file.record"):
-        assert retry_task(run_id, task_id, monkeypatch) == "success", task_id
+        assert retry_task(DAG_ID, task_id, run_id, map_index=0) == "success", task_id
 
     (batch,) = batch_ids(emulator)
     assert len(posts(emulator)) == 6, "nothing that landed was sent again"

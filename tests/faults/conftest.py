@@ -3,10 +3,16 @@ the session ends with the reliability table the README carries."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
+
+from tests.servers import S3Server
+from tests.tcp_proxy import CuttableProxy
 
 
 @dataclass
@@ -27,6 +33,24 @@ def record(scenario: str, *, lost: int = 0, duplicated: int = 0, note: str = "")
     tally.duplicated += duplicated
     if note:
         tally.notes.add(note)
+
+
+@pytest.fixture()
+def lake_behind_proxy(
+    airflow_db: Any,
+    airflow_connections: Any,
+    s3_server: S3Server,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[CuttableProxy]:
+    """An empty lake that Airflow's tasks reach through a proxy the test can cut or stall;
+    the test itself reads the lake directly."""
+    s3_server.empty_bucket()
+    with CuttableProxy("127.0.0.1", int(s3_server.url.rsplit(":", 1)[1])) as proxy:
+        aws = json.loads(airflow_connections["AIRFLOW_CONN_AWS_DEFAULT"])
+        aws["extra"]["endpoint_url"] = proxy.url
+        monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(aws))
+        yield proxy
+    s3_server.empty_bucket()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

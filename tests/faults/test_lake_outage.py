@@ -3,12 +3,7 @@ fails (Airflow retries it), no half partition is ever visible, and the retry is 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
-
-import pytest
 
 from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH
 from tests.airflow_runs import run_task_process
@@ -19,22 +14,6 @@ from tests.tcp_proxy import CuttableProxy
 
 DAG_ID, TASK_ID = "haravan_adjustments_extract", "extract_adjustments"
 DAY = date(2026, 1, 8)
-
-
-@pytest.fixture()
-def lake_behind_proxy(
-    airflow_db: Any,
-    airflow_connections: Any,
-    fresh_emulator: Emulator,
-    s3_server: S3Server,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[CuttableProxy]:
-    s3_server.empty_bucket()
-    with CuttableProxy("127.0.0.1", int(s3_server.url.rsplit(":", 1)[1])) as proxy:
-        aws = json.loads(airflow_connections["AIRFLOW_CONN_AWS_DEFAULT"])
-        aws["extra"]["endpoint_url"] = proxy.url
-        monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(aws))
-        yield proxy
 
 
 def test_s3_lost_between_marker_removal_and_upload_then_back(
