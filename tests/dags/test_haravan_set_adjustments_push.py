@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
@@ -16,34 +15,37 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
 from include.inventory_lake.push.layout import REPORT_SUFFIX
 from include.inventory_lake.push.options import DEFAULTS
 from include.inventory_lake.push.reading import read_csv
-from include.inventory_lake.settings import (
-    SET_ADJUSTMENTS_AUDIT_PATH,
-    SET_ADJUSTMENTS_STAGING_PATH,
-)
 from tests.airflow_runs import AIRFLOW, retry_task, run_id_at, xcom_values
 from tests.inventory_lake.push.support import (
     APPROVED,
     HEADER,
+    STAGING,
     applied_chunks,
+    assert_stock_is,
+    audit_rows,
+    batch_ids,
     catalog,
+    chunk_docs,
     csv_text,
     expected_stock,
+    ledger_doc,
+    outcome_written,
     posts,
     put,
+    read_text,
     set_lines,
+    staged,
     stock,
 )
 from tests.servers import Emulator, S3Server
 
 DAG_ID = "haravan_set_adjustments_push"
 ROOT = Path(__file__).resolve().parents[2]
-STAGING = SET_ADJUSTMENTS_STAGING_PATH
 POST_PATH = "/com/inventories/adjustorset.json"
 _logical_dates = itertools.count()
 
@@ -78,49 +80,6 @@ def world(
     s3_server.empty_bucket()
     yield fresh_emulator, s3_server
     s3_server.empty_bucket()
-
-
-def staged(s3: S3Server, folder: str) -> list[str]:
-    prefix = f"{STAGING}/{folder}/"
-    return sorted(key[len(prefix) :] for key in s3.keys(prefix))
-
-
-def read_text(s3: S3Server, key: str) -> str:
-    body: bytes = s3.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
-    return body.decode("utf-8-sig")
-
-
-def ledger_doc(s3: S3Server, batch_id: str) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(read_text(s3, f"{STAGING}/ledger/{batch_id}/batch.json"))
-    return doc
-
-
-def chunk_docs(s3: S3Server, batch_id: str) -> dict[int, dict[str, Any]]:
-    prefix = f"{STAGING}/ledger/{batch_id}/chunks/"
-    docs = [json.loads(read_text(s3, key)) for key in s3.keys(prefix)]
-    return {doc["chunk"]: doc for doc in docs}
-
-
-def audit_rows(s3: S3Server) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for key in s3.keys(SET_ADJUSTMENTS_AUDIT_PATH + "/"):
-        body = s3.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
-        rows += pq.read_table(io.BytesIO(body)).to_pylist()
-    return rows
-
-
-def batch_ids(emulator: Emulator) -> set[str]:
-    return {batch for batch, _ in applied_chunks(emulator)}
-
-
-def assert_stock_is(emulator: Emulator, lines: list[dict[str, Any]]) -> None:
-    current = stock(emulator)
-    wrong = {
-        pair: (current[pair], qty)
-        for pair, qty in expected_stock(lines).items()
-        if current[pair] != qty
-    }
-    assert not wrong, f"(now, wanted) for {len(wrong)} lines, e.g. {list(wrong.items())[:3]}"
 
 
 def test_a_250_line_file_over_two_locations_lands_once_and_is_not_pushed_twice(
@@ -170,11 +129,6 @@ def test_a_250_line_file_over_two_locations_lands_once_and_is_not_pushed_twice(
     report = next(name for name in staged(s3, "rejected") if name.endswith(REPORT_SUFFIX))
     assert f"pushed already as batch {batch}" in read_text(s3, f"{STAGING}/rejected/{report}")
     assert staged(s3, "approved") == []
-
-
-def outcome_written(s3: S3Server, chunk: int) -> bool:
-    suffix = f"/chunks/{chunk:05d}.json"
-    return any(key.endswith(suffix) for key in s3.keys(f"{STAGING}/ledger/"))
 
 
 def test_kill_9_after_the_second_request_then_retry_applies_every_request_once(

@@ -1,17 +1,26 @@
-"""Set-adjustment files built from the emulator's catalog, and what the emulator saw."""
+"""Set-adjustment files built from the emulator's catalog, what the emulator saw, and what a
+push left in the lake (staging folders, ledger, audit)."""
 
 from __future__ import annotations
 
+import io
+import json
 import random
 from collections import Counter
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from include.inventory_lake.push.batch import find_marker
-from include.inventory_lake.settings import SET_ADJUSTMENTS_STAGING_PATH
+from include.inventory_lake.settings import (
+    SET_ADJUSTMENTS_AUDIT_PATH,
+    SET_ADJUSTMENTS_STAGING_PATH,
+)
 from tests.servers import Emulator, S3Server
 
 HEADER = ("location_id", "product_id", "product_variant_id", "quantity")
-APPROVED = f"{SET_ADJUSTMENTS_STAGING_PATH}/approved/"
+STAGING = SET_ADJUSTMENTS_STAGING_PATH
+APPROVED = f"{STAGING}/approved/"
 CREATE_PATH = "/com/inventories/adjustorset.json"
 
 
@@ -86,3 +95,54 @@ def applied_chunks(emulator: Emulator) -> Counter[tuple[str, int]]:
 
 def expected_stock(lines: list[dict[str, Any]]) -> dict[tuple[int, int], int]:
     return {(line["location_id"], line["product_variant_id"]): line["quantity"] for line in lines}
+
+
+# --- what a push left in the lake ----------------------------------------------------------
+
+
+def staged(s3: S3Server, folder: str) -> list[str]:
+    prefix = f"{STAGING}/{folder}/"
+    return sorted(key[len(prefix) :] for key in s3.keys(prefix))
+
+
+def read_text(s3: S3Server, key: str) -> str:
+    body: bytes = s3.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+    return body.decode("utf-8-sig")
+
+
+def ledger_doc(s3: S3Server, batch_id: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(read_text(s3, f"{STAGING}/ledger/{batch_id}/batch.json"))
+    return doc
+
+
+def chunk_docs(s3: S3Server, batch_id: str) -> dict[int, dict[str, Any]]:
+    prefix = f"{STAGING}/ledger/{batch_id}/chunks/"
+    docs = [json.loads(read_text(s3, key)) for key in s3.keys(prefix)]
+    return {doc["chunk"]: doc for doc in docs}
+
+
+def audit_rows(s3: S3Server) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for key in s3.keys(SET_ADJUSTMENTS_AUDIT_PATH + "/"):
+        body = s3.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+        rows += pq.read_table(io.BytesIO(body)).to_pylist()
+    return rows
+
+
+def batch_ids(emulator: Emulator) -> set[str]:
+    return {batch for batch, _ in applied_chunks(emulator)}
+
+
+def assert_stock_is(emulator: Emulator, lines: list[dict[str, Any]]) -> None:
+    current = stock(emulator)
+    wrong = {
+        pair: (current[pair], qty)
+        for pair, qty in expected_stock(lines).items()
+        if current[pair] != qty
+    }
+    assert not wrong, f"(now, wanted) for {len(wrong)} lines, e.g. {list(wrong.items())[:3]}"
+
+
+def outcome_written(s3: S3Server, chunk: int) -> bool:
+    suffix = f"/chunks/{chunk:05d}.json"
+    return any(key.endswith(suffix) for key in s3.keys(f"{STAGING}/ledger/"))
