@@ -17,9 +17,11 @@ UTC day), or trigger with params `dt_start` / `dt_end` (inclusive) for a range i
 manual run without params builds yesterday (UTC). There are no time-scheduled runs: they
 would race the extracts.
 
-**Fails without retrying** when a raw partition has no `_SUCCESS` marker (its extract has not
-completed for that day: the message names it) or a data-quality check fails (the message
-names the check, the count and example keys). Either way the previous facts partition stays.
+**A day whose raw partition has no `_SUCCESS` marker** (its extract has not completed) is
+skipped in an asset-triggered run, since that extract's event will start the run that builds
+it; in a manual run or backfill it **fails without retrying**, naming the partition. A failed
+data-quality check fails too (the message names the check, the count and example keys).
+Either way nothing is written and the previous facts partition stays.
 Owner: data engineering.
 """
 

@@ -168,11 +168,13 @@ def test_a_day_of_both_sources_becomes_one_exact_row_per_line(
     }
 
 
-def test_asset_events_decide_the_days_and_a_half_extracted_day_is_refused(
-    world: tuple[Emulator, S3Server], capfd: pytest.CaptureFixture[str]
+def test_asset_events_decide_the_days_and_a_half_extracted_day_waits_for_its_late_source(
+    world: tuple[Emulator, S3Server],
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     _, s3 = world
-    first, second = DAY - timedelta(days=3), DAY
+    first, second, third = DAY - timedelta(days=3), DAY, DAY + timedelta(days=1)
     start_listening(DAG_ID)
     run_dag("haravan_adjustments_extract", first)
     extract(second)
@@ -180,21 +182,36 @@ def test_asset_events_decide_the_days_and_a_half_extracted_day_is_refused(
 
     run = run_existing(DAG_ID, run_id)
     assert run.run_id == run_id and run.run_type == "asset_triggered"
+    assert run.state == "success", "a day still extracting is no failure"
     assert task_states(run) == {
         ("partition_days", -1): "success",
-        ("build_partition", 0): "failed",  # at once: waiting will not extract Stocky
+        ("build_partition", 0): "skipped",  # Stocky has not extracted 2026-01-07 yet
         ("build_partition", 1): "success",
     }
     assert [ti.rendered_map_index for ti in run.get_task_instances() if ti.map_index >= 0] == [
         "2026-01-07",
         "2026-01-10",
     ]
-    output = capfd.readouterr().out
+    output = capfd.readouterr().out + caplog.text
     for dataset in ("raw/stocky/stock_adjustments", "raw/stocky/stock_adjustment_items"):
         assert f"s3://{s3.bucket}/{dataset}/dt=2026-01-07/" in output
+    assert "its asset event will trigger the run that builds this day" in output
     assert s3.keys(f"{FACTS_LINES_PATH}/dt=2026-01-07/") == []
     assert read_marker(s3, FACTS_LINES_PATH, second)["rows"] > 0
     assert facts_event_extras()[-1]["dt"] == "2026-01-10"
+
+    manual = run_facts(first)
+    assert task_states(manual)[("build_partition", 0)] == "failed", "asked for, it fails at once"
+
+    run_dag("stocky_adjustments_extract", first)  # the late source completes the day
+    extract(third)
+    later = run_existing(DAG_ID, create_asset_triggered_run(DAG_ID))
+    assert later.state == "success", task_states(later)
+    assert [ti.rendered_map_index for ti in later.get_task_instances() if ti.map_index >= 0] == [
+        "2026-01-07",
+        "2026-01-11",
+    ]
+    assert read_marker(s3, FACTS_LINES_PATH, first)["rows"] > 0
 
 
 def test_a_manual_run_with_params_builds_each_day_of_the_range(

@@ -37,8 +37,31 @@ def partition_days(context: Mapping[str, Any]) -> list[str]:
     return [day.isoformat() for day in days]
 
 
+@contextmanager
+def skip_days_still_extracting(context: Mapping[str, Any]) -> Iterator[None]:
+    """In a run started by asset events, a day whose other source is still extracting is
+    skipped, not failed: the missing extract's own event will start the run that builds it.
+    Any other run asked for that day explicitly, so there the day fails at once."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    try:
+        yield
+    except PartitionNotReady as error:
+        run_type = getattr(context["dag_run"].run_type, "value", context["dag_run"].run_type)
+        if run_type != "asset_triggered":
+            raise AirflowFailException(str(error)) from error
+        log.warning("%s", error)
+        raise AirflowSkipException(
+            "skipped: this day's other extract has not completed yet; its asset event will "
+            "trigger the run that builds this day"
+        ) from error
+
+
 def build_partition(dt: str, context: Mapping[str, Any]) -> dict[str, Any]:
-    with no_retry_for(PartitionNotReady, PartitionSchemaMismatch, DataQualityError):
+    with (
+        skip_days_still_extracting(context),
+        no_retry_for(PartitionSchemaMismatch, DataQualityError),
+    ):
         committed, report = build_facts_partition(
             s3_client(), lake_root(), date.fromisoformat(dt), context["run_id"]
         )
