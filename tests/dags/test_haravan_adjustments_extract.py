@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -228,33 +226,6 @@ def test_a_day_without_adjustments_gets_an_empty_typed_partition_and_a_marker(
     assert table.num_rows == 0
     assert table.schema.equals(ADJUSTMENTS)
     assert read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, empty_day)["rows"] == 0
-
-
-def test_kill_9_mid_run_then_retry_leaves_an_exact_partition(
-    world: tuple[Emulator, S3Server], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    emulator, s3 = world
-    small_pages(monkeypatch, emulator, page_size=3)
-    emulator.set_faults(latency_ms=150, apis=["haravan"])
-    process = subprocess.Popen(
-        task_command(DAG_ID, "extract_adjustments", DAY),
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while emulator.journal()["counts"]["total"] < 8 and time.monotonic() < deadline:
-        assert process.poll() is None, "the task ended before it could be killed"
-        time.sleep(0.1)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-    assert s3.keys(HARAVAN_ADJUSTMENTS_PATH) == [], "nothing is visible from a killed attempt"
-
-    emulator.set_faults()
-    retry = run_task_process(DAG_ID, "extract_adjustments", DAY)
-    assert retry.state == "success", retry.output[-3000:]
-    assert sorted(ids_in(s3, DAY)) == expected_ids(emulator, DAY)
 
 
 def test_the_previous_days_marker_makes_the_next_day_cheap_to_find(

@@ -73,7 +73,7 @@ def test_kill_9_at_any_point_then_retry_is_exact(
         "Haravan extract killed -9, then retried",
         lost=len(set(expected) - set(got)),
         duplicated=len(got) - len(set(got)),
-        note="killed after 2 or 12 requests (and 8 in tests/dags)",
+        note="killed after 2 or 12 requests",
     )
     assert sorted(got) == expected
     assert read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, day)["rows"] == len(expected)
