@@ -131,8 +131,23 @@ def test_a_250_line_file_over_two_locations_lands_once_and_is_not_pushed_twice(
     assert staged(s3, "approved") == []
 
 
-def test_kill_9_after_the_second_request_then_retry_applies_every_request_once(
-    world: tuple[Emulator, S3Server],
+def mark_run_failed(run_id: str) -> None:
+    """What the scheduler does once a run's tasks have failed for good (e.g. a worker that died
+    again and again, retries exhausted)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from sqlalchemy import update
+
+    with create_session() as session:
+        session.execute(
+            update(DagRun).where(DagRun.run_id == run_id).values(state=DagRunState.FAILED)
+        )
+
+
+@pytest.mark.parametrize("recovery", ["Airflow retries the task", "the next run takes over"])
+def test_kill_9_after_the_second_request_then_recovery_applies_every_request_once(
+    world: tuple[Emulator, S3Server], recovery: str
 ) -> None:
     emulator, s3 = world
     lines = set_lines(emulator, locations=2, per_location=60, seed=2)
@@ -170,10 +185,26 @@ def test_kill_9_after_the_second_request_then_retry_applies_every_request_once(
     assert staged(s3, "approved") == ["kill.csv"]
 
     run_id = run_id_at(DAG_ID, logical_date)
-    for task_id in ("each_file.push", "each_file.record"):
-        assert retry_task(DAG_ID, task_id, run_id, map_index=0) == "success", task_id
-
     (batch,) = batch_ids(emulator)
+    if recovery == "Airflow retries the task":
+        for task_id in ("each_file.push", "each_file.record"):
+            assert retry_task(DAG_ID, task_id, run_id, map_index=0) == "success", task_id
+        owner = run_id
+    else:
+        while_active = run_push()  # the killed run still counts as running: its file is left
+        assert states(while_active)[("each_file.prepare", 0)] == "skipped"
+        assert len(posts(emulator)) == 3 and staged(s3, "approved") == ["kill.csv"]
+        mark_run_failed(run_id)
+        taking_over = run_push()
+        assert taking_over.state == "success", states(taking_over)
+        owner = taking_over.run_id
+        events = ledger_doc(s3, batch)["events"]
+        assert f"taken over from run {run_id} (sending)" in [e["detail"] for e in events]
+        assert [e["status"] for e in events if e["run_id"] == owner][:1] == ["sending"], (
+            "the stored plan and its approval are kept: nothing is planned again"
+        )
+
+    assert ledger_doc(s3, batch)["owner_run_id"] == owner
     assert len(posts(emulator)) == 6, "nothing that landed was sent again"
     assert applied_chunks(emulator) == {(batch, n): 1 for n in range(1, 7)}
     assert_stock_is(emulator, lines)
@@ -183,7 +214,9 @@ def test_kill_9_after_the_second_request_then_retry_applies_every_request_once(
     ]  # fmt: skip
     assert ledger_doc(s3, batch)["status"] == "done"
     assert staged(s3, "processed") and staged(s3, "approved") == []
-    assert {row["status"] for row in audit_rows(s3)} == {"applied"}
+    audit = audit_rows(s3)
+    assert len(audit) == len(lines) and {row["status"] for row in audit} == {"applied"}
+    assert {row["run_id"] for row in audit} == {owner}
 
 
 def test_a_502_after_the_api_applied_a_request_sends_no_duplicate(
