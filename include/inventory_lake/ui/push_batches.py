@@ -3,7 +3,8 @@
 Pending files wait in `approved/`; `processed/` and `rejected/` hold what was handled (a
 rejected file with its report). Each batch in the ledger shows its plan (current → new stock,
 per location and the largest changes), its requests (chunks) with the adjustment numbers
-Haravan created, and what failed. Paths come from the push package's `PushLayout`.
+Haravan created, and what failed. Dry runs show the summary of the plan they wrote, or the
+report of why the file would be rejected. Paths come from the push package's `PushLayout`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, cast
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.layout import (
     APPROVED,
+    DRY_RUN,
     PROCESSED,
     REJECTED,
     REPORT_SUFFIX,
@@ -35,6 +37,7 @@ from include.inventory_lake.ui.s3_reads import (
 )
 
 BATCH_FILE = "batch.json"
+SUMMARY_FILE = "summary.json"
 PLAN_FILE = "plan.parquet"
 FILE_LIMIT = 50
 BATCH_LIMIT = 10
@@ -171,12 +174,23 @@ class BatchView:
 
 
 @dataclass(frozen=True)
+class DryRunView:
+    """A dry run's plan summary (`push.summary.summarise`, plus `pushed_before_as`)."""
+
+    batch_id: str
+    summary: dict[str, Any]
+    modified: datetime | None
+
+
+@dataclass(frozen=True)
 class PushOverview:
     staging_uri: str
     pending: tuple[StagedFile, ...]
     processed: tuple[StagedFile, ...]
     rejected: tuple[RejectedFile, ...]
     batches: tuple[BatchView, ...]
+    dry_runs: tuple[DryRunView, ...]
+    dry_run_rejections: tuple[RejectedFile, ...]
     counts: dict[str, int]
 
 
@@ -227,21 +241,51 @@ def _rejected(s3: Any, layout: PushLayout, limit: int) -> tuple[list[RejectedFil
         files.setdefault(report_key[: -len(REPORT_SUFFIX)], reports[report_key])
     newest = _newest_first(list(files.values()))[:limit]
 
-    def load(obj: StoredObject) -> RejectedFile:
-        file_key = obj.key.removesuffix(REPORT_SUFFIX)
-        report_key = file_key + REPORT_SUFFIX
-        staged = (
-            _staged(obj)
-            if file_key == obj.key
-            else StagedFile(file_key, file_key.rsplit("/", 1)[-1], None, None)
-        )
-        body = read_bytes(s3, layout.root.bucket, report_key) if report_key in reports else None
-        if body is None:
-            return RejectedFile(staged, None, (), 0)
-        rows, total = parse_report(body)
-        return RejectedFile(staged, report_key, rows, total)
+    return parallel_map(lambda obj: _with_report(s3, layout, obj, set(reports)), newest), len(files)
 
-    return parallel_map(load, newest), len(files)
+
+def _with_report(s3: Any, layout: PushLayout, obj: StoredObject, reports: set[str]) -> RejectedFile:
+    """A refused file (or its report alone, when the file is gone) with the report's rows."""
+    file_key = obj.key.removesuffix(REPORT_SUFFIX)
+    report_key = file_key + REPORT_SUFFIX
+    staged = (
+        _staged(obj)
+        if file_key == obj.key
+        else StagedFile(file_key, file_key.rsplit("/", 1)[-1], None, obj.modified)
+    )
+    body = read_bytes(s3, layout.root.bucket, report_key) if report_key in reports else None
+    if body is None:
+        return RejectedFile(staged, None, (), 0)
+    rows, total = parse_report(body)
+    return RejectedFile(staged, report_key, rows, total)
+
+
+def _dry_runs(
+    s3: Any, layout: PushLayout, limit: int
+) -> tuple[list[DryRunView], list[RejectedFile], int, int]:
+    """The newest dry-run plans and dry-run rejection reports, and how many of each exist."""
+    bucket = layout.root.bucket
+    prefix = layout.root.key(SET_ADJUSTMENTS_STAGING_PATH, DRY_RUN) + "/"
+    objects = list(list_objects(s3, bucket, prefix))
+    summaries = _newest_first([obj for obj in objects if obj.key.endswith("/" + SUMMARY_FILE)])
+    reports = _newest_first(
+        [
+            obj
+            for obj in objects
+            if obj.key.endswith(REPORT_SUFFIX) and "/" not in obj.key[len(prefix) :]
+        ]
+    )
+    docs = parallel_map(lambda obj: read_json(s3, bucket, obj.key), summaries[:limit])
+    views = [
+        DryRunView(obj.key.split("/")[-2], cast(dict[str, Any], doc), obj.modified)
+        for obj, doc in zip(summaries[:limit], docs, strict=True)
+        if doc is not None
+    ]
+    report_keys = {obj.key for obj in reports}
+    rejections = parallel_map(
+        lambda obj: _with_report(s3, layout, obj, report_keys), reports[:limit]
+    )
+    return views, rejections, len(summaries), len(reports)
 
 
 def plan_view(s3: Any, layout: PushLayout, batch_id: str, lines: int = PLAN_LINES) -> PlanView:
@@ -341,16 +385,23 @@ def push_overview(
     processed = _newest_first(_folder(s3, layout, PROCESSED))
     rejected, rejected_total = _rejected(s3, layout, file_limit)
     batches, batches_total = _batches(s3, layout, batch_limit)
+    dry_runs, dry_run_rejections, dry_runs_total, dry_run_rejections_total = _dry_runs(
+        s3, layout, batch_limit
+    )
     return PushOverview(
         staging_uri=root.uri(SET_ADJUSTMENTS_STAGING_PATH) + "/",
         pending=tuple(_staged(obj) for obj in pending[:file_limit]),
         processed=tuple(_staged(obj) for obj in processed[:file_limit]),
         rejected=tuple(rejected),
         batches=tuple(batches),
+        dry_runs=tuple(dry_runs),
+        dry_run_rejections=tuple(dry_run_rejections),
         counts={
             "pending": len(pending),
             "processed": len(processed),
             "rejected": rejected_total,
             "batches": batches_total,
+            "dry_runs": dry_runs_total,
+            "dry_run_rejections": dry_run_rejections_total,
         },
     )

@@ -1,10 +1,11 @@
 """Lake content for the UI tests, written with the pipeline's own writers: partitions with
 markers (PartitionWriter), facts rows in the facts schema, and push batches, plans, chunk
-outcomes, audits and rejection reports through the push package."""
+outcomes, audits, rejection reports and dry runs through the push package."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from include.inventory_lake.push.plan_store import write_plan
 from include.inventory_lake.push.planning import GuardLimits, Plan, build_plan
 from include.inventory_lake.push.report import rejection_report
 from include.inventory_lake.push.sending import applied_outcome, refused_outcome
+from include.inventory_lake.push.summary import summarise
 from include.inventory_lake.push.validation import Problem, SetLine
 from include.inventory_lake.schemas.facts import LINES
 from include.inventory_lake.schemas.push import ChunkDocument
@@ -163,3 +165,24 @@ def reject_file(
     put_bytes(s3, root.bucket, file_key, body, "text/csv")
     put_bytes(s3, root.bucket, report_key, rejection_report(problems), "text/csv")
     return file_key, report_key
+
+
+def dry_run(
+    s3: Any,
+    root: LakeRoot,
+    batch_id: str,
+    file_name: str,
+    lines: Sequence[SetLine],
+    on_hand: Mapping[tuple[int, int], int],
+    *,
+    pushed_before_as: str | None = None,
+) -> Plan:
+    """What a dry run leaves: its plan and the plan's summary under `dry_run/<batch_id>/`."""
+    layout = PushLayout(root)
+    plan = build_plan(batch_id, lines, on_hand, chunk_size=2, limits=LIMITS)
+    _, csv_key = write_plan(s3, layout, plan, dry_run=True)
+    summary = summarise(plan, file_name=file_name, plan_uri=layout.uri(csv_key))
+    summary["pushed_before_as"] = pushed_before_as
+    body = json.dumps(summary, indent=1).encode()
+    put_bytes(s3, root.bucket, layout.dry_run_summary_key(batch_id), body, "application/json")
+    return plan

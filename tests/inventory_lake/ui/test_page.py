@@ -18,6 +18,7 @@ from include.inventory_lake.settings import (
 from include.inventory_lake.ui.page import day_ranges, error_page, gather, human_size, render
 from include.inventory_lake.ui.svg_chart import nice_ticks
 from tests.inventory_lake.ui.lake_content import (
+    dry_run,
     fact_line,
     push_batch,
     reject_file,
@@ -58,6 +59,15 @@ def seeded_page(s3: Any, root: LakeRoot) -> str:
     s3.put_object(
         Bucket=root.bucket, Key=PushLayout(root).approved_prefix + "next week.csv", Body=b"x"
     )
+    dry_run(
+        s3,
+        root,
+        "d1",
+        f"trial{TAG}.csv",
+        [set_line(2, 963414, 11, 7, SCRIPT)],
+        {(963414, 11): 1},
+        pushed_before_as="b0",
+    )
     reject_file(
         s3,
         root,
@@ -88,6 +98,11 @@ def test_the_page_shows_partitions_gaps_chart_and_pushes(s3: Any, root: LakeRoot
     assert 'data-batch="b1"' in html and "IA900001" in html
     assert "request 2/2 refused: 422: " in html
     assert "quantity must be a whole number &gt;= 0" in html
+    dry = re.search(r'<article class="dry-run" data-dry-run="d1">(.*?)</article>', html, re.S)
+    assert dry, "the dry run has its own article"
+    assert "1 lines in 1 request over 1 location; 1 change stock (+6" in dry.group(1)
+    assert "as batch <code>b0</code>: a real run would reject the file" in dry.group(1)
+    assert "1 → 7" in dry.group(1) and "+6" in dry.group(1)
 
 
 def test_text_from_the_lake_is_escaped(s3: Any, root: LakeRoot) -> None:

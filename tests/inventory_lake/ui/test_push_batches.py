@@ -7,11 +7,13 @@ import time
 from typing import Any
 
 from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.push.claim import SourceFile
+from include.inventory_lake.push.finalize import reject_file as push_reject_file
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger
 from include.inventory_lake.push.validation import Problem
 from include.inventory_lake.ui.push_batches import parse_report, push_overview
-from tests.inventory_lake.ui.lake_content import push_batch, reject_file, set_line
+from tests.inventory_lake.ui.lake_content import dry_run, push_batch, reject_file, set_line
 
 LINES = [
     set_line(2, 1, 11, 5, "SKU-A"),
@@ -51,7 +53,14 @@ def test_pending_processed_and_rejected_files_with_the_report(s3: Any, root: Lak
         ("3", "product_variant_id", '\'=HYPERLINK("x")', "not a number"),
         ("", "", "", "the same location and variant twice: rows 4 and 5"),
     ]
-    assert overview.counts == {"pending": 1, "processed": 1, "rejected": 2, "batches": 0}
+    assert overview.counts == {
+        "pending": 1,
+        "processed": 1,
+        "rejected": 2,
+        "batches": 0,
+        "dry_runs": 0,
+        "dry_run_rejections": 0,
+    }
     assert overview.staging_uri == f"s3://{root.bucket}/{root.prefix}/staging/set_adjustments/"
 
 
@@ -127,3 +136,28 @@ def test_batches_newest_first_and_one_waiting_for_approval(s3: Any, root: LakeRo
     stored = ledger.read()
     assert stored is not None and stored.doc["needs_approval"]
     assert batch.waiting_for_approval
+
+
+def test_dry_runs_show_their_plan_summary_or_why_the_file_would_be_rejected(
+    s3: Any, root: LakeRoot
+) -> None:
+    dry_run(s3, root, "d-old", "monday.csv", LINES[:1], ON_HAND)
+    time.sleep(1.1)  # S3 keeps modification times to the second: the next one is newer
+    dry_run(s3, root, "d-new", "tuesday.csv", LINES, ON_HAND, pushed_before_as="b-earlier")
+    layout = PushLayout(root)
+    source = SourceFile(layout.approved_prefix + "bad.csv", "bad.csv", "etag", "ab" * 32)
+    problems = [Problem(2, "quantity", "x", "quantity is not a whole number")]
+    push_reject_file(s3, layout, source, problems, dry_run=True)
+
+    overview = push_overview(s3, root)
+
+    assert [d.batch_id for d in overview.dry_runs] == ["d-new", "d-old"]
+    newest = overview.dry_runs[0].summary
+    assert newest["file_name"] == "tuesday.csv" and newest["pushed_before_as"] == "b-earlier"
+    assert (newest["lines"], newest["requests"], newest["locations"]) == (4, 3, 2)
+    assert newest["largest_changes"][0]["delta"] == 592  # SKU-B: 8 -> 600
+    (rejection,) = overview.dry_run_rejections
+    assert rejection.file.name == "bad.csv"
+    assert [r.problem for r in rejection.report] == ["quantity is not a whole number"]
+    assert overview.counts["dry_runs"] == 2 and overview.counts["dry_run_rejections"] == 1
+    assert overview.batches == () and overview.rejected == (), "a dry run is neither"
