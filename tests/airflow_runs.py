@@ -3,6 +3,7 @@ separate process (for failures without waiting for retries, and for kill -9)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -97,30 +98,52 @@ def xcom_values(dag_id: str) -> list[Any]:
         ]
 
 
-def retry_task(dag_id: str, task_id: str, run_id: str, map_index: int = -1) -> str | None:
-    """Airflow's retry of one task of an existing run: another attempt with `airflow tasks
-    test`, in this process to spare an interpreter start. Returns the state it recorded."""
-    from unittest import mock
+def start_dag_test(
+    dag_id: str, logical_date: datetime, conf: dict[str, Any] | None = None
+) -> subprocess.Popen[bytes]:
+    """A whole run (`airflow dags test`) as a process of its own group, to be killed at will."""
+    command = [str(AIRFLOW), "dags", "test", dag_id, logical_date.isoformat()]
+    if conf is not None:
+        command += ["--conf", json.dumps(conf)]
+    return subprocess.Popen(
+        command,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
-    from airflow.cli import cli_parser
+
+def task_state(dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str | None:
+    """The state Airflow recorded for one task instance (None: not scheduled yet)."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    command = ["tasks", "test", dag_id, task_id, run_id, "--map-index", str(map_index)]
-    with mock.patch.dict(os.environ):  # the command sets AIRFLOW_TEST_MODE
-        args = cli_parser.get_parser().parse_args(command)
-        args.func(args)
     with create_session() as session:
-        state = session.scalars(
+        state = session.scalar(
             select(TaskInstance.state).where(
                 TaskInstance.dag_id == dag_id,
                 TaskInstance.run_id == run_id,
                 TaskInstance.task_id == task_id,
                 TaskInstance.map_index == map_index,
             )
-        ).one()
+        )
     return None if state is None else str(state)
+
+
+def retry_task(dag_id: str, task_id: str, run_id: str, map_index: int = -1) -> str | None:
+    """Airflow's retry of one task of an existing run: another attempt with `airflow tasks
+    test`, in this process to spare an interpreter start. Returns the state it recorded."""
+    from unittest import mock
+
+    from airflow.cli import cli_parser
+
+    command = ["tasks", "test", dag_id, task_id, run_id, "--map-index", str(map_index)]
+    with mock.patch.dict(os.environ):  # the command sets AIRFLOW_TEST_MODE
+        args = cli_parser.get_parser().parse_args(command)
+        args.func(args)
+    return task_state(dag_id, run_id, task_id, map_index)
 
 
 def run_id_at(dag_id: str, logical_date: datetime) -> str:

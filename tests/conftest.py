@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,6 +103,17 @@ def fresh_emulator(emulator: Emulator) -> Iterator[Emulator]:
     emulator.reset()
     yield emulator
     emulator.reset()
+
+
+@pytest.fixture()
+def world(
+    airflow_db: Any, airflow_connections: Any, fresh_emulator: Emulator, s3_server: S3Server
+) -> Iterator[tuple[Emulator, S3Server]]:
+    """What a DAG test runs in: the metadata DB, the connections, the emulator with its seeded
+    data and an empty lake (emptied again afterwards)."""
+    s3_server.empty_bucket()
+    yield fresh_emulator, s3_server
+    s3_server.empty_bucket()
 
 
 @pytest.fixture(scope="session")

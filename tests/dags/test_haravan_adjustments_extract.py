@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,14 +24,6 @@ from tests.servers import Emulator, S3Server, noisy_neighbour, truth
 
 DAG_ID = "haravan_adjustments_extract"
 DAY = date(2026, 1, 10)
-
-
-@pytest.fixture()
-def world(
-    airflow_db: Any, airflow_connections: Any, fresh_emulator: Emulator, s3_server: S3Server
-) -> Iterator[tuple[Emulator, S3Server]]:
-    s3_server.empty_bucket()
-    yield fresh_emulator, s3_server
 
 
 def created_on(emulator: Emulator, day: date) -> list[dict[str, Any]]:

@@ -6,10 +6,9 @@ import itertools
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from include.inventory_lake.push.layout import REPORT_SUFFIX
 from include.inventory_lake.push.options import DEFAULTS
 from include.inventory_lake.push.reading import read_csv
-from tests.airflow_runs import AIRFLOW, retry_task, run_id_at, xcom_values
+from tests.airflow_runs import retry_task, run_id_at, start_dag_test, xcom_values
 from tests.inventory_lake.push.support import (
     APPROVED,
     HEADER,
@@ -71,15 +70,6 @@ def run_push(**conf: Any) -> Any:
 
 def states(run: Any) -> dict[tuple[str, int], str]:
     return {(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
-
-
-@pytest.fixture()
-def world(
-    airflow_db: Any, airflow_connections: Any, fresh_emulator: Emulator, s3_server: S3Server
-) -> Iterator[tuple[Emulator, S3Server]]:
-    s3_server.empty_bucket()
-    yield fresh_emulator, s3_server
-    s3_server.empty_bucket()
 
 
 def test_a_250_line_file_over_two_locations_lands_once_and_is_not_pushed_twice(
@@ -161,14 +151,7 @@ def test_kill_9_after_the_second_request_then_recovery_applies_every_request_onc
         ]
     )
     logical_date = next_logical_date()
-    conf = json.dumps({**DEFAULTS, "chunk_size": 20})
-    process = subprocess.Popen(
-        [str(AIRFLOW), "dags", "test", DAG_ID, logical_date.isoformat(), "--conf", conf],
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = start_dag_test(DAG_ID, logical_date, {**DEFAULTS, "chunk_size": 20})
     deadline = time.monotonic() + 240
     while not (len(posts(emulator)) >= 2 and outcome_written(s3, 2)):
         assert process.poll() is None, "the run ended before it could be killed"

@@ -4,7 +4,6 @@ scheduler creates them, on param ranges, and on raw data that fails the checks."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -41,14 +40,6 @@ from tests.servers import Emulator, S3Server, truth
 
 DAG_ID = "inventory_adjustment_facts"
 DAY = date(2026, 1, 10)
-
-
-@pytest.fixture()
-def world(
-    airflow_db: Any, airflow_connections: Any, fresh_emulator: Emulator, s3_server: S3Server
-) -> Iterator[tuple[Emulator, S3Server]]:
-    s3_server.empty_bucket()
-    yield fresh_emulator, s3_server
 
 
 def run_facts(day: date, conf: dict[str, Any] | None = None) -> Any:

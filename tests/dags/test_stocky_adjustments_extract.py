@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from include.inventory_lake.settings import STOCKY_ADJUSTMENTS_PATH, STOCKY_ITEMS_PATH
 from tests.airflow_runs import asset_events, run_dag, run_task_process
@@ -17,14 +14,6 @@ DAG_ID = "stocky_adjustments_extract"
 TASK_ID = "extract_adjustments_and_items"
 DAY = date(2026, 1, 9)
 TIMESTAMPS = {"created_at", "updated_at", "adjusted_at"}
-
-
-@pytest.fixture()
-def world(
-    airflow_db: Any, airflow_connections: Any, fresh_emulator: Emulator, s3_server: S3Server
-) -> Iterator[tuple[Emulator, S3Server]]:
-    s3_server.empty_bucket()
-    yield fresh_emulator, s3_server
 
 
 def updated_on(records: list[dict[str, Any]], day: date) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ import pytest
 from include.inventory_lake.facts.build import build_facts_partition
 from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.settings import FACTS_LINES_PATH, STOCKY_ITEMS_PATH
-from tests.airflow_runs import AIRFLOW, interval_end, retry_task, run_id_at
+from tests.airflow_runs import interval_end, retry_task, run_id_at, start_dag_test
 from tests.faults.conftest import record
 from tests.inventory_lake.facts.raw_generator import write_generated_day
 from tests.servers import S3Server
@@ -81,16 +81,6 @@ POINTS = {
 }
 
 
-def start_run(day: date) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(AIRFLOW), "dags", "test", DAG_ID, interval_end(day).isoformat()],
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
 def wait_for(event: Any, process: subprocess.Popen[bytes], what: str) -> None:
     deadline = time.monotonic() + 180
     while not event.wait(0.05):
@@ -116,7 +106,7 @@ def test_facts_killed_9_then_retried_is_exact_and_never_half_visible(
     build_seconds = time.perf_counter() - started
     digests = {"old": old.marker["sha256"], "new": reference.marker["sha256"]}
 
-    process = start_run(day)
+    process = start_dag_test(DAG_ID, interval_end(day))
     if point.seed is None:
         path = point.path.format(facts=target.prefix)
         wait_for(proxy.stall_request(point.method, path), process, point_name)

@@ -6,7 +6,6 @@ one row per line."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,7 +17,7 @@ import pytest
 from sqlalchemy.exc import NoResultFound
 
 from include.inventory_lake.push.options import DEFAULTS
-from tests.airflow_runs import AIRFLOW, retry_task, run_id_at
+from tests.airflow_runs import retry_task, run_id_at, start_dag_test, task_state
 from tests.faults.conftest import record
 from tests.inventory_lake.push.support import (
     APPROVED,
@@ -63,23 +62,6 @@ OUTAGES = {
 }
 
 
-def ti_state(run_id: str, task_id: str) -> str | None:
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        state = session.scalar(
-            select(TaskInstance.state).where(
-                TaskInstance.dag_id == DAG_ID,
-                TaskInstance.run_id == run_id,
-                TaskInstance.task_id == task_id,
-                TaskInstance.map_index == 0,
-            )
-        )
-    return None if state is None else str(state)
-
-
 def wait_until_up_for_retry(process: subprocess.Popen[bytes], when: datetime, task: str) -> str:
     """The run's id, once `task` failed and Airflow scheduled its retry."""
     deadline = time.monotonic() + 240
@@ -90,7 +72,7 @@ def wait_until_up_for_retry(process: subprocess.Popen[bytes], when: datetime, ta
             run_id = run_id_at(DAG_ID, when)
         except NoResultFound:  # the run is not created yet
             run_id = ""
-        if run_id and ti_state(run_id, task) == "up_for_retry":
+        if run_id and task_state(DAG_ID, run_id, task, map_index=0) == "up_for_retry":
             return run_id
         time.sleep(0.2)
 
@@ -107,14 +89,7 @@ def test_s3_lost_mid_push_then_back_loses_no_file_and_applies_every_request_once
     put(s3_server, APPROVED + "outage.csv", csv_text(lines))
     when = datetime(2026, 4, 1, tzinfo=UTC) + timedelta(minutes=list(OUTAGES).index(outage_name))
     proxy.cut_after_request(outage.method, outage.path)
-    conf = json.dumps({**DEFAULTS, "chunk_size": CHUNK_SIZE})
-    process = subprocess.Popen(
-        [str(AIRFLOW), "dags", "test", DAG_ID, when.isoformat(), "--conf", conf],
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = start_dag_test(DAG_ID, when, {**DEFAULTS, "chunk_size": CHUNK_SIZE})
     try:
         run_id = wait_until_up_for_retry(process, when, outage.failing)
     finally:

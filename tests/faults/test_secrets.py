@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,15 +25,6 @@ DAG_IDS = (
     "inventory_adjustment_facts",
     "haravan_set_adjustments_push",
 )
-
-
-@pytest.fixture()
-def world(
-    airflow_db: Any, airflow_connections: Any, fresh_emulator: Emulator, s3_server: S3Server
-) -> Iterator[tuple[Emulator, S3Server]]:
-    s3_server.empty_bucket()
-    yield fresh_emulator, s3_server
-    s3_server.empty_bucket()
 
 
 def test_no_secret_in_any_dags_output_logs_xcom_or_lake_files(
