@@ -18,7 +18,7 @@ import pytest
 
 from include.inventory_lake.push.layout import REPORT_SUFFIX
 from include.inventory_lake.push.options import DEFAULTS
-from include.inventory_lake.push.reading import read_csv
+from include.inventory_lake.push.reading import MAX_FILE_BYTES, read_csv
 from tests.airflow_runs import retry_task, run_id_at, start_dag_test, xcom_values
 from tests.inventory_lake.push.support import (
     APPROVED,
@@ -256,6 +256,10 @@ BAD_FILES: dict[str, tuple[Callable[[list[dict[str, Any]]], str | bytes], str]] 
     "unknown_variant.csv": (
         lambda ls: csv_text([{**ls[0], "product_variant_id": 999_999_999}, *ls[1:]]),
         "Haravan has no stock record for variant 999999999",
+    ),
+    "huge.csv": (  # refused unread: one file must not exhaust the worker's memory
+        lambda ls: csv_text(ls).encode() + b"0" * MAX_FILE_BYTES,
+        f"files above {MAX_FILE_BYTES:,} are not read",
     ),
     "not_utf8.csv": (
         lambda ls: "location_id;quantité\n".encode("cp1258") + b"\xff",
