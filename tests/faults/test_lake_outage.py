@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH
-from tests.airflow_runs import run_task_process
+from tests.airflow_runs import run_dag, run_task_process
 from tests.faults.conftest import record
 from tests.lake_reads import partition_prefix, read_marker, read_partition
 from tests.servers import Emulator, S3Server, truth
@@ -20,7 +20,7 @@ def test_s3_lost_between_marker_removal_and_upload_then_back(
     lake_behind_proxy: CuttableProxy, fresh_emulator: Emulator, s3_server: S3Server
 ) -> None:
     proxy = lake_behind_proxy
-    assert run_task_process(DAG_ID, TASK_ID, DAY).state == "success"
+    assert run_dag(DAG_ID, DAY).state == "success"
     before = read_partition(s3_server, HARAVAN_ADJUSTMENTS_PATH, DAY)
 
     proxy.cut_after_request("DELETE")  # the marker is removed, then S3 is gone
