@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -102,6 +103,13 @@ def truth(emulator: Emulator, name: str) -> list[dict[str, Any]]:
     response.raise_for_status()
     result: list[dict[str, Any]] = exact_json(response)
     return result
+
+
+def on_day(records: list[dict[str, Any]], field: str, day: date) -> list[dict[str, Any]]:
+    """The records whose ISO timestamp `field` falls on the UTC day `day`, in their order."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    return [record for record in records if start <= datetime.fromisoformat(record[field]) < end]
 
 
 class AirflowApi:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from include.inventory_lake import settings, tags
+from tests.fresh_interpreter import json_report
 
 ROOT = Path(__file__).resolve().parents[2]
+PARSE_REPORT = ROOT / "tests" / "dags" / "parse_report.py"
 EXPECTED_DAGS = {
     "haravan_adjustments_extract",
     "stocky_adjustments_extract",
@@ -27,22 +25,7 @@ HEAVY_MODULES = {"pyarrow", "boto3", "botocore", "requests", "tenacity", "duckdb
 @pytest.fixture(scope="module")
 def parsed() -> dict[str, Any]:
     """Parse in a fresh interpreter with a secrets backend that fails any lookup."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))
-    }
-    env["AIRFLOW__SECRETS__BACKEND"] = "tests.dags.forbidden_secrets.ForbiddenSecretsBackend"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "dags" / "parse_report.py"), str(ROOT / "dags")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return report
+    return json_report(PARSE_REPORT, str(ROOT / "dags"))
 
 
 def test_dag_folder_has_no_import_errors(parsed: dict[str, Any]) -> None:
@@ -89,19 +72,7 @@ def test_a_parse_time_lookup_would_be_caught(tmp_path: Path) -> None:
         "bad()\n"
     )
     # Without the AIRFLOW_VAR_* that earlier tests export, which would answer the lookup first.
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))
-    }
-    env["AIRFLOW__SECRETS__BACKEND"] = "tests.dags.forbidden_secrets.ForbiddenSecretsBackend"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "dags" / "parse_report.py"), str(tmp_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = json_report(PARSE_REPORT, str(tmp_path))
     errors = " ".join(report["errors"].values())
     assert "inventory_lake_uri" in errors
     assert report["dags"] == {}

@@ -20,20 +20,14 @@ from tests.airflow_runs import (
     task_command,
 )
 from tests.lake_reads import read_marker, read_partition
-from tests.servers import Emulator, S3Server, noisy_neighbour, truth
+from tests.servers import Emulator, S3Server, noisy_neighbour, on_day, truth
 
 DAG_ID = "haravan_adjustments_extract"
 DAY = date(2026, 1, 10)
 
 
 def created_on(emulator: Emulator, day: date) -> list[dict[str, Any]]:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    end = start + timedelta(days=1)
-    return [
-        record
-        for record in truth(emulator, "haravan/adjustments")
-        if start <= datetime.fromisoformat(record["created_at"]) < end
-    ]
+    return on_day(truth(emulator, "haravan/adjustments"), "created_at", day)
 
 
 def expected_value(value: Any, field: str) -> Any:

@@ -14,9 +14,8 @@ from include.inventory_lake import assets
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import FACTS_LINES_PATH, HARAVAN_ADJUSTMENTS_PATH
-from tests.airflow_runs import run_dag
+from tests.airflow_runs import asset_events, run_dag
 from tests.inventory_lake.facts.dag_runs import (
-    asset_event_extras,
     create_asset_triggered_run,
     create_backfill,
     extract,
@@ -36,7 +35,7 @@ from tests.inventory_lake.facts.raw_builders import (
     write_raw_day,
 )
 from tests.lake_reads import read_marker, read_partition
-from tests.servers import Emulator, S3Server, truth
+from tests.servers import Emulator, S3Server, on_day, truth
 
 DAG_ID = "inventory_adjustment_facts"
 DAY = date(2026, 1, 10)
@@ -47,14 +46,7 @@ def run_facts(day: date, conf: dict[str, Any] | None = None) -> Any:
 
 
 def facts_event_extras() -> list[dict[str, Any]]:
-    return asset_event_extras(assets.FACTS_ADJUSTMENT_LINES.name)
-
-
-def on_day(records: list[dict[str, Any]], field: str, day: date) -> list[dict[str, Any]]:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return [
-        r for r in records if start <= datetime.fromisoformat(r[field]) < start + timedelta(days=1)
-    ]
+    return asset_events(assets.FACTS_ADJUSTMENT_LINES.name)
 
 
 def ts(text: str | None) -> datetime | None:

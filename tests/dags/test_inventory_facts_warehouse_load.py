@@ -15,8 +15,8 @@ import pytest
 from include.inventory_lake import assets
 from include.inventory_lake.settings import FACTS_LINES_PATH
 from include.inventory_lake.warehouse.duckdb_merge import LOADS_TABLE, TABLE
+from tests.airflow_runs import asset_events
 from tests.inventory_lake.facts.dag_runs import (
-    asset_event_extras,
     create_asset_triggered_run,
     extract,
     run_existing,
@@ -104,7 +104,7 @@ def test_reloads_and_late_updates_leave_one_current_row_per_line_key(
     for key in late_updates:
         assert rows[key]["status"] == "adjusted" and rows[key]["dt"] == today
         assert rows[key]["new_quantity"] is not None
-    events = asset_event_extras(assets.WAREHOUSE_ADJUSTMENT_LINES.name)
+    events = asset_events(assets.WAREHOUSE_ADJUSTMENT_LINES.name)
     assert [event["dts"] for event in events[-2:]] == [[LAST_DAY.isoformat()], [today.isoformat()]]
     assert events[-1]["current_rows"] == len(rows)
 

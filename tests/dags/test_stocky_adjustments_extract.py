@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from include.inventory_lake.settings import STOCKY_ADJUSTMENTS_PATH, STOCKY_ITEMS_PATH
 from tests.airflow_runs import asset_events, run_dag, run_task_process
 from tests.lake_reads import read_marker, read_partition
-from tests.servers import Emulator, S3Server, truth
+from tests.servers import Emulator, S3Server, on_day, truth
 
 DAG_ID = "stocky_adjustments_extract"
 TASK_ID = "extract_adjustments_and_items"
@@ -17,12 +17,7 @@ TIMESTAMPS = {"created_at", "updated_at", "adjusted_at"}
 
 
 def updated_on(records: list[dict[str, Any]], day: date) -> list[dict[str, Any]]:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    end = start + timedelta(days=1)
-    return sorted(
-        (r for r in records if start <= datetime.fromisoformat(r["updated_at"]) < end),
-        key=lambda record: record["id"],
-    )
+    return sorted(on_day(records, "updated_at", day), key=lambda record: record["id"])
 
 
 def assert_rows_equal_records(rows: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH, STOCKY_ITE
 from tests.airflow_runs import run_dag
 from tests.faults.conftest import record
 from tests.lake_reads import read_partition
-from tests.servers import Emulator, S3Server, noisy_neighbour, truth
+from tests.servers import Emulator, S3Server, noisy_neighbour, on_day, truth
 
 RANDOM_FAULTS: dict[str, dict[str, Any]] = {
     "5% server errors": {"error_rate": 0.05},
@@ -52,11 +52,6 @@ def world(
     yield fresh_emulator, s3_server
 
 
-def window(day: date) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return start, start + timedelta(days=1)
-
-
 def compare(scenario: str, got: list[int], expected: list[int]) -> None:
     lost = len(set(expected) - set(got))
     duplicated = len(got) - len(set(got))
@@ -71,12 +66,7 @@ def test_haravan_extract_is_exact_under(
 ) -> None:
     emulator, s3 = world
     day = date(2026, 1, 2 + seed % 10)
-    start, end = window(day)
-    expected = [
-        r["id"]
-        for r in truth(emulator, "haravan/adjustments")
-        if start <= datetime.fromisoformat(r["created_at"]) < end
-    ]
+    expected = [r["id"] for r in on_day(truth(emulator, "haravan/adjustments"), "created_at", day)]
     emulator.set_faults(seed=seed, apis=["haravan"], **RANDOM_FAULTS[scenario])
     assert run_dag("haravan_adjustments_extract", day).state == "success"
     got = read_partition(s3, HARAVAN_ADJUSTMENTS_PATH, day).column("id").to_pylist()
@@ -89,12 +79,7 @@ def test_haravan_extract_is_exact_in_a_429_storm(
 ) -> None:
     emulator, s3 = world
     day = date(2026, 1, 3 + seed % 10)
-    start, end = window(day)
-    expected = [
-        r["id"]
-        for r in truth(emulator, "haravan/adjustments")
-        if start <= datetime.fromisoformat(r["created_at"]) < end
-    ]
+    expected = [r["id"] for r in on_day(truth(emulator, "haravan/adjustments"), "created_at", day)]
     emulator.admin_post("config", {"bucket_size": 8, "leak_rate": 15.0})
     with noisy_neighbour(emulator, pause_s=0.1 + 0.1 * (seed % 3)):
         assert run_dag("haravan_adjustments_extract", day).state == "success"
@@ -110,12 +95,8 @@ def test_stocky_extract_is_exact_under_mixed_faults(
 ) -> None:
     emulator, s3 = world
     day = date(2026, 1, 5 + seed % 5)
-    start, end = window(day)
-    expected = [
-        r["id"]
-        for r in truth(emulator, "stocky/stock_adjustment_items")
-        if start <= datetime.fromisoformat(r["updated_at"]) < end
-    ]
+    items = truth(emulator, "stocky/stock_adjustment_items")
+    expected = [r["id"] for r in on_day(items, "updated_at", day)]
     emulator.set_faults(seed=seed, apis=["stocky"], **RANDOM_FAULTS["everything at once"])
     assert run_dag("stocky_adjustments_extract", day).state == "success"
     got = read_partition(s3, STOCKY_ITEMS_PATH, day).column("id").to_pylist()

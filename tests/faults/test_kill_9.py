@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH
 from tests.airflow_runs import run_dag, task_command
 from tests.faults.conftest import record
 from tests.lake_reads import read_marker, read_partition
-from tests.servers import Emulator, S3Server, truth
+from tests.servers import Emulator, S3Server, on_day, truth
 
 DAG_ID, TASK_ID = "haravan_adjustments_extract", "extract_adjustments"
 
@@ -63,12 +63,8 @@ def test_kill_9_at_any_point_then_retry_is_exact(
 
     emulator.set_faults()
     assert run_dag(DAG_ID, day).state == "success", "the next attempt (in-process: no startup)"
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    expected = sorted(
-        r["id"]
-        for r in truth(emulator, "haravan/adjustments")
-        if start <= datetime.fromisoformat(r["created_at"]) < start + timedelta(days=1)
-    )
+    records = truth(emulator, "haravan/adjustments")
+    expected = sorted(r["id"] for r in on_day(records, "created_at", day))
     got = read_partition(s3, HARAVAN_ADJUSTMENTS_PATH, day).column("id").to_pylist()
     record(
         "Haravan extract killed -9, then retried",

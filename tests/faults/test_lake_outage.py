@@ -3,13 +3,13 @@ fails (Airflow retries it), no half partition is ever visible, and the retry is 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH
 from tests.airflow_runs import run_dag, run_task_process
 from tests.faults.conftest import record
 from tests.lake_reads import partition_prefix, read_marker, read_partition
-from tests.servers import Emulator, S3Server, truth
+from tests.servers import Emulator, S3Server, on_day, truth
 from tests.tcp_proxy import CuttableProxy
 
 DAG_ID, TASK_ID = "haravan_adjustments_extract", "extract_adjustments"
@@ -38,12 +38,8 @@ def test_s3_lost_between_marker_removal_and_upload_then_back(
     proxy.restore()
     retried = run_task_process(DAG_ID, TASK_ID, DAY)
     assert retried.state == "success"
-    start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
-    expected = sorted(
-        r["id"]
-        for r in truth(fresh_emulator, "haravan/adjustments")
-        if start <= datetime.fromisoformat(r["created_at"]) < start + timedelta(days=1)
-    )
+    records = truth(fresh_emulator, "haravan/adjustments")
+    expected = sorted(r["id"] for r in on_day(records, "created_at", DAY))
     got = read_partition(s3_server, HARAVAN_ADJUSTMENTS_PATH, DAY).column("id").to_pylist()
     assert sorted(got) == expected
     assert read_marker(s3_server, HARAVAN_ADJUSTMENTS_PATH, DAY)["rows"] == len(expected)

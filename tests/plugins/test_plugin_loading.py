@@ -3,14 +3,12 @@ and importing it stays cheap: no FastAPI, no lake libraries, no connection or va
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.fresh_interpreter import json_report
 
 ROOT = Path(__file__).resolve().parents[2]
 # Built on the page's first request in the API server, never when a component loads plugins.
@@ -23,27 +21,12 @@ HEAVY_MODULES = {
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_"))
-    }
-    env.update(
+    return json_report(
+        ROOT / "tests" / "plugins" / "plugin_report.py",
         AIRFLOW_HOME=str(tmp_path_factory.mktemp("plugin-home")),
         AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__SECRETS__BACKEND="tests.dags.forbidden_secrets.ForbiddenSecretsBackend",
     )
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "plugins" / "plugin_report.py")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return report
 
 
 def test_the_plugin_registers_its_app_and_menu_entry(loaded: dict[str, Any]) -> None:

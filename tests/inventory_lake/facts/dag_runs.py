@@ -141,19 +141,3 @@ def run_existing(dag_id: str, run_id: str) -> Any:
 
     with mock.patch("airflow.models.dagrun.get_or_create_dagrun", the_scheduled_run):
         return load_dag(dag_id).test()
-
-
-def asset_event_extras(asset_name: str) -> list[dict[str, Any]]:
-    """The extras of every event recorded on an Asset, oldest first."""
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        query = (
-            select(AssetEvent.extra)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetModel.name == asset_name)
-            .order_by(AssetEvent.id)
-        )
-        return [dict(extra) for extra in session.scalars(query)]
