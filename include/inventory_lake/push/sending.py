@@ -16,7 +16,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from include.inventory_lake.http.errors import AmbiguousWriteError, ApiValidationError
 from include.inventory_lake.push.batch import find_marker
@@ -59,7 +59,12 @@ class SendReport:
 
 
 def applied_outcome(
-    batch_id: str, chunk: int, record: Mapping[str, Any], *, run_id: str, found_by: str
+    batch_id: str,
+    chunk: int,
+    record: Mapping[str, Any],
+    *,
+    run_id: str,
+    found_by: Literal["response", "lookup"],
 ) -> ChunkDocument:
     changes = [
         [int(item["product_variant_id"]), int(item["quantity"])]
@@ -72,7 +77,7 @@ def applied_outcome(
         status="applied",
         run_id=run_id,
         at=now_iso(),
-        found_by="lookup" if found_by == "lookup" else "response",
+        found_by=found_by,
         adjustment_id=int(record["id"]),
         adjust_number=record.get("adjust_number"),
         changes=changes,

@@ -240,8 +240,8 @@ def _rejected(s3: Any, layout: PushLayout, limit: int) -> tuple[list[RejectedFil
     for report_key in reports:
         files.setdefault(report_key[: -len(REPORT_SUFFIX)], reports[report_key])
     newest = _newest_first(list(files.values()))[:limit]
-
-    return parallel_map(lambda obj: _with_report(s3, layout, obj, set(reports)), newest), len(files)
+    report_keys = set(reports)
+    return parallel_map(lambda obj: _with_report(s3, layout, obj, report_keys), newest), len(files)
 
 
 def _with_report(s3: Any, layout: PushLayout, obj: StoredObject, reports: set[str]) -> RejectedFile:
@@ -275,10 +275,11 @@ def _dry_runs(
             if obj.key.endswith(REPORT_SUFFIX) and "/" not in obj.key[len(prefix) :]
         ]
     )
-    docs = parallel_map(lambda obj: read_json(s3, bucket, obj.key), summaries[:limit])
+    shown = summaries[:limit]
+    docs = parallel_map(lambda obj: read_json(s3, bucket, obj.key), shown)
     views = [
         DryRunView(obj.key.split("/")[-2], cast(dict[str, Any], doc), obj.modified)
-        for obj, doc in zip(summaries[:limit], docs, strict=True)
+        for obj, doc in zip(shown, docs, strict=True)
         if doc is not None
     ]
     report_keys = {obj.key for obj in reports}
