@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
+import pytest
 import requests
 
 from include.inventory_lake.devstack.processes import ServerProcess
@@ -110,6 +111,24 @@ def on_day(records: list[dict[str, Any]], field: str, day: date) -> list[dict[st
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     end = start + timedelta(days=1)
     return [record for record in records if start <= datetime.fromisoformat(record[field]) < end]
+
+
+def small_pages(
+    monkeypatch: pytest.MonkeyPatch,
+    emulator: Emulator,
+    page_size: int = 10,
+    *,
+    api: str = "haravan",
+) -> None:
+    """Point `<api>_default` at the emulator with small pages: many requests per day, so that
+    faults and inserts land in the middle of paging."""
+    conn: dict[str, Any] = {"conn_type": "http", "host": emulator.url,
+                            "extra": {"page_size": page_size}}  # fmt: skip
+    if api == "stocky":
+        conn.update(login=emulator.stocky_store, password=emulator.stocky_key)
+    else:
+        conn.update(password=emulator.haravan_token)
+    monkeypatch.setenv(f"AIRFLOW_CONN_{api.upper()}_DEFAULT", json.dumps(conn))
 
 
 class AirflowApi:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +19,7 @@ from tests.airflow_runs import (
     task_command,
 )
 from tests.lake_reads import read_marker, read_partition
-from tests.servers import Emulator, S3Server, noisy_neighbour, on_day, truth
+from tests.servers import Emulator, S3Server, noisy_neighbour, on_day, small_pages, truth
 
 DAG_ID = "haravan_adjustments_extract"
 DAY = date(2026, 1, 10)
@@ -76,21 +75,6 @@ def test_wrong_token_fails_loudly_and_writes_nothing(
     assert "revoked-token-123" not in output
     assert s3.keys(HARAVAN_ADJUSTMENTS_PATH) == []
     assert emulator.journal()["counts"]["total"] <= 2
-
-
-def small_pages(monkeypatch: pytest.MonkeyPatch, emulator: Emulator, page_size: int = 10) -> None:
-    """Many requests per day, so that faults and inserts land in the middle of paging."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_HARAVAN_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "http",
-                "host": emulator.url,
-                "password": emulator.haravan_token,
-                "extra": {"page_size": page_size},
-            }
-        ),
-    )
 
 
 def ids_in(s3: S3Server, day: date) -> list[int]:

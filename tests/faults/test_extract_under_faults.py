@@ -3,8 +3,6 @@ compared with the emulator's truth."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -14,7 +12,7 @@ from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH, STOCKY_ITE
 from tests.airflow_runs import run_dag
 from tests.faults.conftest import record
 from tests.lake_reads import read_partition
-from tests.servers import Emulator, S3Server, noisy_neighbour, on_day, truth
+from tests.servers import Emulator, S3Server, noisy_neighbour, on_day, small_pages, truth
 
 RANDOM_FAULTS: dict[str, dict[str, Any]] = {
     "5% server errors": {"error_rate": 0.05},
@@ -35,21 +33,12 @@ SEEDS = [11, 12, 13, 14]
 
 @pytest.fixture()
 def world(
-    airflow_db: Any,
-    airflow_connections: Any,
-    fresh_emulator: Emulator,
-    s3_server: S3Server,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[tuple[Emulator, S3Server]]:
-    s3_server.empty_bucket()
-    for name, login in (("HARAVAN", None), ("STOCKY", fresh_emulator.stocky_store)):
-        password = fresh_emulator.haravan_token if login is None else fresh_emulator.stocky_key
-        conn = {"conn_type": "http", "host": fresh_emulator.url, "password": password,
-                "extra": {"page_size": 5}}  # fmt: skip
-        if login:
-            conn["login"] = login
-        monkeypatch.setenv(f"AIRFLOW_CONN_{name}_DEFAULT", json.dumps(conn))
-    yield fresh_emulator, s3_server
+    world: tuple[Emulator, S3Server], monkeypatch: pytest.MonkeyPatch
+) -> tuple[Emulator, S3Server]:
+    """The shared world, with pages of 5 from both APIs."""
+    for api in ("haravan", "stocky"):
+        small_pages(monkeypatch, world[0], page_size=5, api=api)
+    return world
 
 
 def compare(scenario: str, got: list[int], expected: list[int]) -> None:

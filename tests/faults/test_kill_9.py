@@ -4,14 +4,11 @@ next attempt is exact."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import date
-from typing import Any
 
 import pytest
 
@@ -19,25 +16,19 @@ from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH
 from tests.airflow_runs import run_dag, task_command
 from tests.faults.conftest import record
 from tests.lake_reads import read_marker, read_partition
-from tests.servers import Emulator, S3Server, on_day, truth
+from tests.servers import Emulator, S3Server, on_day, small_pages, truth
 
 DAG_ID, TASK_ID = "haravan_adjustments_extract", "extract_adjustments"
 
 
 @pytest.fixture()
 def slow_world(
-    airflow_db: Any,
-    airflow_connections: Any,
-    fresh_emulator: Emulator,
-    s3_server: S3Server,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[tuple[Emulator, S3Server]]:
-    s3_server.empty_bucket()
-    conn = {"conn_type": "http", "host": fresh_emulator.url,
-            "password": fresh_emulator.haravan_token, "extra": {"page_size": 3}}  # fmt: skip
-    monkeypatch.setenv("AIRFLOW_CONN_HARAVAN_DEFAULT", json.dumps(conn))
-    fresh_emulator.set_faults(latency_ms=100, apis=["haravan"])
-    yield fresh_emulator, s3_server
+    world: tuple[Emulator, S3Server], monkeypatch: pytest.MonkeyPatch
+) -> tuple[Emulator, S3Server]:
+    """Pages of 3, 100 ms each: a run long enough to be killed at a chosen request."""
+    small_pages(monkeypatch, world[0], page_size=3)
+    world[0].set_faults(latency_ms=100, apis=["haravan"])
+    return world
 
 
 @pytest.mark.parametrize("kill_after_requests", [2, 12])
