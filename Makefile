@@ -8,7 +8,7 @@ BROWSER_STAMP := /usr/bin/chromedriver
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run run-distributed os-services stop status test test-faults test-distributed lint bench clean
+.PHONY: run run-distributed postgres-server os-services stop status test test-faults test-distributed lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,16 +21,22 @@ $(BROWSER_STAMP):
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	  chromium chromium-driver; }
 
-## make run: install, start local S3 + API emulator + Airflow standalone, print the UI login
-run: $(STAMP)
+## make run: install, start local S3 + API emulator + PostgreSQL + Airflow standalone, print the UI login
+run: $(STAMP) postgres-server
 	$(BIN)/python -m include.inventory_lake.devstack up
 
-# PostgreSQL and Redis from Debian's packages, for the distributed stack (run as the stack's own
-# processes, never as system services).
-os-services:
-	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && test -x /usr/bin/redis-server || { \
+# PostgreSQL from Debian's packages: Airflow's metadata DB for `make run` and the tests. It runs
+# as one of the stack's own processes, never as a system service.
+postgres-server:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
-	  apt-get install -y --no-install-recommends postgresql redis-server; }
+	  apt-get install -y --no-install-recommends postgresql; }
+
+# Redis too, for the distributed stack's Celery broker.
+os-services: postgres-server
+	@test -x /usr/bin/redis-server || { \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y --no-install-recommends redis-server; }
 
 ## make run-distributed: the same, on PostgreSQL + Redis + CeleryExecutor with two workers
 run-distributed: $(STAMP) os-services
@@ -44,14 +50,14 @@ status: $(STAMP)
 	$(BIN)/python -m include.inventory_lake.devstack status
 
 ## make test: the whole test suite against real local servers (what CI runs)
-test: $(STAMP) $(BROWSER_STAMP)
+test: $(STAMP) $(BROWSER_STAMP) postgres-server
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 ## make test-faults: only the fault suite (it is part of make test too)
-test-faults: $(STAMP)
+test-faults: $(STAMP) postgres-server
 	$(BIN)/python -m pytest -m faults
 
 ## make test-distributed: extract -> facts -> push on the distributed stack (not in make test)

@@ -1,11 +1,16 @@
-"""Session-wide test world: a temporary AIRFLOW_HOME, moto's S3 server and the API emulator.
+"""Session-wide test world: a temporary AIRFLOW_HOME, a PostgreSQL metadata DB, moto's S3
+server and the API emulator.
 
 The environment is set at import time, before anything imports Airflow, because Airflow reads
-AIRFLOW_HOME and its configuration once, on first import.
+AIRFLOW_HOME and its configuration (the metadata DB among it) once, on first import. So the
+PostgreSQL cluster starts here too, as one of the project's own processes, and stops when the
+session ends. It is the engine `make run` uses: on SQLite the scheduler's write lock makes
+Airflow refuse a backfill created from the UI at random.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -19,9 +24,40 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from include.inventory_lake.devstack.postgres import (  # noqa: E402
+    create_database,
+    start_postgres,
+    stop_postgres,
+)
+from include.inventory_lake.devstack.processes import (  # noqa: E402
+    free_port,
+    start_emulator,
+    start_s3_server,
+    stop_pid_group,
+)
+
 RUN_DIR = Path(tempfile.mkdtemp(prefix="inventory-lake-tests-"))
+# PostgreSQL runs as an unprivileged user when the tests run as root: it must reach its folder.
+RUN_DIR.chmod(0o755)
 AIRFLOW_HOME = RUN_DIR / "airflow"
 AIRFLOW_HOME.mkdir()
+
+_postgres, METADATA_DB = start_postgres(
+    RUN_DIR / "postgres", free_port(), RUN_DIR / "logs" / "postgres.log", durable=False
+)
+
+
+def _end_session() -> None:
+    stop_postgres(_postgres.pid)
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
+
+
+# At exit, whatever ends the session; registered before Airflow is imported, so it runs after
+# Airflow's own exit handler has closed its connections to the server.
+atexit.register(_end_session)
 
 os.environ.update(
     {
@@ -29,20 +65,12 @@ os.environ.update(
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": METADATA_DB.url("postgresql+psycopg2"),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(AIRFLOW_HOME / "logs"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
 )
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from include.inventory_lake.devstack.processes import (  # noqa: E402
-    free_port,
-    start_emulator,
-    start_s3_server,
-    stop_pid_group,
-)
 from include.inventory_lake.devstack.stack import (  # noqa: E402
     StackPaths,
     airflow_env,
@@ -58,10 +86,6 @@ EMULATOR_CREDENTIALS = {
     "stocky_store": "test-shop.myshopify.com",
     "stocky_key": "test-stocky-key-9b1c",
 }
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    shutil.rmtree(RUN_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -146,15 +170,16 @@ def airflow_connections(s3_server: S3Server, emulator: Emulator) -> dict[str, st
 
 
 @pytest.fixture(scope="session")
-def airflow_db() -> Path:
-    """A migrated SQLite metadata DB with the project's pools, for dag.test() runs."""
+def airflow_db() -> str:
+    """The metadata DB (PostgreSQL) migrated, with the project's pools, for dag.test() runs;
+    returns its SQLAlchemy URL."""
     airflow = Path(sys.executable).with_name("airflow")
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, timeout=600)
     pools = ROOT / "include" / "inventory_lake" / "airflow_pools.json"
     subprocess.run(
         [str(airflow), "pools", "import", str(pools)], check=True, capture_output=True, timeout=120
     )
-    return AIRFLOW_HOME / "airflow.db"
+    return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
 
 
 @pytest.fixture(scope="session")
@@ -174,7 +199,10 @@ def airflow_standalone(
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
     }
-    env = airflow_env(paths, {**airflow_connections, **ports})
+    # Its own database on the session's server: the scheduler's runs stay apart from the
+    # dag.test() runs of the other tests.
+    metadata_db = create_database(METADATA_DB, "standalone").url("postgresql+psycopg2")
+    env = airflow_env(paths, {**airflow_connections, **ports}, metadata_db)
     url = start_airflow(paths, env)
     try:
         password = json.loads(paths.passwords_file.read_text())["admin"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -144,12 +145,75 @@ class AirflowApi:
         response.raise_for_status()
         self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
 
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
         response = requests.request(
-            method, f"{self.url}/api/v2/{path}", json=body, headers=self.headers, timeout=TIMEOUT_S
+            method,
+            f"{self.url}/api/v2/{path}",
+            json=body,
+            params=params,
+            headers=self.headers,
+            timeout=TIMEOUT_S,
         )
-        response.raise_for_status()
+        if not response.ok:
+            raise AssertionError(f"{method} {path}: HTTP {response.status_code} {response.text}")
         return response.json()
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        self.call("PATCH", f"dags/{dag_id}", {"is_paused": paused})
+
+    def create_backfill(
+        self, dag_id: str, first: date, last: date, max_active_runs: int = 3
+    ) -> dict[str, Any]:
+        """What the UI's Trigger → Backfill dialog posts: every day from `first` to `last`."""
+        backfill: dict[str, Any] = self.call(
+            "POST",
+            "backfills",
+            {
+                "dag_id": dag_id,
+                "from_date": f"{first}T00:00:00Z",
+                "to_date": f"{last}T00:00:00Z",
+                "max_active_runs": max_active_runs,
+                "reprocess_behavior": "completed",
+            },
+        )
+        return backfill
+
+    def runs(self, dag_id: str = "~", **params: Any) -> list[dict[str, Any]]:
+        """Runs of one DAG (or of all, `~`), filtered by the API's query parameters."""
+        runs: list[dict[str, Any]] = self.call(
+            "GET", f"dags/{dag_id}/dagRuns", params={"limit": 1000, **params}
+        )["dag_runs"]
+        return runs
+
+    def wait_until(self, what: str, done: Any, timeout_s: float = 600) -> Any:
+        """Poll `done()` until it returns something truthy; fail naming `what` after the
+        timeout, a bound on a hung scheduler, not an expectation of how long it takes."""
+        deadline = time.monotonic() + timeout_s
+        while not (result := done()):
+            assert time.monotonic() < deadline, f"{what}: not within {timeout_s:.0f}s"
+            time.sleep(0.5)
+        return result
+
+    def wait_for_backfill(self, backfill_id: int) -> dict[str, Any]:
+        """The backfill once the scheduler marked it completed (every run of it ended)."""
+        backfill: dict[str, Any] = self.wait_until(
+            f"backfill {backfill_id}",
+            lambda: (b := self.call("GET", f"backfills/{backfill_id}"))["completed_at"] and b,
+        )
+        return backfill
+
+    def wait_until_idle(self) -> None:
+        """Until no run of any DAG is queued or running."""
+        self.wait_until("every run ended", lambda: not self.active_runs())
+
+    def active_runs(self) -> list[dict[str, Any]]:
+        return self.runs(state=["queued", "running"])
 
 
 @contextmanager

@@ -1,20 +1,60 @@
-"""A backfill created the way the UI creates it (the REST API behind the Trigger → Backfill
-dialog) on a real `airflow standalone`: scheduler, LocalExecutor, several runs at once."""
+"""Backfills created the way the UI creates them (the REST API behind the Trigger → Backfill
+dialog) on a real `airflow standalone`: scheduler, LocalExecutor, PostgreSQL metadata DB,
+several runs at once."""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, date, datetime, timedelta
+import os
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
-from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH
+from include.inventory_lake.settings import (
+    HARAVAN_ADJUSTMENTS_PATH,
+    STOCKY_ADJUSTMENTS_PATH,
+    STOCKY_ITEMS_PATH,
+)
 from tests.lake_reads import read_partition
-from tests.servers import AirflowApi, Emulator, S3Server, truth
+from tests.servers import AirflowApi, Emulator, S3Server, on_day, truth
 
-DAG_ID = "haravan_adjustments_extract"
+HARAVAN = "haravan_adjustments_extract"
+STOCKY = "stocky_adjustments_extract"
+FACTS = "inventory_adjustment_facts"
 DAYS = [date(2026, 1, 11), date(2026, 1, 12), date(2026, 1, 13)]
+# `make test` runs a representative few; `make test-backfills` the full 20 in a row.
+REPEATED_BACKFILLS = int(os.environ.get("INVENTORY_LAKE_BACKFILL_REPEATS", "8"))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    lake_path: str
+    truth_name: str
+    day_field: str
+
+
+DATASETS = {
+    HARAVAN: (Dataset(HARAVAN_ADJUSTMENTS_PATH, "haravan/adjustments", "created_at"),),
+    STOCKY: (
+        Dataset(STOCKY_ADJUSTMENTS_PATH, "stocky/stock_adjustments", "updated_at"),
+        Dataset(STOCKY_ITEMS_PATH, "stocky/stock_adjustment_items", "updated_at"),
+    ),
+}
+
+
+def assert_partitions_exact(
+    dag_id: str, day: date, emulator: Emulator, s3_server: S3Server
+) -> None:
+    for dataset in DATASETS[dag_id]:
+        expected = sorted(r["id"] for r in on_day(truth(emulator, dataset.truth_name),
+                                                  dataset.day_field, day))  # fmt: skip
+        table = read_partition(s3_server, dataset.lake_path, day)
+        assert sorted(table.column("id").to_pylist()) == expected, (dag_id, dataset, day)
+
+
+def runs_on(api: AirflowApi, dag_id: str, day: date) -> list[dict[str, Any]]:
+    return [r for r in api.runs(dag_id) if r["data_interval_start"][:10] == day.isoformat()]
 
 
 @pytest.mark.timeout(900)  # starting airflow standalone is part of this test's setup
@@ -23,40 +63,65 @@ def test_a_three_day_backfill_from_the_ui_lands_three_exact_partitions(
 ) -> None:
     emulator.reset()
     s3_server.empty_bucket()
-    assert DAG_ID in {d["dag_id"] for d in airflow_standalone.call("GET", "dags")["dags"]}
-    airflow_standalone.call("PATCH", f"dags/{DAG_ID}", {"is_paused": False})
-    backfill = airflow_standalone.call(
-        "POST",
-        "backfills",
-        {
-            "dag_id": DAG_ID,
-            "from_date": f"{DAYS[0]}T00:00:00Z",
-            "to_date": f"{DAYS[-1]}T00:00:00Z",
-            "max_active_runs": 3,
-            "reprocess_behavior": "completed",
-        },
-    )
-    deadline = time.monotonic() + 300
-    runs: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        runs = [
-            run
-            for run in airflow_standalone.call("GET", f"dags/{DAG_ID}/dagRuns")["dag_runs"]
-            if run["run_type"] == "backfill"
-        ]
-        if len(runs) == len(DAYS) and all(r["state"] in {"success", "failed"} for r in runs):
-            break
-        time.sleep(2)
-    assert sorted(r["state"] for r in runs) == ["success"] * len(DAYS), (backfill, runs)
-    assert sorted(r["data_interval_start"][:10] for r in runs) == [d.isoformat() for d in DAYS]
-
-    records = truth(emulator, "haravan/adjustments")
+    assert HARAVAN in {d["dag_id"] for d in airflow_standalone.call("GET", "dags")["dags"]}
+    airflow_standalone.set_paused(HARAVAN, False)
+    backfill = airflow_standalone.create_backfill(HARAVAN, DAYS[0], DAYS[-1])
+    airflow_standalone.wait_for_backfill(backfill["id"])
     for day in DAYS:
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        expected = sorted(
-            r["id"]
-            for r in records
-            if start <= datetime.fromisoformat(r["created_at"]) < start + timedelta(days=1)
-        )
-        table = read_partition(s3_server, HARAVAN_ADJUSTMENTS_PATH, day)
-        assert sorted(table.column("id").to_pylist()) == expected
+        assert [r["state"] for r in runs_on(airflow_standalone, HARAVAN, day)] == ["success"]
+        assert_partitions_exact(HARAVAN, day, emulator, s3_server)
+    airflow_standalone.set_paused(HARAVAN, True)
+    airflow_standalone.wait_until_idle()
+
+
+@pytest.mark.timeout(1800)
+def test_backfills_posted_right_after_unpausing_while_other_runs_are_active_are_all_accepted(
+    airflow_standalone: AirflowApi, emulator: Emulator, s3_server: S3Server
+) -> None:
+    """Each backfill is posted the moment its DAG is unpaused (the scheduler then writes to the
+    metadata DB for that DAG) while runs of other DAGs are queued or running: the other
+    extract's backfill, the facts runs the extracts' events start. Every one must be accepted
+    and land exact partitions."""
+    emulator.reset()
+    s3_server.empty_bucket()
+    api = airflow_standalone
+    api.set_paused(FACTS, False)  # the extracts' events start facts runs: more writers
+    # Alternating extracts, one day each (Airflow allows one running backfill per DAG).
+    plan = [
+        (HARAVAN if i % 2 == 0 else STOCKY, date(2026, 1, 1) + timedelta(days=i // 2 % 14))
+        for i in range(REPEATED_BACKFILLS)
+    ]
+    backfill_ids: list[int] = []
+    fillers = 0
+
+    def post(dag_id: str, day: date) -> None:
+        nonlocal fillers
+        others = {r["dag_run_id"] for r in api.active_runs() if r["dag_id"] != dag_id}
+        if not others:  # the other backfill ended already: start a run to compete with
+            other = STOCKY if dag_id == HARAVAN else HARAVAN
+            empty_day = f"{date(2025, 6, 1) + timedelta(days=fillers)}T00:00:00Z"
+            fillers += 1
+            others = {api.call("POST", f"dags/{other}/dagRuns",
+                               {"logical_date": empty_day})["dag_run_id"]}  # fmt: skip
+        api.set_paused(dag_id, True)
+        api.set_paused(dag_id, False)
+        backfill = api.create_backfill(dag_id, day, day)  # any refusal fails the test here
+        still_active = {r["dag_run_id"] for r in api.active_runs()} & others
+        assert still_active, f"{dag_id} {day}: posted when no other run was active"
+        backfill_ids.append(backfill["id"])
+
+    def finish(dag_id: str, day: date, backfill_id: int) -> None:
+        api.wait_for_backfill(backfill_id)
+        assert [r["state"] for r in runs_on(api, dag_id, day)] == ["success"], (dag_id, day)
+        assert_partitions_exact(dag_id, day, emulator, s3_server)
+
+    post(*plan[0])
+    for k, (dag_id, day) in enumerate(plan):
+        if k + 1 < len(plan):
+            post(*plan[k + 1])  # while backfill k runs
+        finish(dag_id, day, backfill_ids[k])
+
+    assert len(backfill_ids) == REPEATED_BACKFILLS
+    for dag_id in (HARAVAN, STOCKY, FACTS):
+        api.set_paused(dag_id, True)
+    api.wait_until_idle()

@@ -229,7 +229,7 @@ def test_extract_facts_push_on_celery_workers_match_the_single_machine_run(
     distributed: AirflowApi,
     emulator: Emulator,
     s3_server: S3Server,
-    airflow_db: Path,
+    airflow_db: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     single = bucket(s3_server, SINGLE_BUCKET)

@@ -81,7 +81,7 @@ def staged(s3: S3Server, folder: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def lake(
-    airflow_db: Path,
+    airflow_db: str,
     airflow_connections: dict[str, str],
     emulator: Emulator,
     s3_server: S3Server,

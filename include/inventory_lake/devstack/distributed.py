@@ -41,6 +41,7 @@ from include.inventory_lake.devstack.processes import (
 from include.inventory_lake.devstack.stack import (
     AIRFLOW_USER,
     LOCAL_HOSTS,
+    PROCESSES,
     StackPaths,
     airflow_env,
     airflow_port,
@@ -137,14 +138,13 @@ def distributed_env(
 ) -> dict[str, str]:
     """The single-machine environment (connections, variable, folders, execution API URL)
     with the metadata DB on Postgres and the CeleryExecutor."""
-    merged = airflow_env(paths, env)
+    merged = airflow_env(paths, env, postgres.url("postgresql+psycopg2"))
     merged.update(_secrets(paths))
     merged.update(_remote_logging(merged))
     merged.update(
         {
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__CORE__PARALLELISM": str(PARALLELISM),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.url("postgresql+psycopg2"),
             "AIRFLOW__CELERY__BROKER_URL": broker_url,
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + postgres.url("postgresql+psycopg2"),
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
@@ -355,7 +355,7 @@ def down() -> None:
 
 def status() -> None:
     for label, paths, names in (
-        ("single machine", StackPaths(project_root()), ("airflow", "emulator", "s3")),
+        ("single machine", StackPaths(project_root()), PROCESSES),
         ("distributed", distributed_paths(), (*STOP_ORDER, "emulator", "s3")),
     ):
         print(f"{label}:")

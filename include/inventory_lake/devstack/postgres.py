@@ -17,8 +17,9 @@ import shutil
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from include.inventory_lake.devstack.processes import (
     ProcessStartError,
@@ -31,8 +32,8 @@ SERVICE_USER = "postgres"
 DATABASE = "airflow"
 ROLE = "airflow"
 PACKAGE_HINT = (
-    "install the OS packages with `make run-distributed` (or `apt-get install -y "
-    "--no-install-recommends postgresql redis-server`)"
+    "`make run`, `make test` and `make run-distributed` install the OS packages they need "
+    "(or: `apt-get install -y --no-install-recommends postgresql redis-server`)"
 )
 
 
@@ -143,28 +144,51 @@ def init_cluster(data_dir: Path, log_path: Path) -> str:
 
 
 def start_postgres(
-    data_dir: Path, port: int, log_path: Path
+    data_dir: Path, port: int, log_path: Path, *, durable: bool = True
 ) -> tuple[ServerProcess, PostgresLogin]:
-    """Initialise (first time), start on 127.0.0.1:`port`, wait, and create the database."""
+    """Initialise (first time), start on 127.0.0.1:`port`, wait, and create the database.
+
+    `durable=False` (test clusters, thrown away after the run) also skips fsync: a crash of
+    the machine may then corrupt the cluster, which a test run never reuses.
+    """
     password = init_cluster(data_dir, log_path)
     user = _service_user()
     args = [
         str(bin_dir() / "postgres"), "-D", str(data_dir), "-h", "127.0.0.1", "-p", str(port),
         "-k", "",  # no Unix socket: everything connects over loopback TCP with a password
         "-c", "synchronous_commit=off",  # a dev stack: a crash may lose the last commits only
+        # Airflow's scheduler, API server, DAG processor, triggerer and every task process
+        # each hold a pool of connections; the default 100 is tight with two stacks at once.
+        "-c", "max_connections=300",
     ]  # fmt: skip
+    if not durable:
+        args += ["-c", "fsync=off", "-c", "full_page_writes=off"]
     process = spawn(_as_service_user(args, user), log_path)
     login = PostgresLogin("127.0.0.1", port, password)
     server = ServerProcess("postgres", process, login.url("postgresql"), log_path)
     try:
-        _wait_and_create_database(process, login, log_path)
+        _wait_until_accepting(process, login, log_path)
+        create_database(login, login.database)
     except BaseException:
         stop_postgres(process.pid)
         raise
     return server, login
 
 
-def _wait_and_create_database(
+def _connect(login: PostgresLogin, database: str = "postgres") -> Any:
+    import psycopg2
+
+    return psycopg2.connect(
+        host=login.host,
+        port=login.port,
+        user=login.role,
+        password=login.password,
+        dbname=database,
+        connect_timeout=2,
+    )
+
+
+def _wait_until_accepting(
     process: subprocess.Popen[bytes], login: PostgresLogin, log_path: Path, timeout_s: float = 60
 ) -> None:
     import psycopg2
@@ -177,29 +201,28 @@ def _wait_and_create_database(
                 + log_path.read_text(errors="replace")[-2000:]
             )
         try:
-            connection = psycopg2.connect(
-                host=login.host,
-                port=login.port,
-                user=login.role,
-                password=login.password,
-                dbname="postgres",
-                connect_timeout=2,
-            )
-            break
+            _connect(login).close()
+            return
         except psycopg2.OperationalError:
             if time.monotonic() > deadline:
                 raise ProcessStartError(
                     f"postgres did not accept connections within {timeout_s:.0f}s; log: {log_path}"
                 ) from None
             time.sleep(0.2)
+
+
+def create_database(login: PostgresLogin, database: str) -> PostgresLogin:
+    """Create `database` on the server unless it exists; returns the login that uses it."""
+    connection = _connect(login)
     try:
         connection.autocommit = True
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (login.database,))
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
             if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{login.database}"')
+                cursor.execute(f'CREATE DATABASE "{database}"')
     finally:
         connection.close()
+    return replace(login, database=database)
 
 
 def stop_postgres(pid: int, timeout_s: float = 30.0) -> bool:

@@ -1,4 +1,9 @@
-"""`make run` / `make stop`: the whole local stack (S3, API emulator, Airflow standalone).
+"""`make run` / `make stop`: the whole local stack (S3, API emulator, PostgreSQL as Airflow's
+metadata DB, Airflow standalone).
+
+The metadata DB is PostgreSQL, not SQLite: on SQLite the scheduler's writes lock the whole
+file, and Airflow then refuses a backfill created from the UI ("Database is locked ...") at
+random. PostgreSQL locks rows, so the UI's backfill is accepted whatever the scheduler does.
 
 Every process is started in its own session and its pid written under `.local/run/`, so that
 `make stop` can end each process group by pid and nothing is left behind.
@@ -19,9 +24,11 @@ from urllib.parse import urlsplit
 import boto3
 from dotenv import dotenv_values
 
+from include.inventory_lake.devstack.postgres import start_postgres, stop_postgres
 from include.inventory_lake.devstack.processes import (
     ProcessStartError,
     ServerProcess,
+    free_port,
     port_is_open,
     project_root,
     spawn,
@@ -33,6 +40,8 @@ from include.inventory_lake.devstack.processes import (
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 AIRFLOW_USER = "admin"
+METADATA_DB_VARIABLE = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+PROCESSES = ("airflow", "emulator", "s3", "postgres")
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,9 @@ def _local_port(url: str) -> int | None:
     return None
 
 
-def airflow_env(paths: StackPaths, env: dict[str, str]) -> dict[str, str]:
+def airflow_env(paths: StackPaths, env: dict[str, str], metadata_db: str) -> dict[str, str]:
+    """The environment every Airflow process of the stack runs with; `metadata_db` is the
+    SQLAlchemy URL of the metadata DB."""
     merged = dict(os.environ)
     merged.update(env)
     base_url = f"http://127.0.0.1:{airflow_port(merged)}"
@@ -106,7 +117,7 @@ def airflow_env(paths: StackPaths, env: dict[str, str]) -> dict[str, str]:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{AIRFLOW_USER}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(paths.passwords_file),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{paths.airflow_home}/airflow.db",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(paths.root), env.get("PYTHONPATH")])),
             # `airflow standalone` starts its components as `airflow ...` found on PATH.
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), merged.get("PATH", "")]),
@@ -179,6 +190,27 @@ def start_local_emulator(paths: StackPaths, env: dict[str, str]) -> str | None:
     return url
 
 
+def start_metadata_db(paths: StackPaths, env: dict[str, str]) -> str:
+    """The metadata DB's URL: the one `.env` names (`AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`), or
+    the stack's own PostgreSQL cluster in `<local>/postgres`, started on a free loopback port."""
+    configured = env.get(METADATA_DB_VARIABLE)
+    if configured:
+        return configured
+    port_file = paths.run / "postgres.port"
+    login_file = paths.run / "postgres.url"
+    if running_pid(paths, "postgres") is not None and login_file.exists():
+        return login_file.read_text().strip()
+    server, login = start_postgres(
+        paths.local / "postgres", free_port(), paths.logs / "postgres.log"
+    )
+    _record(paths, server)
+    port_file.write_text(str(login.port))
+    url = login.url("postgresql+psycopg2")
+    login_file.touch(mode=0o600)
+    login_file.write_text(url)
+    return url
+
+
 def _airflow(paths: StackPaths, env: dict[str, str], *args: str) -> None:
     airflow = Path(sys.executable).with_name("airflow")
     result = subprocess.run(
@@ -233,7 +265,8 @@ def up() -> None:
     env = load_env(paths)
     s3 = start_local_s3(paths, env)
     emulator = start_local_emulator(paths, env)
-    airflow = start_airflow(paths, airflow_env(paths, env))
+    metadata_db = start_metadata_db(paths, env)
+    airflow = start_airflow(paths, airflow_env(paths, env, metadata_db))
     password = json.loads(paths.passwords_file.read_text())[AIRFLOW_USER]
     print()
     print(f"Airflow UI     {airflow}   login: {AIRFLOW_USER} / {password}")
@@ -241,23 +274,26 @@ def up() -> None:
         print(f"Local S3       {s3}")
     if emulator:
         print(f"API emulator   {emulator}   (demo data for the last 14 days)")
+    if METADATA_DB_VARIABLE not in env:
+        port = (paths.run / "postgres.port").read_text().strip()
+        print(f"Metadata DB    PostgreSQL on 127.0.0.1:{port} ({paths.local / 'postgres'})")
     print(f"Logs           {paths.logs}")
     print("Stop it all    make stop")
 
 
 def down(paths: StackPaths | None = None) -> None:
     paths = paths or StackPaths(project_root())
-    for name in ("airflow", "emulator", "s3"):
+    for name in PROCESSES:  # PostgreSQL last: Airflow writes to it until it stops
         pid = running_pid(paths, name)
         if pid is None:
             continue
-        stop_pid_group(pid)
+        (stop_postgres if name == "postgres" else stop_pid_group)(pid)
         paths.pid_file(name).unlink(missing_ok=True)
         print(f"stopped {name} (pid {pid})")
 
 
 def status() -> None:
     paths = StackPaths(project_root())
-    for name in ("airflow", "emulator", "s3"):
+    for name in PROCESSES:
         pid = running_pid(paths, name)
         print(f"{name:9} {'running, pid ' + str(pid) if pid else 'stopped'}")
