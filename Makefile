@@ -8,7 +8,7 @@ BROWSER_STAMP := /usr/bin/chromedriver
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run run-distributed postgres-server os-services stop status test test-faults test-distributed lint bench clean
+.PHONY: run run-distributed postgres-server os-services stop status test test-faults test-backfills test-distributed lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ test: $(STAMP) $(BROWSER_STAMP) postgres-server
 ## make test-faults: only the fault suite (it is part of make test too)
 test-faults: $(STAMP) postgres-server
 	$(BIN)/python -m pytest -m faults
+
+## make test-backfills: 20 UI backfills in a row, each right after unpausing (make test runs 8)
+test-backfills: $(STAMP) postgres-server
+	INVENTORY_LAKE_BACKFILL_REPEATS=20 $(BIN)/python -m pytest tests/dags/test_backfill_from_the_ui.py
 
 ## make test-distributed: extract -> facts -> push on the distributed stack (not in make test)
 test-distributed: $(STAMP) os-services

@@ -157,7 +157,11 @@ def test_kill_9_after_the_second_request_then_recovery_applies_every_request_onc
         assert process.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline, "the second request never went out"
         time.sleep(0.05)
-    time.sleep(0.5)  # request 3 is on its way
+    # Request 3 has reached the API once its scripted 3 s latency is taken from the script.
+    while emulator.admin_get("faults")["script"]:
+        assert process.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline, "request 3 never went out"
+        time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     while len(posts(emulator)) < 3:  # the API applies request 3 after its delay

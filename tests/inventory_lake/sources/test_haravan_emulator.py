@@ -133,10 +133,13 @@ def test_pacing_sustains_the_bucket_rate_without_429(fresh_emulator: Emulator) -
     assert len(got) == len(truth(fresh_emulator, "haravan/adjustments"))
     assert fresh_emulator.journal()["counts"]["throttled"] == 0
     ideal_s = (calls - size) / leak
-    ratio = ideal_s / elapsed
-    print(f"\npacing: {calls} calls in {elapsed:.2f} s, ideal {ideal_s:.2f} s, "
-          f"achieved rate / ideal = {ratio:.3f}; {summary}")  # fmt: skip
-    assert 0.8 <= ratio <= 1.01
+    print(f"\npacing: {calls} calls in {elapsed:.2f} s, ideal {ideal_s:.2f} s; {summary}")
+    # No faster than the bucket allows (or the API would have refused calls) ...
+    assert elapsed >= ideal_s * 0.99
+    # ... and never waiting longer than it needs: the time the pacer chose to sleep, which a
+    # loaded machine can only shorten. How close the wall time comes to the ideal is a figure
+    # of `make bench`, not a test, since it depends on the machine's load.
+    assert 0 < float(str(summary["pacing_wait_s"])) <= ideal_s
 
 
 def test_transient_faults_are_retried_and_the_day_is_complete(fresh_emulator: Emulator) -> None:

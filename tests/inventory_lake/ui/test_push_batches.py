@@ -24,6 +24,23 @@ LINES = [
 ON_HAND = {(1, 11): 4, (1, 12): 8, (1, 13): 7, (2, 21): 3}
 
 
+def until_the_next_object_is_newer(s3: Any, root: LakeRoot) -> None:
+    """S3 keeps modification times to the second: wait until an object written now gets a
+    later one than every object in the bucket (a probe, written and read back until it does)."""
+    probe = "_clock-probe"
+    listed = s3.list_objects_v2(Bucket=root.bucket).get("Contents", [])
+    newest = max(obj["LastModified"] for obj in listed)
+    deadline = time.monotonic() + 30
+    while True:
+        s3.put_object(Bucket=root.bucket, Key=probe, Body=b"")
+        stamped = s3.head_object(Bucket=root.bucket, Key=probe)["LastModified"]
+        if stamped > newest:
+            s3.delete_object(Bucket=root.bucket, Key=probe)
+            return
+        assert time.monotonic() < deadline, "the S3 server's clock does not advance"
+        time.sleep(0.05)
+
+
 def test_pending_processed_and_rejected_files_with_the_report(s3: Any, root: LakeRoot) -> None:
     layout = PushLayout(root)
     s3.put_object(Bucket=root.bucket, Key=layout.approved_prefix + "monday.csv", Body=b"a,b\r\n")
@@ -32,7 +49,7 @@ def test_pending_processed_and_rejected_files_with_the_report(s3: Any, root: Lak
     processed = layout.processed_key("sunday.csv", "ab" * 32)
     s3.put_object(Bucket=root.bucket, Key=processed, Body=b"location_id\r\n")
     older, _ = reject_file(s3, root, "old.csv", b"old", [Problem(None, None, None, "empty file")])
-    time.sleep(1.1)  # S3 keeps modification times to the second: the next file is newer
+    until_the_next_object_is_newer(s3, root)
     problems = [
         Problem(2, "quantity", "-4", "quantity must be a whole number >= 0"),
         Problem(3, "product_variant_id", '=HYPERLINK("x")', "not a number"),
@@ -124,7 +141,7 @@ def test_a_refused_request_and_the_requests_not_sent_are_failures(s3: Any, root:
 
 def test_batches_newest_first_and_one_waiting_for_approval(s3: Any, root: LakeRoot) -> None:
     push_batch(s3, root, "b-old", LINES[:1], ON_HAND)
-    time.sleep(1.1)
+    until_the_next_object_is_newer(s3, root)
     push_batch(s3, root, "b-new", LINES, ON_HAND, status="planned")
     ledger = Ledger(s3, PushLayout(root), "b-new")
 
@@ -142,7 +159,7 @@ def test_dry_runs_show_their_plan_summary_or_why_the_file_would_be_rejected(
     s3: Any, root: LakeRoot
 ) -> None:
     dry_run(s3, root, "d-old", "monday.csv", LINES[:1], ON_HAND)
-    time.sleep(1.1)  # S3 keeps modification times to the second: the next one is newer
+    until_the_next_object_is_newer(s3, root)
     dry_run(s3, root, "d-new", "tuesday.csv", LINES, ON_HAND, pushed_before_as="b-earlier")
     layout = PushLayout(root)
     source = SourceFile(layout.approved_prefix + "bad.csv", "bad.csv", "etag", "ab" * 32)
