@@ -48,7 +48,7 @@ def start(
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a bound on a hung start, not an expected time
     while not ready.exists():
         if process.poll() is not None:
             raise RuntimeError(f"emulator exited with {process.returncode}: {log.read_text()}")
