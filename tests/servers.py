@@ -135,8 +135,11 @@ def small_pages(
 class AirflowApi:
     """Airflow's REST API (what the UI calls) on a running `airflow standalone`."""
 
-    def __init__(self, url: str, password: str, user: str = "admin") -> None:
+    def __init__(
+        self, url: str, password: str, user: str = "admin", metadata_db: str | None = None
+    ) -> None:
         self.url = url
+        self.metadata_db = metadata_db  # its SQLAlchemy URL, when the test world started it
         self.user = user
         self.password = password
         response = requests.post(
