@@ -40,6 +40,7 @@ class CuttableProxy:
         self._cut = threading.Event()
         self._cut_after: RequestMatch | None = None
         self._cut_next_request = False
+        self._let_through = 0
         self._stall: RequestMatch | None = None
         self.stalled = threading.Event()
         self._watch: RequestMatch | None = None
@@ -60,8 +61,10 @@ class CuttableProxy:
                     sock.shutdown(socket.SHUT_RDWR)
             self._open.clear()
 
-    def cut_after_request(self, method: str, path_contains: str = "") -> None:
-        """Let the next matching request through, then cut at the request after it."""
+    def cut_after_request(self, method: str, path_contains: str = "", *, then: int = 0) -> None:
+        """Let the next matching request through, and `then` more requests after it, then cut
+        at the next one."""
+        self._let_through = then
         self._cut_after = RequestMatch(method, path_contains)
 
     def stall_request(self, method: str, path_contains: str = "") -> threading.Event:
@@ -80,6 +83,7 @@ class CuttableProxy:
     def restore(self) -> None:
         self._cut_after = None
         self._cut_next_request = False
+        self._let_through = 0
         self._stall = None
         self.stalled.clear()
         self._cut.clear()
@@ -130,9 +134,11 @@ class CuttableProxy:
                 if not data:
                     break
                 if from_client and _starts_request(data):
-                    if self._cut_next_request:
+                    if self._cut_next_request and self._let_through == 0:
                         self.cut()
                         break
+                    if self._cut_next_request:
+                        self._let_through -= 1
                     if self._watch and self._watch(data):
                         self._watch = None
                         self.seen.set()

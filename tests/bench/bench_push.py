@@ -116,13 +116,15 @@ def push_file(emulator_url: str, s3_url: str) -> dict[str, Any]:
         )  # fmt: skip
         assert claim.stored is not None
         write_plan(s3, layout, plan, dry_run=False)
-        stored = ledger.replace(claim.stored, run_id=RUN_ID, detail="planned", status="planned",
-                                chunks=len(plan.chunks))  # fmt: skip
+        planned = claim.stored.batch.plan(
+            RUN_ID, lines=len(plan.lines), chunks=len(plan.chunks),
+            chunk_size=options.chunk_size, needs_approval=False, guard_reasons=(),
+        )  # fmt: skip
+        stored = ledger.save(claim.stored, planned)
         phases["claim_write_plan_s"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
-        stored, report = send_batch(client, ledger, stored, plan, run_id=RUN_ID)
-        stored = ledger.replace(stored, run_id=RUN_ID, detail="sent", status="sent")
+        stored, report = send_batch(client, ledger, stored, plan, run_id=RUN_ID, attempt="bench")
         phases["send_s"] = time.perf_counter() - mark
         api = client.summary()
 

@@ -135,7 +135,20 @@ def mark_run_failed(run_id: str) -> None:
         )
 
 
-@pytest.mark.parametrize("recovery", ["Airflow retries the task", "the next run takes over"])
+def delete_run(run_id: str) -> None:
+    """What `airflow db clean` or a person deleting the run in the UI does."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        session.delete(session.scalars(select(DagRun).where(DagRun.run_id == run_id)).one())
+
+
+@pytest.mark.parametrize(
+    "recovery",
+    ["Airflow retries the task", "the next run takes over", "the owner run was deleted"],
+)
 def test_kill_9_after_the_second_request_then_recovery_applies_every_request_once(
     world: tuple[Emulator, S3Server], recovery: str
 ) -> None:
@@ -181,7 +194,10 @@ def test_kill_9_after_the_second_request_then_recovery_applies_every_request_onc
         while_active = run_push()  # the killed run still counts as running: its file is left
         assert states(while_active)[("each_file.prepare", 0)] == "skipped"
         assert len(posts(emulator)) == 3 and staged(s3, "approved") == ["kill.csv"]
-        mark_run_failed(run_id)
+        if recovery == "the owner run was deleted":
+            delete_run(run_id)
+        else:
+            mark_run_failed(run_id)
         taking_over = run_push()
         assert taking_over.state == "success", states(taking_over)
         owner = taking_over.run_id

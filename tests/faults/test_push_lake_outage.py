@@ -42,19 +42,23 @@ CHUNK_SIZE, REQUESTS = 20, 4  # 2 locations x 40 lines
 
 @dataclass(frozen=True)
 class Outage:
-    """S3 is cut at the request after `method` `path`; `failing` is the task that then fails,
-    `approved` / `processed` whether the file is in each folder while the lake is gone."""
+    """S3 is cut at the request after `method` `path` and `then` more; `failing` is the task
+    that then fails, `approved` / `processed` whether the file is in each folder while the lake
+    is gone."""
 
     method: str
     path: str
     failing: str
     approved: bool
     processed: bool
+    then: int = 0
 
 
 OUTAGES = {
+    # Request 2's outcome, then request 3's claim in batch.json are written; request 3 goes
+    # out and lands, and its outcome is the first write the lake refuses.
     "between two requests (after request 2's outcome)": Outage(
-        "PUT", "/chunks/00002.json", "each_file.push", approved=True, processed=False
+        "PUT", "/chunks/00002.json", "each_file.push", approved=True, processed=False, then=1
     ),
     "mid-move (copied to processed/, not yet deleted)": Outage(
         "PUT", "/processed/", "each_file.record", approved=True, processed=True
@@ -88,7 +92,7 @@ def test_s3_lost_mid_push_then_back_loses_no_file_and_applies_every_request_once
     lines = set_lines(emulator, locations=2, per_location=40, seed=5)
     put(s3_server, APPROVED + "outage.csv", csv_text(lines))
     when = datetime(2026, 4, 1, tzinfo=UTC) + timedelta(minutes=list(OUTAGES).index(outage_name))
-    proxy.cut_after_request(outage.method, outage.path)
+    proxy.cut_after_request(outage.method, outage.path, then=outage.then)
     process = start_dag_test(DAG_ID, when, {**DEFAULTS, "chunk_size": CHUNK_SIZE})
     try:
         run_id = wait_until_up_for_retry(process, when, outage.failing)

@@ -14,14 +14,15 @@ from datetime import date, datetime
 from typing import Any
 
 from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.push.planning import Plan
-from include.inventory_lake.schemas.push import AUDIT, BatchDocument, ChunkDocument
+from include.inventory_lake.schemas.push import AUDIT, ChunkDocument
 
 log = logging.getLogger(__name__)
 
 
 def audit_rows(
-    batch: BatchDocument,
+    batch: Batch,
     plan: Plan,
     outcomes: Mapping[int, ChunkDocument],
     *,
@@ -51,8 +52,8 @@ def audit_rows(
         rows.append(
             {
                 "batch_id": plan.batch_id,
-                "file_name": batch["source_name"],
-                "source_key": batch["source_key"],
+                "file_name": batch.source.name,
+                "source_key": batch.source.key,
                 "run_id": run_id,
                 "chunk": planned.chunk,
                 "location_id": line.location_id,
@@ -74,20 +75,18 @@ def audit_rows(
     return rows
 
 
-def audit_day(batch: BatchDocument) -> date:
-    return datetime.fromisoformat(batch["created_at"]).date()
+def audit_day(batch: Batch) -> date:
+    return datetime.fromisoformat(batch.created_at).date()
 
 
-def write_audit(
-    s3: Any, layout: PushLayout, batch: BatchDocument, rows: list[dict[str, Any]]
-) -> str:
+def write_audit(s3: Any, layout: PushLayout, batch: Batch, rows: list[dict[str, Any]]) -> str:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pylist(rows, schema=AUDIT)
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
-    key = layout.audit_key(audit_day(batch), batch["batch_id"])
+    key = layout.audit_key(audit_day(batch), batch.batch_id)
     s3.put_object(Bucket=layout.root.bucket, Key=key, Body=buffer.getvalue())
     log.info("audit: %d rows to %s", len(rows), layout.uri(key))
     return key

@@ -1,10 +1,12 @@
 """Who handles a batch: claim it in the ledger, or learn that someone else does.
 
 A run claims a batch by creating its `batch.json` (conditional: only if none exists). A batch
-whose owner run is still queued or running is left alone (e.g. one waiting for approval).
-A batch whose owner run has ended is taken over: before anything was sent it is planned afresh;
-once something may have been sent it resumes with the stored plan (no new plan, no new
-approval), looking up what landed before sending the rest.
+whose owner run is still queued or running is left alone (e.g. one waiting for approval), and
+so is one whose owner's state cannot be read: only a run known to have ended (or to be deleted)
+is ever taken over. Before anything was sent the new owner plans afresh; once something may
+have been sent it resumes with the stored plan (no new plan, no new approval), looking up what
+landed before sending the rest. Losing a race for a batch (another run claimed or took it over
+between our read and our write) means it is busy, not that anything failed.
 """
 
 from __future__ import annotations
@@ -14,23 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from include.inventory_lake.push.ledger import (
-    REPLANNABLE,
-    Ledger,
-    LedgerConflict,
-    StoredBatch,
-    new_batch_document,
-)
+from include.inventory_lake.push.ledger import Ledger, LedgerConflict, StoredBatch
+from include.inventory_lake.push.lifecycle import Batch, SourceFile
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class SourceFile:
-    key: str
-    name: str
-    etag: str
-    sha256: str
+__all__ = ["Claim", "SourceFile", "claim_batch"]
 
 
 @dataclass(frozen=True)
@@ -53,55 +44,41 @@ def claim_batch(
 ) -> Claim:
     stored = ledger.read()
     if stored is None:
-        doc = new_batch_document(
-            batch_id=ledger.batch_id,
-            content_sha256=content_sha256,
-            forced=forced,
-            source_key=source.key,
-            source_name=source.name,
-            source_etag=source.etag,
-            source_sha256=source.sha256,
-            owner_run_id=run_id,
-            status="planning",
-            lines=lines,
-            chunks=0,
-            chunk_size=chunk_size,
-            needs_approval=False,
-            guard_reasons=[],
-        )
+        new = Batch.claim(
+            batch_id=ledger.batch_id, content_sha256=content_sha256, forced=forced,
+            source=source, run_id=run_id, lines=lines, chunk_size=chunk_size,
+        )  # fmt: skip
         try:
-            return Claim(
-                "claimed",
-                ledger.create(doc, run_id=run_id, detail=f"claimed for {source.key}"),
-                "new",
-            )
+            return Claim("claimed", ledger.create(new), "new")
         except LedgerConflict:
             stored = ledger.read()
             if stored is None:
                 raise
-    doc = stored.doc
-    owner, status = doc["owner_run_id"], doc["status"]
-    if owner == run_id and doc["source_key"] == source.key:
-        return Claim("claimed", stored, f"already ours ({status})")
-    if status == "done":
-        return Claim("duplicate", stored, f"batch {ledger.batch_id} was pushed already")
-    if owner == run_id:
-        return Claim("duplicate", stored, f"{doc['source_key']} in this run has the same content")
+    batch = stored.batch
+    if batch.owned_by(run_id) and batch.source.key == source.key:
+        return Claim("claimed", stored, f"already ours ({batch.status})")
+    if batch.is_done:
+        return Claim(
+            "duplicate",
+            stored,
+            f"this content was pushed already as batch {batch.batch_id} from "
+            f"{batch.source.name} (finished {batch.updated_at})",
+        )
+    if batch.owned_by(run_id):
+        return Claim(
+            "duplicate",
+            stored,
+            f"this content is the same as {batch.source.name} in this run (batch "
+            f"{batch.batch_id}, {batch.status}); only that file is pushed",
+        )
+    owner = batch.owner_run_id
     if run_is_active(owner):
-        return Claim("busy", stored, f"run {owner} handles batch {ledger.batch_id} ({status})")
-    changes: dict[str, object] = {
-        "owner_run_id": run_id,
-        "source_key": source.key,
-        "source_name": source.name,
-        "source_etag": source.etag,
-        "source_sha256": source.sha256,
-    }
-    if status in REPLANNABLE:
-        changes.update(status="planning", approval=None, chunk_size=chunk_size)
-    elif status == "failed":
-        changes["status"] = "sending"
-    taken = ledger.replace(
-        stored, run_id=run_id, detail=f"taken over from run {owner} ({status})", **changes
-    )
-    log.warning("batch %s taken over from ended run %s (was %s)", ledger.batch_id, owner, status)
-    return Claim("claimed", taken, f"taken over from {owner} ({status})")
+        return Claim("busy", stored, f"run {owner} handles batch {batch.batch_id} ({batch.status})")
+    try:
+        taken = ledger.save(stored, batch.take_over(run_id, source, chunk_size=chunk_size))
+    except LedgerConflict:
+        now = ledger.read()
+        holder = now.batch.owner_run_id if now else "another run"
+        return Claim("busy", now, f"run {holder} took batch {batch.batch_id} over first")
+    log.warning("batch %s taken over from ended run %s (%s)", batch.batch_id, owner, batch.status)
+    return Claim("claimed", taken, f"taken over from {owner} ({batch.status})")

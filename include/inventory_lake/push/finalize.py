@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from include.inventory_lake.push.archive import move, put_bytes
 from include.inventory_lake.push.audit import audit_rows, write_audit
-from include.inventory_lake.push.claim import SourceFile
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger, StoredBatch
+from include.inventory_lake.push.lifecycle import SourceFile
 from include.inventory_lake.push.planning import Plan
 from include.inventory_lake.push.report import rejection_report
 from include.inventory_lake.push.validation import Problem
@@ -38,13 +38,6 @@ def reject_file(
     move(s3, bucket, source.key, layout.rejected_key(source.name, source.sha256), source.etag)
     log.warning("%s rejected with %d problem(s): %s", source.key, len(problems), layout.uri(key))
     return layout.uri(key)
-
-
-def source_of(stored: StoredBatch) -> SourceFile:
-    doc = stored.doc
-    return SourceFile(
-        doc["source_key"], doc["source_name"], doc["source_etag"], doc["source_sha256"]
-    )
 
 
 def refused_problems(plan: Plan, outcomes: dict[int, ChunkDocument]) -> list[Problem]:
@@ -94,21 +87,19 @@ def finalize_batch(
     """Audit every line, then move the file (processed/ when done, else rejected/ + report)."""
     outcomes = ledger.chunk_outcomes()
     rows = audit_rows(
-        stored.doc,
+        stored.batch,
         plan,
         outcomes,
         run_id=run_id,
         recorded_at=datetime.now(UTC),
         declined=kind == "declined",
     )
-    write_audit(s3, layout, stored.doc, rows)
-    source = source_of(stored)
+    write_audit(s3, layout, stored.batch, rows)
+    source = stored.batch.source
     bucket = layout.root.bucket
     if kind == "done":
         move(s3, bucket, source.key, layout.processed_key(source.name, source.sha256), source.etag)
-        return ledger.replace(
-            stored, run_id=run_id, detail="audited, file moved to processed/", status="done"
-        )
+        return ledger.save(stored, stored.batch.finish(run_id))
     if kind == "failed":
         problems = [*problems, *refused_problems(plan, outcomes)]
     reject_file(s3, layout, source, problems, dry_run=False)

@@ -13,33 +13,19 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from include.inventory_lake.push.layout import PushLayout
-from include.inventory_lake.schemas.push import (
-    LEDGER_FORMAT,
-    BatchDocument,
-    BatchStatus,
-    ChunkDocument,
-    LedgerEvent,
-)
+from include.inventory_lake.push.lifecycle import Batch
+from include.inventory_lake.schemas.push import BatchDocument, BatchStatus, ChunkDocument
 
 log = logging.getLogger(__name__)
 
 CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
-# Once a request may have been sent, the stored plan is the only plan: it is never remade.
-PLAN_LOCKED: frozenset[BatchStatus] = frozenset({"sending", "sent", "failed", "done"})
-# A new run may take these over from a run that is no longer active, and make a fresh plan.
-REPLANNABLE: frozenset[BatchStatus] = frozenset({"planning", "planned", "declined", "rejected"})
 
 
 class LedgerConflict(RuntimeError):
     """Someone else wrote the batch document since we read it: we no longer own the batch."""
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _error_code(error: Exception) -> str:
@@ -51,26 +37,14 @@ def _error_code(error: Exception) -> str:
 
 @dataclass(frozen=True)
 class StoredBatch:
-    doc: BatchDocument
+    """A version of the batch as stored, with the ETag the next conditional write names."""
+
+    batch: Batch
     etag: str
 
     @property
     def status(self) -> BatchStatus:
-        return self.doc["status"]
-
-
-def new_batch_document(**fields: Any) -> BatchDocument:
-    stamp = now_iso()
-    doc: dict[str, Any] = {
-        "format": LEDGER_FORMAT,
-        "created_at": stamp,
-        "updated_at": stamp,
-        "approval": None,
-        "watermark_adjustment_id": None,
-        "events": [],
-        **fields,
-    }
-    return cast(BatchDocument, doc)
+        return self.batch.status
 
 
 class Ledger:
@@ -92,37 +66,26 @@ class Ledger:
         except self._s3.exceptions.NoSuchKey:
             return None
         doc = cast(BatchDocument, json.loads(response["Body"].read()))
-        if doc.get("format") != LEDGER_FORMAT:
-            raise ValueError(f"ledger of batch {self.batch_id} has unknown format {doc['format']}")
-        return StoredBatch(doc, response["ETag"])
+        return StoredBatch(Batch.from_document(doc), response["ETag"])
 
-    def create(self, doc: BatchDocument, *, run_id: str, detail: str) -> StoredBatch:
+    def create(self, batch: Batch) -> StoredBatch:
         """Claim the batch: fails with LedgerConflict if any document exists already."""
-        return self._put(doc, run_id=run_id, detail=detail, condition={"IfNoneMatch": "*"})
+        return self._put(batch, condition={"IfNoneMatch": "*"})
 
-    def replace(
-        self,
-        stored: StoredBatch,
-        *,
-        run_id: str,
-        detail: str,
-        **changes: Any,
-    ) -> StoredBatch:
-        """Write a new version of the document we read; LedgerConflict if it changed since."""
-        doc = cast(BatchDocument, {**stored.doc, **changes})
-        return self._put(doc, run_id=run_id, detail=detail, condition={"IfMatch": stored.etag})
+    def save(self, stored: StoredBatch, batch: Batch) -> StoredBatch:
+        """Write the next version of the batch we read; LedgerConflict if it changed since."""
+        if batch.batch_id != self.batch_id:
+            raise ValueError(f"batch {batch.batch_id} saved in the ledger of {self.batch_id}")
+        return self._put(batch, condition={"IfMatch": stored.etag})
 
-    def _put(
-        self, doc: BatchDocument, *, run_id: str, detail: str, condition: dict[str, str]
-    ) -> StoredBatch:
-        stamp = now_iso()
-        event = LedgerEvent(at=stamp, run_id=run_id, status=doc["status"], detail=detail)
-        doc = cast(BatchDocument, {**doc, "updated_at": stamp, "events": [*doc["events"], event]})
+    def _put(self, batch: Batch, *, condition: dict[str, str]) -> StoredBatch:
+        event = batch.last_event
+        detail = event.detail if event else ""
         try:
             response = self._s3.put_object(
                 Bucket=self._bucket,
                 Key=self._layout.batch_key(self.batch_id),
-                Body=json.dumps(doc, indent=1).encode(),
+                Body=json.dumps(batch.to_document(), indent=1).encode(),
                 ContentType="application/json",
                 **condition,
             )
@@ -130,11 +93,11 @@ class Ledger:
             if _error_code(error) in CONFLICT_CODES:
                 raise LedgerConflict(
                     f"the ledger of batch {self.batch_id} was changed by someone else "
-                    f"(wanted: {doc['status']}, {detail}); this run stops handling it"
+                    f"(wanted: {batch.status}, {detail}); this attempt stops handling it"
                 ) from error
             raise
-        log.info("ledger %s: %s (%s)", self.batch_id, doc["status"], detail)
-        return StoredBatch(doc, response["ETag"])
+        log.info("ledger %s: %s (%s)", self.batch_id, batch.status, detail)
+        return StoredBatch(batch, response["ETag"])
 
     # chunks/<n>.json
 

@@ -18,9 +18,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from include.inventory_lake.http.errors import AmbiguousWriteError, ApiValidationError
+from include.inventory_lake.http.errors import (
+    AmbiguousWriteError,
+    ApiError,
+    ApiNotFoundError,
+    ApiRequestError,
+    ApiValidationError,
+)
 from include.inventory_lake.push.batch import find_marker
-from include.inventory_lake.push.ledger import Ledger, StoredBatch, now_iso
+from include.inventory_lake.push.ledger import Ledger, StoredBatch
+from include.inventory_lake.push.lifecycle import now_iso
 from include.inventory_lake.push.planning import Chunk, Plan
 from include.inventory_lake.schemas.push import LEDGER_FORMAT, ChunkDocument
 
@@ -33,6 +40,11 @@ class AdjustmentApi(Protocol):
     def recent_adjustments(self, since_id: int) -> Iterator[dict[str, Any]]: ...
 
     def newest_adjustment(self) -> dict[str, Any] | None: ...
+
+
+# Answers that say the request itself is wrong (400, 404, 409, 422, ...): sending it again
+# cannot help. The request is recorded as refused and the batch ends failed with its report.
+PERMANENT_REFUSALS = (ApiValidationError, ApiRequestError, ApiNotFoundError)
 
 
 class ChunkOutcomeUnknown(RuntimeError):
@@ -123,21 +135,32 @@ def find_batch_adjustments(
 
 
 class ChunkSender:
+    """Sends one attempt's requests. Before each request the attempt claims it in the batch
+    document with a conditional write: once another attempt (a retry while this one lives on
+    as a zombie, or a new owner) has written the batch, this attempt's next claim fails with
+    `LedgerConflict` and it sends nothing more."""
+
     def __init__(
         self,
         api: AdjustmentApi,
         ledger: Ledger,
+        stored: StoredBatch,
         plan: Plan,
         *,
         run_id: str,
-        watermark: int,
+        attempt: str,
     ) -> None:
+        watermark = stored.batch.watermark_adjustment_id
+        if watermark is None:
+            raise ValueError(f"batch {ledger.batch_id} is {stored.status} without a watermark")
         self._api = api
         self._ledger = ledger
         self._plan = plan
         self._run_id = run_id
+        self._attempt = attempt
         self._watermark = watermark
         self._last_applied_id = watermark
+        self.stored = stored
 
     @property
     def _batch_id(self) -> str:
@@ -160,8 +183,19 @@ class ChunkSender:
         self._ledger.write_chunk(doc)
         return doc
 
-    def send(self, outcomes: Mapping[int, ChunkDocument], *, resuming: bool) -> SendReport:
-        """Send every chunk without an applied outcome; stop at the first refused one."""
+    def send(
+        self,
+        outcomes: Mapping[int, ChunkDocument],
+        *,
+        resuming: bool,
+        claimed_elsewhere: int | None = None,
+    ) -> SendReport:
+        """Send every chunk without an applied outcome; stop at the first refused one.
+
+        `claimed_elsewhere`: the request an earlier attempt claimed last. If it has no outcome
+        and the lookup does not find it, that attempt may still be sending it (a zombie): this
+        attempt stops without sending, and the next one (after the retry delay) looks again.
+        """
         report = SendReport()
         done = {n for n, doc in outcomes.items() if doc["status"] == "applied"}
         report.applied_before = len(done)
@@ -176,6 +210,12 @@ class ChunkSender:
                     self._last_applied_id = max(self._last_applied_id, doc["adjustment_id"] or 0)
                     report.found_by_lookup += 1
                     pending.remove(chunk)
+            if any(chunk.number == claimed_elsewhere for chunk in pending):
+                raise ChunkOutcomeUnknown(
+                    f"batch {self._batch_id} request {claimed_elsewhere} was claimed by an earlier "
+                    "attempt, has no outcome and is not among the adjustments yet: that attempt "
+                    "may still be sending it. It can send nothing more; the next try looks again"
+                )
         for chunk in pending:
             refused = self._send_one(chunk, report)
             if refused is not None:
@@ -183,18 +223,22 @@ class ChunkSender:
                 break
         return report
 
+    def _claim(self, chunk: Chunk) -> None:
+        batch = self.stored.batch.claim_chunk(
+            self._run_id, attempt=self._attempt, chunk=chunk.number
+        )
+        self.stored = self._ledger.save(self.stored, batch)
+
     def _send_one(self, chunk: Chunk, report: SendReport) -> ChunkDocument | None:
         total = len(self._plan.chunks)
         body = chunk.request(self._batch_id, total)
+        self._claim(chunk)
         report.requests_sent += 1
         try:
             record = self._api.create_adjustment(body)
-        except ApiValidationError as error:
+        except PERMANENT_REFUSALS as error:
             doc = refused_outcome(
-                self._batch_id,
-                chunk.number,
-                f"Haravan refused it: {error.errors!r}",
-                run_id=self._run_id,
+                self._batch_id, chunk.number, _refusal_text(error), run_id=self._run_id
             )
             self._ledger.write_chunk(doc)
             log.error(
@@ -211,6 +255,10 @@ class ChunkSender:
             )
             found = find_batch_adjustments(self._api, self._batch_id, self._last_applied_id)
             if chunk.number not in found:
+                released = self.stored.batch.release_claim(
+                    self._run_id, attempt=self._attempt, why=f"unclear answer: {error}"
+                )
+                self.stored = self._ledger.save(self.stored, released)
                 raise ChunkOutcomeUnknown(
                     f"batch {self._batch_id} chunk {chunk.number}/{total} may or may not have "
                     f"been applied and is not among the adjustments yet; the task's retry looks "
@@ -239,23 +287,42 @@ class ChunkSender:
         return None
 
 
+def _refusal_text(error: ApiError) -> str:
+    if isinstance(error, ApiValidationError):
+        return f"Haravan refused it: {error.errors!r}"
+    return f"Haravan refused it: {error}"
+
+
 def send_batch(
-    api: AdjustmentApi, ledger: Ledger, stored: StoredBatch, plan: Plan, *, run_id: str
+    api: AdjustmentApi,
+    ledger: Ledger,
+    stored: StoredBatch,
+    plan: Plan,
+    *,
+    run_id: str,
+    attempt: str,
 ) -> tuple[StoredBatch, SendReport]:
-    """Send a planned batch, or resume one that was sending: the ledger says which."""
-    resuming = stored.status != "planned"
-    if not resuming:
+    """Send a batch cleared to send, or resume one that was sending: the ledger says which.
+    Returns the batch as stored at the end: sent, or failed when Haravan refused a request."""
+    batch = stored.batch
+    resuming = batch.status == "sending"
+    claimed_elsewhere = batch.chunk_claimed if resuming else None
+    if resuming:
+        stored = ledger.save(stored, batch.resume_sending(run_id, attempt=attempt))
+    else:
         newest = api.newest_adjustment()
-        stored = ledger.replace(
-            stored,
-            run_id=run_id,
-            detail=f"sending {len(plan.chunks)} requests",
-            status="sending",
-            watermark_adjustment_id=int(newest["id"]) if newest else 0,
+        watermark = int(newest["id"]) if newest else 0
+        started = batch.start_sending(run_id, attempt=attempt, watermark=watermark)
+        stored = ledger.save(stored, started)
+    sender = ChunkSender(api, ledger, stored, plan, run_id=run_id, attempt=attempt)
+    outcomes = ledger.chunk_outcomes() if resuming else {}
+    report = sender.send(outcomes, resuming=resuming, claimed_elsewhere=claimed_elsewhere)
+    stored = sender.stored
+    if report.refused is not None:
+        refused = report.refused
+        next_version = stored.batch.refuse(
+            run_id, chunk=refused["chunk"], error=refused["error"] or "refused"
         )
-    watermark = stored.doc["watermark_adjustment_id"]
-    if watermark is None:
-        raise ValueError(f"batch {ledger.batch_id} is {stored.status} without a watermark")
-    sender = ChunkSender(api, ledger, plan, run_id=run_id, watermark=watermark)
-    report = sender.send(ledger.chunk_outcomes() if resuming else {}, resuming=resuming)
-    return stored, report
+    else:
+        next_version = stored.batch.all_sent(run_id)
+    return ledger.save(stored, next_version), report

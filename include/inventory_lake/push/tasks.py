@@ -11,25 +11,31 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
-from include.inventory_lake.http.errors import ApiAuthError, ApiRetiredError
+from include.inventory_lake.http.errors import (
+    ApiAuthError,
+    ApiRetiredError,
+    MalformedResponseError,
+)
 from include.inventory_lake.push.archive import put_bytes
 from include.inventory_lake.push.batch import batch_id_for, content_prefix, content_sha256
-from include.inventory_lake.push.claim import Claim, SourceFile, claim_batch
+from include.inventory_lake.push.claim import Claim, claim_batch
 from include.inventory_lake.push.discovery import StagedFile, discover_approved
 from include.inventory_lake.push.finalize import finalize_batch, reject_file
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import (
-    PLAN_LOCKED,
     Ledger,
     LedgerConflict,
     StoredBatch,
     batch_ids_for_content,
 )
+from include.inventory_lake.push.lifecycle import Batch, IllegalTransition, SourceFile
 from include.inventory_lake.push.options import PushOptions
+from include.inventory_lake.push.owner_runs import owner_run_is_active
 from include.inventory_lake.push.plan_store import read_plan, write_plan
 from include.inventory_lake.push.planning import Plan, build_plan
 from include.inventory_lake.push.reading import MAX_FILE_BYTES, UnreadableFile, read_staged
@@ -40,8 +46,6 @@ from include.inventory_lake.push.task_ids import APPROVE_TASK, PREPARE_TASK
 from include.inventory_lake.push.validation import Problem, SetLine, validate
 
 log = logging.getLogger(__name__)
-
-ACTIVE_RUN_STATES = frozenset({"queued", "running"})
 
 Context = Mapping[str, Any]
 
@@ -60,10 +64,17 @@ def _skip(message: str) -> NoReturn:
 
 @contextmanager
 def _no_retry_for_permanent_failures() -> Iterator[None]:
-    """Refused credentials or a lost batch will not heal within the retries: fail now."""
+    """Refused credentials, a malformed answer, a lost batch or a move the batch's state does
+    not allow will not heal within the retries: fail now."""
     try:
         yield
-    except (ApiAuthError, ApiRetiredError, LedgerConflict) as error:
+    except (
+        ApiAuthError,
+        ApiRetiredError,
+        MalformedResponseError,
+        LedgerConflict,
+        IllegalTransition,
+    ) as error:
         _fail(str(error))
 
 
@@ -115,38 +126,33 @@ def _reject(
     _fail(f"{source.name} {verb}: {len(problems)} problem(s), e.g. {where}{first.problem}; {uri}")
 
 
-def _run_is_active(context: Context) -> Any:
-    from airflow.sdk.api.client import ServerResponseError
-
-    ti, dag_id = context["ti"], context["dag"].dag_id
-
-    def active(run_id: str) -> bool:
-        try:
-            state = ti.get_dagrun_state(dag_id, run_id)
-        except ServerResponseError:
-            return False  # the run was deleted
-        return str(getattr(state, "value", state)) in ACTIVE_RUN_STATES
-
-    return active
+def _attempt(context: Context) -> str:
+    """This attempt of the task, unique even when two processes run the same try."""
+    return f"{context['run_id']}/try-{context['ti'].try_number}/{uuid.uuid4().hex[:8]}"
 
 
-def _pushed_before(s3: Any, layout: PushLayout, batch_id: str) -> StoredBatch | None:
+def _pushed_before(s3: Any, layout: PushLayout, batch_id: str) -> Batch | None:
     for other in batch_ids_for_content(s3, layout, content_prefix(batch_id)):
         stored = Ledger(s3, layout, other).read()
-        if stored is not None and stored.status == "done":
-            return stored
+        if stored is not None and stored.batch.is_done:
+            return stored.batch
     return None
 
 
-def _duplicate_problem(stored: StoredBatch) -> Problem:
-    doc = stored.doc
+def _pushed_already(batch: Batch) -> str:
+    return (
+        f"this content was pushed already as batch {batch.batch_id} from "
+        f"{batch.source.name} (finished {batch.updated_at})"
+    )
+
+
+def _duplicate_problem(why: str) -> Problem:
     return Problem(
         None,
         None,
         None,
-        f"this content was pushed already as batch {doc['batch_id']} from "
-        f"{doc['source_name']} (finished {doc['updated_at']}); nothing was sent. To push it "
-        "again on purpose, put the file back in approved/ and trigger the DAG with force=true",
+        f"{why}; nothing was sent from this file. To push it again on purpose, put the file "
+        "back in approved/ and trigger the DAG with force=true",
     )
 
 
@@ -222,7 +228,7 @@ def _prepare(staged: StagedFile, context: Context) -> dict[str, Any]:
         return _dry_run(s3, layout, source, lines, batch_id, options)
 
     if not options.force and (earlier := _pushed_before(s3, layout, batch_id)) is not None:
-        _reject(s3, layout, source, [_duplicate_problem(earlier)], dry_run=False)
+        _reject(s3, layout, source, [_duplicate_problem(_pushed_already(earlier))], dry_run=False)
     ledger = Ledger(s3, layout, batch_id)
     claim: Claim = claim_batch(
         ledger,
@@ -232,16 +238,15 @@ def _prepare(staged: StagedFile, context: Context) -> dict[str, Any]:
         lines=len(lines),
         chunk_size=options.chunk_size,
         run_id=run_id,
-        run_is_active=_run_is_active(context),
+        run_is_active=owner_run_is_active(context["ti"].get_dagrun_state, context["dag"].dag_id),
     )
     if claim.outcome == "busy":
         _skip(f"{source.key}: {claim.detail}; left for that run")
     if claim.outcome == "duplicate":
-        assert claim.stored is not None
-        _reject(s3, layout, source, [_duplicate_problem(claim.stored)], dry_run=False)
+        _reject(s3, layout, source, [_duplicate_problem(claim.detail)], dry_run=False)
     stored = claim.stored
     assert stored is not None
-    if stored.status in PLAN_LOCKED:
+    if stored.batch.plan_locked:
         log.info(
             "batch %s resumes (%s): stored plan, approval given before", batch_id, claim.detail
         )
@@ -249,25 +254,19 @@ def _prepare(staged: StagedFile, context: Context) -> dict[str, Any]:
 
     plan, stock_problems = _plan(lines, batch_id, options)
     if plan is None:
-        ledger.replace(
-            stored, run_id=run_id, detail="Haravan stock check failed", status="rejected"
-        )
+        ledger.save(stored, stored.batch.reject(run_id, "Haravan stock check failed"))
         _reject(s3, layout, source, stock_problems, dry_run=False)
     _, csv_key = write_plan(s3, layout, plan, dry_run=False)
     summary = summarise(plan, file_name=source.name, plan_uri=layout.uri(csv_key))
-    ledger.replace(
-        stored,
-        run_id=run_id,
-        detail=f"planned {len(plan.chunks)} requests"
-        + (" (needs approval)" if plan.needs_approval else ""),
-        status="planned",
+    planned = stored.batch.plan(
+        run_id,
         lines=len(plan.lines),
         chunks=len(plan.chunks),
         chunk_size=options.chunk_size,
         needs_approval=plan.needs_approval,
-        guard_reasons=list(plan.guard_reasons),
-        approval=None,
+        guard_reasons=tuple(plan.guard_reasons),
     )
+    ledger.save(stored, planned)
     return _prepared(source, batch_id, summary, dry_run=False, resumed=False)
 
 
@@ -285,7 +284,7 @@ def _dry_run(
     _, csv_key = write_plan(s3, layout, plan, dry_run=True)
     summary = summarise(plan, file_name=source.name, plan_uri=layout.uri(csv_key))
     earlier = None if options.force else _pushed_before(s3, layout, batch_id)
-    summary["pushed_before_as"] = earlier.doc["batch_id"] if earlier else None
+    summary["pushed_before_as"] = earlier.batch_id if earlier else None
     put_bytes(
         s3,
         layout.root.bucket,
@@ -315,16 +314,16 @@ def earlier_decision(prepared: Mapping[str, Any], context: Context) -> dict[str,
     """The answer this run already recorded: a retried approval task must not ask twice."""
     s3, layout = _lake()
     stored = Ledger(s3, layout, prepared["batch_id"]).read()
-    if stored is None or stored.doc["owner_run_id"] != context["run_id"]:
+    if stored is None or not stored.batch.owned_by(context["run_id"]):
         return None
-    approval = stored.doc["approval"]
-    if not approval:
+    approval = stored.batch.approval
+    if approval is None:
         return None
-    if approval["decision"] == "declined":  # finish closing it: a crash may have cut in
+    if approval.decision == "declined":  # finish closing it: a crash may have cut in
         return record_decision(
-            prepared, context, approved=False, by=approval["by"], at=approval["at"] or ""
+            prepared, context, approved=False, by=approval.by, at=approval.at or ""
         )
-    return {"approval": "approved", "by": approval["by"], "at": approval["at"]}
+    return {"approval": "approved", "by": approval.by, "at": approval.at}
 
 
 def record_decision(
@@ -341,16 +340,15 @@ def record_decision(
         s3, layout = _lake()
         ledger = Ledger(s3, layout, prepared["batch_id"])
         stored = _owned(ledger, run_id)
-        decision = {"decision": "approved" if approved else "declined", "by": by, "at": at}
         who = by or "nobody (no answer in time)"
         if approved:
-            ledger.replace(stored, run_id=run_id, detail=f"approved by {who}", approval=decision)
+            ledger.save(stored, stored.batch.approve(run_id, by=by, at=at))
             return {"approval": "approved", "by": by, "at": at}
-        stored = ledger.replace(
-            stored, run_id=run_id, detail=f"declined by {who}", approval=decision, status="declined"
-        )
-        plan = read_plan(s3, layout, stored.doc["batch_id"], stored.doc["guard_reasons"])
-        reasons = [Problem(None, None, None, f"guard: {r}") for r in stored.doc["guard_reasons"]]
+        if stored.status != "declined":  # a retry finishing a decline records it once
+            stored = ledger.save(stored, stored.batch.decline(run_id, by=by, at=at))
+        batch = stored.batch
+        plan = read_plan(s3, layout, batch.batch_id, list(batch.guard_reasons))
+        reasons = [Problem(None, None, None, f"guard: {r}") for r in batch.guard_reasons]
         declined = Problem(None, None, None, f"declined by {who} at {at}: nothing was sent")
         finalize_batch(
             s3, layout, ledger, stored, plan, run_id=run_id, kind="declined",
@@ -366,8 +364,8 @@ def _owned(ledger: Ledger, run_id: str) -> StoredBatch:
     stored = ledger.read()
     if stored is None:
         _fail(f"batch {ledger.batch_id} has no ledger: prepare did not claim it")
-    if stored.doc["owner_run_id"] != run_id:
-        _fail(f"batch {ledger.batch_id} is owned by run {stored.doc['owner_run_id']} now")
+    if not stored.batch.owned_by(run_id):
+        _fail(f"batch {ledger.batch_id} is owned by run {stored.batch.owner_run_id} now")
     return stored
 
 
@@ -389,34 +387,29 @@ def _push(context: Context) -> dict[str, Any]:
     s3, layout = _lake()
     ledger = Ledger(s3, layout, prepared["batch_id"])
     stored = _owned(ledger, run_id)
-    doc = stored.doc
-    if stored.status in ("sent", "done"):
+    batch = stored.batch
+    if batch.status in ("sent", "done"):
         log.info("batch %s: every request was applied before", ledger.batch_id)
-        return {"batch_id": ledger.batch_id, "status": stored.status, "requests_sent": 0}
-    if stored.status == "planned" and doc["needs_approval"] and not doc["approval"]:
+        return {"batch_id": ledger.batch_id, "status": batch.status, "requests_sent": 0}
+    if batch.status == "planned" and not batch.cleared_to_send:
         _fail(f"batch {ledger.batch_id} needs approval and none is recorded: refusing to send")
-    if stored.status not in ("planned", "sending", "failed"):
-        _fail(f"batch {ledger.batch_id} is {stored.status}: nothing to send")
-    plan = read_plan(s3, layout, ledger.batch_id, doc["guard_reasons"])
+    if batch.status not in ("planned", "sending"):
+        _fail(f"batch {ledger.batch_id} is {batch.status}: nothing to send")
+    plan = read_plan(s3, layout, ledger.batch_id, list(batch.guard_reasons))
     with _haravan() as client:
-        stored, report = send_batch(client, ledger, stored, plan, run_id=run_id)
+        stored, report = send_batch(
+            client, ledger, stored, plan, run_id=run_id, attempt=_attempt(context)
+        )
         api = client.summary()
     result = {"batch_id": ledger.batch_id, **report.as_dict(), "api": api}
     log.info("push of batch %s: %s", ledger.batch_id, result)
     if report.refused is not None:
-        stored = ledger.replace(
-            stored,
-            run_id=run_id,
-            detail=f"request {report.refused['chunk']} refused: {report.refused['error']}",
-            status="failed",
-        )
         finalize_batch(s3, layout, ledger, stored, plan, run_id=run_id, kind="failed")
         _fail(
             f"batch {ledger.batch_id}: Haravan refused request {report.refused['chunk']}/"
             f"{len(plan.chunks)} ({report.refused['error']}); earlier requests stay applied, "
             "later ones were not sent; file moved to rejected/ with a report"
         )
-    ledger.replace(stored, run_id=run_id, detail="every request applied", status="sent")
     return result
 
 
@@ -434,7 +427,7 @@ def record(context: Context) -> dict[str, Any]:
             return {"batch_id": ledger.batch_id, "status": "done"}
         if stored.status != "sent":
             _fail(f"batch {ledger.batch_id} is {stored.status}, not sent: nothing to record")
-        plan = read_plan(s3, layout, ledger.batch_id, stored.doc["guard_reasons"])
+        plan = read_plan(s3, layout, ledger.batch_id, list(stored.batch.guard_reasons))
         stored = finalize_batch(s3, layout, ledger, stored, plan, run_id=run_id, kind="done")
         return {
             "batch_id": ledger.batch_id,

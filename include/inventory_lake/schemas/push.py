@@ -68,12 +68,13 @@ ChunkStatus = Literal["applied", "refused"]
 class LedgerEvent(TypedDict):
     at: str
     run_id: str
-    status: str
+    status: BatchStatus
     detail: str
 
 
 class BatchDocument(TypedDict):
-    """`batch.json`: who owns the batch, where it stands, and what was planned."""
+    """`batch.json`: who owns the batch, where it stands, and what was planned. Read and
+    written only through `push.lifecycle.Batch`."""
 
     format: int
     batch_id: str
@@ -85,7 +86,6 @@ class BatchDocument(TypedDict):
     source_sha256: str
     owner_run_id: str
     status: BatchStatus
-    plan_locked: bool
     created_at: str
     updated_at: str
     lines: int
@@ -95,6 +95,10 @@ class BatchDocument(TypedDict):
     guard_reasons: list[str]
     approval: dict[str, str | None] | None
     watermark_adjustment_id: int | None
+    # Since the per-request fence (absent from older ledgers): the attempt that sends, and the
+    # request it claimed last.
+    sending_attempt: NotRequired[str | None]
+    chunk_claimed: NotRequired[int | None]
     events: list[LedgerEvent]
 
 

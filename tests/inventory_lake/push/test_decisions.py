@@ -40,10 +40,11 @@ def planned(airflow_connections: Any, s3_server: S3Server) -> Iterator[tuple[Led
     )  # fmt: skip
     assert claim.stored is not None
     write_plan(s3, layout, plan, dry_run=False)
-    stored = ledger.replace(
-        claim.stored, run_id=RUN, detail="planned", status="planned", chunks=1,
-        needs_approval=True, guard_reasons=list(plan.guard_reasons),
+    planned = claim.stored.batch.plan(
+        RUN, lines=1, chunks=1, chunk_size=100, needs_approval=True,
+        guard_reasons=tuple(plan.guard_reasons),
     )  # fmt: skip
+    stored = ledger.save(claim.stored, planned)
     yield ledger, stored
     s3_server.empty_bucket()
 
@@ -57,8 +58,7 @@ def test_no_answer_yet_means_ask(planned: tuple[Ledger, StoredBatch]) -> None:
 
 def test_an_approval_recorded_before_is_returned(planned: tuple[Ledger, StoredBatch]) -> None:
     ledger, stored = planned
-    approval = {"decision": "approved", "by": "ops-lan", "at": "2026-03-01T10:00:00+00:00"}
-    ledger.replace(stored, run_id=RUN, detail="approved", approval=approval)
+    ledger.save(stored, stored.batch.approve(RUN, by="ops-lan", at="2026-03-01T10:00:00+00:00"))
     assert earlier_decision(PREPARED, {"run_id": RUN}) == {
         "approval": "approved",
         "by": "ops-lan",
@@ -72,8 +72,7 @@ def test_a_half_closed_rejection_is_finished(
 ) -> None:
     """Declined in the ledger, then the worker died before the file was moved."""
     ledger, stored = planned
-    approval = {"decision": "declined", "by": "ops-lan", "at": "2026-03-01T10:00:00+00:00"}
-    ledger.replace(stored, run_id=RUN, detail="declined", approval=approval, status="declined")
+    ledger.save(stored, stored.batch.decline(RUN, by="ops-lan", at="2026-03-01T10:00:00+00:00"))
     answer = earlier_decision(PREPARED, {"run_id": RUN})
     assert answer is not None and answer["approval"] == "declined"
     assert s3_server.keys(APPROVED) == []

@@ -12,9 +12,9 @@ from include.inventory_lake.push.claim import Claim, SourceFile, claim_batch
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger, LedgerConflict, batch_ids_for_content
 from include.inventory_lake.push.sending import applied_outcome, refused_outcome
+from include.inventory_lake.schemas.push import BatchStatus
+from tests.inventory_lake.push.batches import SOURCE, batch_in
 from tests.servers import S3Server
-
-SOURCE = SourceFile("staging/set_adjustments/approved/a.csv", "a.csv", "etag-a", "f" * 64)
 
 
 @pytest.fixture()
@@ -53,14 +53,17 @@ def test_only_one_claim_wins_and_stale_writers_are_refused(
         "lake/staging/set_adjustments/ledger/b1/batch.json"
     ]
     with pytest.raises(LedgerConflict):
-        Ledger(s3, layout, "b1").create(first.stored.doc, run_id="run-b", detail="second claim")
+        Ledger(s3, layout, "b1").create(batch_in("planning", run_id="run-b"))
     ledger = Ledger(s3, layout, "b1")
-    newer = ledger.replace(first.stored, run_id="run-a", detail="planned", status="planned")
+    planned = first.stored.batch.plan(
+        "run-a", lines=3, chunks=1, chunk_size=100, needs_approval=False, guard_reasons=()
+    )
+    newer = ledger.save(first.stored, planned)
     with pytest.raises(LedgerConflict):
-        ledger.replace(first.stored, run_id="run-a", detail="stale", status="sending")
+        ledger.save(first.stored, first.stored.batch.reject("run-a", "stale"))
     stored = ledger.read()
     assert stored is not None and stored.etag == newer.etag and stored.status == "planned"
-    assert [e["status"] for e in stored.doc["events"]] == ["planning", "planned"]
+    assert [e.status for e in stored.batch.events] == ["planning", "planned"]
 
 
 def test_a_batch_of_an_active_run_is_left_alone(s3_server: S3Server, layout: PushLayout) -> None:
@@ -86,26 +89,61 @@ def test_a_batch_of_an_active_run_is_left_alone(s3_server: S3Server, layout: Pus
     ],
 )
 def test_take_over_from_an_ended_run(
-    s3_server: S3Server, layout: PushLayout, status: str, after: str
+    s3_server: S3Server, layout: PushLayout, status: BatchStatus, after: str
 ) -> None:
     ledger = Ledger(s3_server.client(), layout, "b1")
-    stored = claim(ledger, "run-a").stored
-    assert stored is not None
-    ledger.replace(stored, run_id="run-a", detail="setup", status=status, approval={"by": "x"})
+    ledger.create(batch_in(status))
     taken = claim(ledger, "run-b", active={"run-c"})
     assert taken.outcome == "claimed" and taken.stored is not None
-    doc = taken.stored.doc
-    assert doc["owner_run_id"] == "run-b" and doc["status"] == after
-    assert (doc["approval"] is None) == (after == "planning"), "a new plan needs a new approval"
-    assert doc["events"][-1]["detail"] == f"taken over from run run-a ({status})"
+    batch = taken.stored.batch
+    assert batch.owner_run_id == "run-b" and batch.status == after
+    if after == "planning":
+        assert batch.approval is None, "a new plan needs a new approval"
+    assert batch.events[-1].detail == f"taken over from run run-a ({status})"
 
 
 def test_a_done_batch_is_a_duplicate(s3_server: S3Server, layout: PushLayout) -> None:
     ledger = Ledger(s3_server.client(), layout, "b1")
-    stored = claim(ledger, "run-a").stored
-    assert stored is not None
-    ledger.replace(stored, run_id="run-a", detail="setup", status="done")
-    assert claim(ledger, "run-b").outcome == "duplicate"
+    ledger.create(batch_in("done"))
+    duplicate = claim(ledger, "run-b")
+    assert duplicate.outcome == "duplicate"
+    assert duplicate.detail.startswith("this content was pushed already as batch b1 from a.csv")
+
+
+def test_the_same_content_twice_in_one_run_says_so_not_pushed_already(
+    s3_server: S3Server, layout: PushLayout
+) -> None:
+    ledger = Ledger(s3_server.client(), layout, "b1")
+    claim(ledger, "run-a")
+    other = SourceFile("staging/set_adjustments/approved/copy.csv", "copy.csv", "e", "0" * 64)
+    second = claim(ledger, "run-a", source=other)
+    assert second.outcome == "duplicate"
+    assert second.detail == (
+        "this content is the same as a.csv in this run (batch b1, planning); "
+        "only that file is pushed"
+    )
+    assert "pushed already" not in second.detail
+
+
+def test_the_loser_of_a_take_over_race_finds_the_batch_busy(
+    s3_server: S3Server, layout: PushLayout
+) -> None:
+    ledger = Ledger(s3_server.client(), layout, "b1")
+    ledger.create(batch_in("planned"))
+
+    def another_run_takes_it_first(run_id: str) -> bool:
+        stored = ledger.read()
+        assert stored is not None
+        ledger.save(stored, stored.batch.take_over("run-c", SOURCE, chunk_size=100))
+        return False  # run-a has ended, as far as run-b knows
+
+    lost = claim_batch(
+        ledger, SOURCE, content_sha256="c" * 64, forced=False, lines=3, chunk_size=100,
+        run_id="run-b", run_is_active=another_run_takes_it_first,
+    )  # fmt: skip
+    assert lost.outcome == "busy" and lost.detail == "run run-c took batch b1 over first"
+    stored = ledger.read()
+    assert stored is not None and stored.batch.owner_run_id == "run-c"
 
 
 def test_chunk_outcomes_and_forced_batches_are_found(

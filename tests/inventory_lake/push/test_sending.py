@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.layout import PushLayout
-from include.inventory_lake.push.ledger import Ledger
+from include.inventory_lake.push.ledger import Ledger, LedgerConflict, StoredBatch
+from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.push.planning import GuardLimits, Plan, build_plan
-from include.inventory_lake.push.sending import ChunkOutcomeUnknown, ChunkSender
+from include.inventory_lake.push.sending import (
+    ChunkOutcomeUnknown,
+    ChunkSender,
+    SendReport,
+    send_batch,
+)
 from include.inventory_lake.push.validation import SetLine
 from include.inventory_lake.sources.haravan import HaravanClient
+from tests.inventory_lake.push.batches import RUN, SOURCE
 from tests.inventory_lake.push.support import (
     applied_chunks,
     expected_stock,
@@ -50,14 +59,27 @@ def plan_for(emulator: Emulator, ledger: Ledger) -> tuple[Plan, list[dict[str, o
     return build_plan(ledger.batch_id, lines, current, chunk_size=10, limits=LIMITS), raw
 
 
-def sender(client: HaravanClient, ledger: Ledger, plan: Plan, watermark: int) -> ChunkSender:
-    return ChunkSender(client, ledger, plan, run_id="run-1", watermark=watermark)
+def planned(ledger: Ledger, plan: Plan) -> StoredBatch:
+    """The batch as `prepare` leaves it: planned, within the guard, stored in the ledger."""
+    claimed = Batch.claim(
+        batch_id=ledger.batch_id, content_sha256="c" * 64, forced=False, source=SOURCE,
+        run_id=RUN, lines=len(plan.lines), chunk_size=10,
+    )  # fmt: skip
+    stored = ledger.create(claimed)
+    batch = claimed.plan(
+        RUN, lines=len(plan.lines), chunks=len(plan.chunks), chunk_size=10,
+        needs_approval=False, guard_reasons=(),
+    )  # fmt: skip
+    return ledger.save(stored, batch)
 
 
-def newest_id(client: HaravanClient) -> int:
-    newest = client.newest_adjustment()
-    assert newest is not None
-    return int(newest["id"])
+def attempt(client: HaravanClient, ledger: Ledger, plan: Plan, name: str) -> SendReport:
+    """One attempt of the push task on the batch as the ledger holds it now."""
+    stored = ledger.read()
+    assert stored is not None
+    after, report = send_batch(client, ledger, stored, plan, run_id=RUN, attempt=name)
+    assert after == ledger.read()
+    return report
 
 
 def test_every_chunk_sent_once_with_its_outcome_recorded(
@@ -66,7 +88,8 @@ def test_every_chunk_sent_once_with_its_outcome_recorded(
     emulator, client, ledger = world
     plan, raw = plan_for(emulator, ledger)
     assert len(plan.chunks) == 6  # 2 locations x ceil(25 / 10)
-    report = sender(client, ledger, plan, newest_id(client)).send({}, resuming=False)
+    planned(ledger, plan)
+    report = attempt(client, ledger, plan, "a1")
     assert (report.requests_sent, report.applied_now, report.refused) == (6, 6, None)
     assert set(applied_chunks(emulator).values()) == {1} and len(applied_chunks(emulator)) == 6
     outcomes = ledger.chunk_outcomes()
@@ -74,6 +97,10 @@ def test_every_chunk_sent_once_with_its_outcome_recorded(
     assert all(doc["found_by"] == "response" for doc in outcomes.values())
     current = stock(emulator)
     assert all(current[pair] == qty for pair, qty in expected_stock(raw).items())  # type: ignore[arg-type]
+    stored = ledger.read()
+    assert stored is not None and stored.status == "sent"
+    claims = [e.detail for e in stored.batch.events if e.detail.startswith("sending request")]
+    assert claims == [f"sending request {n}/6" for n in range(1, 7)], "each claimed before sent"
 
 
 @pytest.mark.parametrize("fault", ["apply_then_502", "apply_then_drop"])
@@ -82,14 +109,14 @@ def test_an_applied_request_with_a_lost_answer_is_found_not_resent(
 ) -> None:
     emulator, client, ledger = world
     plan, _ = plan_for(emulator, ledger)
-    watermark = newest_id(client)
+    planned(ledger, plan)
     emulator.set_faults(
         script=[
             {"kind": "latency", "ms": 0, "method": "POST", "path": POST_PATH, "times": 2},
             {"kind": fault, "method": "POST", "path": POST_PATH, "times": 1},
         ]
     )
-    report = sender(client, ledger, plan, watermark).send({}, resuming=False)
+    report = attempt(client, ledger, plan, "a1")
     assert report.requests_sent == 6 and report.found_by_lookup == 1
     assert len(posts(emulator)) == 6
     assert applied_chunks(emulator) == {(ledger.batch_id, n): 1 for n in range(1, 7)}
@@ -101,7 +128,7 @@ def test_an_unapplied_ambiguous_request_is_not_resent_until_a_retry_looks_again(
 ) -> None:
     emulator, client, ledger = world
     plan, raw = plan_for(emulator, ledger)
-    watermark = newest_id(client)
+    planned(ledger, plan)
     emulator.set_faults(
         script=[
             {"kind": "latency", "ms": 0, "method": "POST", "path": POST_PATH, "times": 1},
@@ -109,9 +136,9 @@ def test_an_unapplied_ambiguous_request_is_not_resent_until_a_retry_looks_again(
         ]
     )
     with pytest.raises(ChunkOutcomeUnknown, match="chunk 2/6"):
-        sender(client, ledger, plan, watermark).send({}, resuming=False)
+        attempt(client, ledger, plan, "a1")
     assert len(posts(emulator)) == 2 and sorted(ledger.chunk_outcomes()) == [1]
-    retry = sender(client, ledger, plan, watermark).send(ledger.chunk_outcomes(), resuming=True)
+    retry = attempt(client, ledger, plan, "a2")
     assert (retry.applied_before, retry.found_by_lookup, retry.requests_sent) == (1, 0, 5)
     assert applied_chunks(emulator) == {(ledger.batch_id, n): 1 for n in range(1, 7)}
     current = stock(emulator)
@@ -124,32 +151,83 @@ def test_a_resumed_batch_finds_requests_that_landed_without_an_outcome(
     """A crash between a request and its outcome: the retry records it instead of resending."""
     emulator, client, ledger = world
     plan, _ = plan_for(emulator, ledger)
-    watermark = newest_id(client)
-    sender(client, ledger, plan, watermark).send({}, resuming=False)
+    stored = planned(ledger, plan)
+    sending = ledger.save(stored, stored.batch.start_sending(RUN, attempt="a1", watermark=0))
+    ChunkSender(client, ledger, sending, plan, run_id=RUN, attempt="a1").send({}, resuming=False)
     layout = PushLayout(LakeRoot(s3_server.bucket))
     for chunk in (3, 4, 5, 6):  # the crash: these outcomes were never written
         s3_server.client().delete_object(
             Bucket=s3_server.bucket, Key=layout.chunk_key(ledger.batch_id, chunk)
         )
     emulator.admin_post("journal/reset")
-    report = sender(client, ledger, plan, watermark).send(ledger.chunk_outcomes(), resuming=True)
+    report = attempt(client, ledger, plan, "a2")
     assert (report.applied_before, report.found_by_lookup, report.requests_sent) == (2, 4, 0)
     assert posts(emulator) == []
     assert sorted(ledger.chunk_outcomes()) == [1, 2, 3, 4, 5, 6]
 
 
-def test_a_refused_request_stops_the_batch(world: tuple[Emulator, HaravanClient, Ledger]) -> None:
+@pytest.mark.parametrize("status", [400, 404, 409, 422])
+def test_a_refused_request_ends_the_batch_failed_and_is_not_sent_again(
+    world: tuple[Emulator, HaravanClient, Ledger], status: int
+) -> None:
     emulator, client, ledger = world
     plan, _ = plan_for(emulator, ledger)
+    planned(ledger, plan)
     emulator.set_faults(
         script=[
             {"kind": "latency", "ms": 0, "method": "POST", "path": POST_PATH, "times": 3},
-            {"kind": "status", "status": 422, "method": "POST", "path": POST_PATH, "times": 1},
+            {"kind": "status", "status": status, "method": "POST", "path": POST_PATH},
         ]
-    )
-    report = sender(client, ledger, plan, newest_id(client)).send({}, resuming=False)
+    )  # from request 4 on, Haravan refuses every time
+    report = attempt(client, ledger, plan, "a1")
     assert report.refused is not None and report.refused["chunk"] == 4
-    assert report.requests_sent == 4 and len(posts(emulator)) == 4
+    assert report.requests_sent == 4 and len(posts(emulator)) == 4, "refused once, not retried"
     outcomes = ledger.chunk_outcomes()
     assert [outcomes[n]["status"] for n in sorted(outcomes)] == ["applied"] * 3 + ["refused"]
     assert "Haravan refused it" in (outcomes[4]["error"] or "")
+    assert str(status) in (outcomes[4]["error"] or "") or status == 422
+    stored = ledger.read()
+    assert stored is not None and stored.status == "failed"
+    assert stored.batch.events[-1].detail.startswith("request 4 refused: Haravan refused it")
+
+
+def test_a_zombie_attempt_is_fenced_off_by_its_retry(
+    world: tuple[Emulator, HaravanClient, Ledger],
+) -> None:
+    """The first attempt still lives (its worker lost touch with Airflow) while request 3 is
+    in flight; the retry starts. Neither may send what the other sent or may be sending."""
+    emulator, client, ledger = world
+    plan, raw = plan_for(emulator, ledger)
+    planned(ledger, plan)
+    emulator.set_faults(
+        script=[
+            {"kind": "latency", "ms": 0, "method": "POST", "path": POST_PATH, "times": 2},
+            {"kind": "latency", "ms": 3000, "method": "POST", "path": POST_PATH, "times": 1},
+        ]
+    )
+    zombie_error: list[BaseException] = []
+
+    def zombie() -> None:
+        with haravan(emulator) as own_client:
+            try:
+                attempt(own_client, ledger, plan, "zombie")
+            except BaseException as error:  # reported to the test's thread
+                zombie_error.append(error)
+
+    thread = threading.Thread(target=zombie)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while emulator.admin_get("faults")["script"]:  # request 3 has reached Haravan
+        assert time.monotonic() < deadline, "request 3 never went out"
+        time.sleep(0.02)
+    with pytest.raises(ChunkOutcomeUnknown, match="request 3 was claimed by an earlier attempt"):
+        attempt(client, ledger, plan, "retry")
+    thread.join(timeout=60)
+    assert len(zombie_error) == 1 and isinstance(zombie_error[0], LedgerConflict), zombie_error
+    assert len(posts(emulator)) == 3, "the zombie sent nothing after the retry fenced it off"
+
+    last = attempt(client, ledger, plan, "retry-2")
+    assert (last.applied_before, last.requests_sent) == (3, 3)
+    assert applied_chunks(emulator) == {(ledger.batch_id, n): 1 for n in range(1, 7)}
+    current = stock(emulator)
+    assert all(current[pair] == qty for pair, qty in expected_stock(raw).items())  # type: ignore[arg-type]

@@ -1,0 +1,363 @@
+"""A batch's life, as one typed value: the only way its status changes.
+
+```
+         claim           plan          start_sending         all_sent        finish
+(none) ───────► planning ──────► planned ─────────────► sending ───────► sent ───────► done
+                   │ reject         │ approve: stays        │ ▲ claim_chunk, release_claim,
+                   ▼                │ planned               │ │ resume_sending: stays sending
+                rejected            │ decline               │ refuse
+                                    ▼                       ▼
+                                 declined                 failed
+```
+
+Every transition is a method that returns the next version and raises `IllegalTransition` from
+any other state. `take_over` hands a batch whose owner run has ended to a new run: before
+anything may have been sent (planning, planned, declined, rejected) it starts again at
+planning; once something may have been sent (sending, sent, failed) it keeps the stored plan
+and resumes; a done batch is never taken over. Each version carries the event that made it;
+the ledger saves versions with conditional writes, so two writers can never both move one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, get_args
+
+from include.inventory_lake.schemas.push import LEDGER_FORMAT, BatchDocument, BatchStatus
+
+Decision = Literal["approved", "declined"]
+
+# Once a request may have been sent, the stored plan is the only plan: it is never remade.
+PLAN_LOCKED: frozenset[BatchStatus] = frozenset({"sending", "sent", "failed", "done"})
+# A new run may take these over from a run that has ended, and make a fresh plan.
+REPLANNABLE: frozenset[BatchStatus] = frozenset({"planning", "planned", "declined", "rejected"})
+FINISHED: frozenset[BatchStatus] = frozenset({"done", "declined", "rejected", "failed"})
+
+
+class IllegalTransition(RuntimeError):
+    """The batch is not in a state from which this move is allowed."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """The staging file a batch was read from."""
+
+    key: str
+    name: str
+    etag: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Approval:
+    decision: Decision
+    by: str | None
+    at: str | None
+
+
+@dataclass(frozen=True)
+class Event:
+    at: str
+    run_id: str
+    status: BatchStatus
+    detail: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    batch_id: str
+    content_sha256: str
+    forced: bool
+    source: SourceFile
+    owner_run_id: str
+    status: BatchStatus
+    created_at: str
+    updated_at: str
+    lines: int
+    chunks: int
+    chunk_size: int
+    needs_approval: bool
+    guard_reasons: tuple[str, ...]
+    approval: Approval | None
+    watermark_adjustment_id: int | None
+    # The attempt (run and try) that sends, and the request it claimed last: a zombie attempt
+    # whose conditional write of its next claim fails can never send again.
+    sending_attempt: str | None
+    chunk_claimed: int | None
+    events: tuple[Event, ...]
+
+    # questions the tasks and the UI ask
+
+    @property
+    def waiting_for_approval(self) -> bool:
+        return self.status == "planned" and self.needs_approval and self.approval is None
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == "done"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def plan_locked(self) -> bool:
+        return self.status in PLAN_LOCKED
+
+    @property
+    def cleared_to_send(self) -> bool:
+        """Planned, and approved when the guard asked for it."""
+        if self.status != "planned":
+            return False
+        if not self.needs_approval:
+            return self.approval is None or self.approval.decision == "approved"
+        return self.approval is not None and self.approval.decision == "approved"
+
+    @property
+    def last_event(self) -> Event | None:
+        return self.events[-1] if self.events else None
+
+    def owned_by(self, run_id: str) -> bool:
+        return self.owner_run_id == run_id
+
+    # transitions
+
+    @classmethod
+    def claim(
+        cls,
+        *,
+        batch_id: str,
+        content_sha256: str,
+        forced: bool,
+        source: SourceFile,
+        run_id: str,
+        lines: int,
+        chunk_size: int,
+    ) -> Batch:
+        stamp = now_iso()
+        return cls(
+            batch_id=batch_id,
+            content_sha256=content_sha256,
+            forced=forced,
+            source=source,
+            owner_run_id=run_id,
+            status="planning",
+            created_at=stamp,
+            updated_at=stamp,
+            lines=lines,
+            chunks=0,
+            chunk_size=chunk_size,
+            needs_approval=False,
+            guard_reasons=(),
+            approval=None,
+            watermark_adjustment_id=None,
+            sending_attempt=None,
+            chunk_claimed=None,
+            events=(Event(stamp, run_id, "planning", f"claimed for {source.key}"),),
+        )
+
+    def take_over(self, run_id: str, source: SourceFile, *, chunk_size: int) -> Batch:
+        """A new run takes the batch from an owner run that has ended."""
+        self._require("take over", {*REPLANNABLE, "sending", "sent", "failed"})
+        detail = f"taken over from run {self.owner_run_id} ({self.status})"
+        if self.status in REPLANNABLE:
+            return self._move(
+                "planning", run_id, detail, owner_run_id=run_id, source=source,
+                chunk_size=chunk_size, approval=None,
+            )  # fmt: skip
+        resumed: BatchStatus = "sending" if self.status == "failed" else self.status
+        return self._move(
+            resumed, run_id, detail, owner_run_id=run_id, source=source, sending_attempt=None
+        )
+
+    def plan(
+        self,
+        run_id: str,
+        *,
+        lines: int,
+        chunks: int,
+        chunk_size: int,
+        needs_approval: bool,
+        guard_reasons: tuple[str, ...],
+    ) -> Batch:
+        self._require("plan", {"planning"})
+        detail = f"planned {chunks} requests" + (" (needs approval)" if needs_approval else "")
+        return self._move(
+            "planned", run_id, detail, lines=lines, chunks=chunks, chunk_size=chunk_size,
+            needs_approval=needs_approval, guard_reasons=guard_reasons, approval=None,
+        )  # fmt: skip
+
+    def reject(self, run_id: str, reason: str) -> Batch:
+        """Nothing was sent and nothing will be: the file is refused (e.g. stock check)."""
+        self._require("reject", {"planning"})
+        return self._move("rejected", run_id, reason)
+
+    def approve(self, run_id: str, *, by: str | None, at: str | None) -> Batch:
+        self._require("approve", {"planned"})
+        if self.approval is not None:
+            raise IllegalTransition(
+                f"batch {self.batch_id}: cannot approve, already {self.approval.decision}"
+            )
+        approval = Approval("approved", by, at)
+        return self._move("planned", run_id, f"approved by {by or 'nobody'}", approval=approval)
+
+    def decline(self, run_id: str, *, by: str | None, at: str | None) -> Batch:
+        self._require("decline", {"planned"})
+        if self.approval is not None and self.approval.decision == "approved":
+            raise IllegalTransition(f"batch {self.batch_id}: cannot decline, already approved")
+        who = by or "nobody (no answer in time)"
+        return self._move(
+            "declined", run_id, f"declined by {who}", approval=Approval("declined", by, at)
+        )
+
+    def start_sending(self, run_id: str, *, attempt: str, watermark: int) -> Batch:
+        self._require("start sending", {"planned"})
+        if not self.cleared_to_send:
+            raise IllegalTransition(
+                f"batch {self.batch_id} needs approval and none is recorded: refusing to send"
+            )
+        return self._move(
+            "sending", run_id, f"sending {self.chunks} requests", sending_attempt=attempt,
+            watermark_adjustment_id=watermark, chunk_claimed=None,
+        )  # fmt: skip
+
+    def resume_sending(self, run_id: str, *, attempt: str) -> Batch:
+        """Another attempt (a retry, a new owner) sends from here on: the one before is fenced
+        off, since its next conditional write fails."""
+        self._require("resume sending", {"sending"})
+        claimed = f" (request {self.chunk_claimed} was claimed last)" if self.chunk_claimed else ""
+        return self._move(
+            "sending", run_id, f"attempt {attempt} resumes{claimed}",
+            sending_attempt=attempt, chunk_claimed=None,
+        )  # fmt: skip
+
+    def claim_chunk(self, run_id: str, *, attempt: str, chunk: int) -> Batch:
+        """Written (conditionally) before request `chunk` is sent."""
+        self._require("claim a request", {"sending"})
+        if self.sending_attempt != attempt:
+            raise IllegalTransition(
+                f"batch {self.batch_id} is sent by attempt {self.sending_attempt}, not {attempt}"
+            )
+        if not 1 <= chunk <= self.chunks:
+            raise IllegalTransition(f"batch {self.batch_id} has no request {chunk}")
+        return self._move(
+            "sending", run_id, f"sending request {chunk}/{self.chunks}", chunk_claimed=chunk
+        )
+
+    def release_claim(self, run_id: str, *, attempt: str, why: str) -> Batch:
+        """The claiming attempt knows its request is not in flight any more (it got an answer,
+        if an unclear one): the next attempt may send it again once a lookup misses it."""
+        self._require("release a request", {"sending"})
+        if self.sending_attempt != attempt or self.chunk_claimed is None:
+            raise IllegalTransition(f"batch {self.batch_id}: attempt {attempt} claims nothing")
+        return self._move(
+            "sending", run_id, f"request {self.chunk_claimed} released: {why}", chunk_claimed=None
+        )
+
+    def all_sent(self, run_id: str) -> Batch:
+        self._require("mark sent", {"sending"})
+        return self._move("sent", run_id, "every request applied", chunk_claimed=None)
+
+    def refuse(self, run_id: str, *, chunk: int, error: str) -> Batch:
+        """Haravan refused a request for good: the batch ends failed, later ones unsent."""
+        self._require("record a refusal", {"sending"})
+        return self._move("failed", run_id, f"request {chunk} refused: {error}", chunk_claimed=None)
+
+    def finish(self, run_id: str) -> Batch:
+        self._require("finish", {"sent"})
+        return self._move("done", run_id, "audited, file moved to processed/")
+
+    def _require(self, move: str, allowed: set[BatchStatus] | frozenset[BatchStatus]) -> None:
+        if self.status not in allowed:
+            raise IllegalTransition(f"batch {self.batch_id} is {self.status}: cannot {move}")
+
+    def _move(self, status: BatchStatus, run_id: str, detail: str, **changes: Any) -> Batch:
+        stamp = now_iso()
+        event = Event(stamp, run_id, status, detail)
+        return dataclasses.replace(
+            self, status=status, updated_at=stamp, events=(*self.events, event), **changes
+        )
+
+    # the ledger's JSON document
+
+    def to_document(self) -> BatchDocument:
+        approval = self.approval
+        return BatchDocument(
+            format=LEDGER_FORMAT,
+            batch_id=self.batch_id,
+            content_sha256=self.content_sha256,
+            forced=self.forced,
+            source_key=self.source.key,
+            source_name=self.source.name,
+            source_etag=self.source.etag,
+            source_sha256=self.source.sha256,
+            owner_run_id=self.owner_run_id,
+            status=self.status,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            lines=self.lines,
+            chunks=self.chunks,
+            chunk_size=self.chunk_size,
+            needs_approval=self.needs_approval,
+            guard_reasons=list(self.guard_reasons),
+            approval=None
+            if approval is None
+            else {"decision": approval.decision, "by": approval.by, "at": approval.at},
+            watermark_adjustment_id=self.watermark_adjustment_id,
+            sending_attempt=self.sending_attempt,
+            chunk_claimed=self.chunk_claimed,
+            events=[
+                {"at": e.at, "run_id": e.run_id, "status": e.status, "detail": e.detail}
+                for e in self.events
+            ],
+        )
+
+    @classmethod
+    def from_document(cls, doc: BatchDocument) -> Batch:
+        if doc.get("format") != LEDGER_FORMAT:
+            raise ValueError(f"ledger of batch {doc.get('batch_id')} has unknown format")
+        if doc["status"] not in get_args(BatchStatus):
+            raise ValueError(f"ledger of batch {doc['batch_id']} has unknown status")
+        raw_approval = doc.get("approval")
+        approval = None
+        if raw_approval:
+            decision: Decision
+            if raw_approval.get("decision") == "approved":
+                decision = "approved"
+            elif raw_approval.get("decision") == "declined":
+                decision = "declined"
+            else:
+                raise ValueError(f"ledger of batch {doc['batch_id']} has unknown decision")
+            approval = Approval(decision, raw_approval.get("by"), raw_approval.get("at"))
+        return cls(
+            batch_id=doc["batch_id"],
+            content_sha256=doc["content_sha256"],
+            forced=doc["forced"],
+            source=SourceFile(
+                doc["source_key"], doc["source_name"], doc["source_etag"], doc["source_sha256"]
+            ),
+            owner_run_id=doc["owner_run_id"],
+            status=doc["status"],
+            created_at=doc["created_at"],
+            updated_at=doc["updated_at"],
+            lines=doc["lines"],
+            chunks=doc["chunks"],
+            chunk_size=doc["chunk_size"],
+            needs_approval=doc["needs_approval"],
+            guard_reasons=tuple(doc["guard_reasons"]),
+            approval=approval,
+            watermark_adjustment_id=doc.get("watermark_adjustment_id"),
+            # Written since the chunk fence; absent from ledgers written before it.
+            sending_attempt=doc.get("sending_attempt"),
+            chunk_claimed=doc.get("chunk_claimed"),
+            events=tuple(
+                Event(e["at"], e["run_id"], e["status"], e["detail"])
+                for e in doc["events"]
+            ),
+        )

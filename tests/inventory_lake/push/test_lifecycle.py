@@ -1,0 +1,123 @@
+"""Every move of a batch, allowed or refused, from every state: the table below is the
+contract (written out, not derived from the code), and the batch must follow it exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from include.inventory_lake.push.lifecycle import Batch, IllegalTransition, SourceFile
+from include.inventory_lake.schemas.push import BatchStatus
+from tests.inventory_lake.push.batches import ATTEMPT, RUN, batch_in
+
+OTHER_FILE = SourceFile("staging/set_adjustments/approved/b.csv", "b.csv", "etag-b", "0" * 64)
+STATES: tuple[BatchStatus, ...] = (
+    "planning", "planned", "rejected", "declined", "sending", "sent", "failed", "done",
+)  # fmt: skip
+
+MOVES: dict[str, Callable[[Batch], Batch]] = {
+    "take_over": lambda b: b.take_over("run-b", OTHER_FILE, chunk_size=50),
+    "plan": lambda b: b.plan(
+        RUN, lines=3, chunks=2, chunk_size=100, needs_approval=False, guard_reasons=()
+    ),
+    "reject": lambda b: b.reject(RUN, "stock check failed"),
+    "approve": lambda b: b.approve(RUN, by="lan", at="t"),
+    "decline": lambda b: b.decline(RUN, by="lan", at="t"),
+    "start_sending": lambda b: b.start_sending(RUN, attempt=ATTEMPT, watermark=1),
+    "resume_sending": lambda b: b.resume_sending(RUN, attempt="run-a/try-2/y"),
+    "claim_chunk": lambda b: b.claim_chunk(RUN, attempt=ATTEMPT, chunk=1),
+    "all_sent": lambda b: b.all_sent(RUN),
+    "refuse": lambda b: b.refuse(RUN, chunk=1, error="HTTP 409"),
+    "finish": lambda b: b.finish(RUN),
+}
+
+# move -> {from state: to state}; every state not listed is refused.
+ALLOWED: dict[str, dict[BatchStatus, BatchStatus]] = {
+    "take_over": {
+        "planning": "planning",
+        "planned": "planning",
+        "declined": "planning",
+        "rejected": "planning",
+        "sending": "sending",
+        "sent": "sent",
+        "failed": "sending",
+    },
+    "plan": {"planning": "planned"},
+    "reject": {"planning": "rejected"},
+    "approve": {"planned": "planned"},
+    "decline": {"planned": "declined"},
+    "start_sending": {"planned": "sending"},
+    "resume_sending": {"sending": "sending"},
+    "claim_chunk": {"sending": "sending"},
+    "all_sent": {"sending": "sent"},
+    "refuse": {"sending": "failed"},
+    "finish": {"sent": "done"},
+}
+
+CASES = [(move, state) for move in MOVES for state in STATES]
+
+
+@pytest.mark.parametrize(("move", "state"), CASES, ids=[f"{m}-from-{s}" for m, s in CASES])
+def test_every_move_from_every_state(move: str, state: BatchStatus) -> None:
+    before = batch_in(state)
+    expected = ALLOWED[move].get(state)
+    if expected is None:
+        with pytest.raises(IllegalTransition, match=f"is {state}"):
+            MOVES[move](before)
+        return
+    after = MOVES[move](before)
+    assert after.status == expected
+    assert after.events[:-1] == before.events and after.events[-1].status == expected
+    assert Batch.from_document(after.to_document()) == after, "the ledger keeps every field"
+
+
+def test_a_plan_that_needs_approval_is_not_sent_without_it() -> None:
+    waiting = batch_in("planning").plan(
+        RUN, lines=3, chunks=2, chunk_size=100, needs_approval=True, guard_reasons=("big",)
+    )
+    assert waiting.waiting_for_approval and not waiting.cleared_to_send
+    with pytest.raises(IllegalTransition, match="needs approval"):
+        waiting.start_sending(RUN, attempt=ATTEMPT, watermark=1)
+    approved = waiting.approve(RUN, by="lan", at="t")
+    assert approved.cleared_to_send and not approved.waiting_for_approval
+    with pytest.raises(IllegalTransition, match="already approved"):
+        approved.decline(RUN, by="minh", at="t")
+    with pytest.raises(IllegalTransition, match="already approved"):
+        approved.approve(RUN, by="minh", at="t")
+    assert approved.start_sending(RUN, attempt=ATTEMPT, watermark=1).status == "sending"
+
+
+def test_taking_over_a_plan_drops_its_approval_and_keeps_a_sent_plan() -> None:
+    approved = batch_in("planning").plan(
+        RUN, lines=3, chunks=2, chunk_size=100, needs_approval=True, guard_reasons=("big",)
+    ).approve(RUN, by="lan", at="t")  # fmt: skip
+    replanned = approved.take_over("run-b", OTHER_FILE, chunk_size=50)
+    assert replanned.approval is None and replanned.owner_run_id == "run-b"
+    assert replanned.source == OTHER_FILE and replanned.chunk_size == 50
+    resumed = batch_in("sending").take_over("run-b", OTHER_FILE, chunk_size=50)
+    assert resumed.chunk_size == 100 and resumed.sending_attempt is None, "the stored plan stays"
+
+
+def test_only_the_sending_attempt_claims_requests_and_a_resume_fences_it_off() -> None:
+    sending = batch_in("sending")
+    claimed = sending.claim_chunk(RUN, attempt=ATTEMPT, chunk=2)
+    assert claimed.chunk_claimed == 2
+    with pytest.raises(IllegalTransition, match="no request 3"):
+        sending.claim_chunk(RUN, attempt=ATTEMPT, chunk=3)
+    retry = claimed.resume_sending(RUN, attempt="run-a/try-2/y")
+    assert retry.chunk_claimed is None and "request 2 was claimed last" in retry.events[-1].detail
+    with pytest.raises(IllegalTransition, match="not run-a/try-1/x"):
+        retry.claim_chunk(RUN, attempt=ATTEMPT, chunk=2)
+    released = claimed.release_claim(RUN, attempt=ATTEMPT, why="HTTP 502")
+    assert released.chunk_claimed is None
+    with pytest.raises(IllegalTransition, match="claims nothing"):
+        released.release_claim(RUN, attempt=ATTEMPT, why="again")
+
+
+def test_a_ledger_written_before_the_request_fence_still_reads() -> None:
+    document = dict(batch_in("sending").to_document())
+    del document["sending_attempt"], document["chunk_claimed"]
+    batch = Batch.from_document(document)  # type: ignore[arg-type]
+    assert batch.status == "sending" and batch.sending_attempt is None
+    assert batch.chunk_claimed is None
