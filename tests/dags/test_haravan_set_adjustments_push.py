@@ -273,6 +273,11 @@ BAD_FILES: dict[str, tuple[Callable[[list[dict[str, Any]]], str | bytes], str]] 
         "unknown reason",
     ),
     "empty.csv": (lambda ls: csv_text([]), "the file has no data rows"),
+    # A stray quote would swallow every later row into one cell: the file is refused whole.
+    "stray_quote.csv": (
+        lambda ls: csv_text([*ls[:1], {**ls[1], "sku": '"ABC'}, *ls[2:]]),
+        "row 3, column sku: a quote",
+    ),
     "unknown_variant.csv": (
         lambda ls: csv_text([{**ls[0], "product_variant_id": 999_999_999}, *ls[1:]]),
         "Haravan has no stock record for variant 999999999",
@@ -313,7 +318,7 @@ def test_every_bad_input_is_rejected_with_its_report_and_never_sent(
 
     rejected = staged(s3, "rejected")
     expected = {name: fragment for name, (_, fragment) in BAD_FILES.items()}
-    expected["too_many.csv"] = "41 rows; at most 40"
+    expected["too_many.csv"] = "more than 40 rows; at most 40"
     for name, fragment in expected.items():
         (moved,) = [r for r in rejected if r.endswith("_" + name)]
         report = read_text(s3, f"{STAGING}/rejected/{moved}{REPORT_SUFFIX}")

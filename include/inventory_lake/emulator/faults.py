@@ -22,6 +22,7 @@ SCRIPT_KINDS = frozenset(
         "drop",
         "truncate",
         "html502",
+        "html200",
         "malformed",
         "latency",
         "apply_then_502",

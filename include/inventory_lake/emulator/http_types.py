@@ -43,3 +43,8 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
 
 def html_502() -> Response:
     return Response(502, HTML_502, content_type=HTML_TYPE)
+
+
+def html_200() -> Response:
+    """What a captive portal or a misrouted proxy answers: a page, not the API's JSON."""
+    return Response(200, HTML_502.replace(b"502 Bad Gateway", b"Sign in"), content_type=HTML_TYPE)

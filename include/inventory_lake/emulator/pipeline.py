@@ -13,6 +13,7 @@ from include.inventory_lake.emulator import admin_api, haravan_api, stocky_api
 from include.inventory_lake.emulator.http_types import (
     Request,
     Response,
+    html_200,
     html_502,
     json_response,
 )
@@ -55,6 +56,8 @@ def process(state: EmulatorState, request: Request) -> Delivery:
         response = None
     elif kind == "html502":
         response = html_502()
+    elif kind == "html200":
+        response = html_200()
     elif kind == "status":
         assert action is not None
         response = _status_response(state, api, action.status)

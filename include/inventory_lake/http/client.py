@@ -214,13 +214,14 @@ class JsonApiClient(Closing):
         try:
             payload = decode_json(content)
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-            raise self._transient_or_ambiguous(
-                is_write,
-                method,
-                path,
-                FailureKind.INVALID_BODY,
-                f"body is not complete JSON ({len(content)} bytes: {_excerpt(content, 40)!r}...)",
-            ) from exc
+            detail = f"body is not JSON ({len(content)} bytes: {_excerpt(content, 40)!r}...)"
+            if is_write:
+                raise AmbiguousWriteError(method=method, path=path, failure=detail) from exc
+            # The whole body arrived (a body cut short raises in requests before this): an
+            # answer that is not JSON is malformed, retried briefly like a wrong shape, not as
+            # long as a network failure.
+            malformed = MalformedResponseError(f"{method} {path}: {detail}")
+            raise TransientFailure(FailureKind.MALFORMED, detail, malformed=malformed) from exc
         try:
             return parse(payload)
         except MalformedResponseError as exc:

@@ -1,5 +1,12 @@
 """Batch ids and the note marker that ties every created adjustment back to its batch and chunk.
 
+The marker leads the note, `[il <batch_id> <k>/<n>]` then the user's note: Haravan cuts long
+notes short, and a cut that keeps the marker's ASCII characters (at most 37 plus the digits of
+k and n: 46 for a forced batch of 10,000 requests) keeps the marker, whether it counts
+characters or bytes. Releases before this one appended
+`[inventory-lake set <batch_id> <k>/<n>]` instead; those are still recognised, since a batch in
+flight across an upgrade has such notes in Haravan.
+
 The batch id is derived from what would be sent (location, product, variant, quantity, reason,
 note of every line, in a canonical order), not from the file's bytes: the same corrections saved
 again, re-ordered, with or without a byte-order mark, or as Parquet are the same batch and are
@@ -15,12 +22,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from include.inventory_lake.push.validation import MARKER_PREFIX, SetLine
+from include.inventory_lake.push.validation import LEGACY_MARKER_PREFIX, MARKER_PREFIX, SetLine
 
 CONTENT_ID_CHARS = 20
-_MARKER = re.compile(
-    r"\[inventory-lake set (?P<batch>[0-9a-f]+(?:-f[0-9a-f]+)?) (?P<k>\d+)/(?P<n>\d+)\]"
-)
+_MARKER_BODY = r"(?P<batch>[0-9a-f]+(?:-f[0-9a-f]+)?) (?P<k>\d+)/(?P<n>\d+)\]"
+_MARKER = re.compile(re.escape(MARKER_PREFIX) + _MARKER_BODY)
+_LEGACY_MARKER = re.compile(re.escape(LEGACY_MARKER_PREFIX) + _MARKER_BODY)
 
 
 def content_sha256(lines: Iterable[SetLine]) -> str:
@@ -55,8 +62,9 @@ def marker(batch_id: str, chunk: int, chunks: int) -> str:
 
 
 def request_note(user_note: str | None, batch_id: str, chunk: int, chunks: int) -> str:
+    """The marker, then the user's note: a note cut short only ever loses the user's part."""
     tag = marker(batch_id, chunk, chunks)
-    return f"{user_note} {tag}" if user_note else tag
+    return f"{tag} {user_note}" if user_note else tag
 
 
 @dataclass(frozen=True)
@@ -67,9 +75,13 @@ class MarkerRef:
 
 
 def find_marker(note: str | None) -> MarkerRef | None:
-    """The batch marker an adjustment's note ends with (the pipeline appends it), if any."""
-    matches = list(_MARKER.finditer(note or ""))
-    if not matches:
+    """The batch marker an adjustment's note starts with or, written by an older release, ends
+    with; None if it has neither."""
+    text = note or ""
+    # Only the start counts: text after the marker is the user's, and could quote a marker.
+    match = _MARKER.match(text)
+    if match is None:
+        match = next(reversed(list(_LEGACY_MARKER.finditer(text))), None)
+    if match is None:
         return None
-    match = matches[-1]
     return MarkerRef(match["batch"], int(match["k"]), int(match["n"]))

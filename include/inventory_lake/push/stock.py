@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 
 class StockReader(Protocol):
+    """Haravan's stock rows: each with integer loc_id, product_id, variant_id and qty_onhand,
+    or MalformedResponseError naming the row and the field that is wrong."""
+
     def inventory_locations(
         self, location_ids: Sequence[int], variant_ids: Sequence[int]
     ) -> list[dict[str, Any]]: ...

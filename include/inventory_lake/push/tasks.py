@@ -108,10 +108,10 @@ def discover(context: Context) -> list[dict[str, Any]]:
 
 
 def _read_lines(name: str, body: bytes, max_lines: int) -> tuple[list[SetLine], list[Problem]]:
-    try:
-        table = read_staged(name, body)
+    try:  # a file with more rows than allowed is refused before its rows are read
+        table = read_staged(name, body, max_rows=max_lines)
     except UnreadableFile as error:
-        return [], [Problem(None, None, None, str(error))]
+        return [], [Problem(error.row, error.column, None, str(error))]
     checked = validate(table, max_lines=max_lines)
     return list(checked.lines), list(checked.problems)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from include.inventory_lake.push.reading import RawRow, RawTable
+from include.inventory_lake.push.reading import SIGNIFICAND_BITS, RawRow, RawTable
 
 REQUIRED_COLUMNS = ("location_id", "product_id", "product_variant_id", "quantity")
 OPTIONAL_COLUMNS = ("sku", "barcode", "reason", "note")
@@ -27,13 +27,19 @@ REASONS = (
 DEFAULT_REASON = "newproduct"
 MAX_QUANTITY = 1_000_000_000
 MAX_NOTE_CHARS = 200
+MAX_CODE_CHARS = 255  # sku and barcode
 MAX_ECHOED_CHARS = 100
-# Notes sent to Haravan end with "[inventory-lake set <batch> <n>/<total>]" (see batch.py);
-# a note from the file must not carry one, or it could pass for another batch's request.
-MARKER_PREFIX = "[inventory-lake set "
+# Notes sent to Haravan start with "[il <batch> <n>/<total>]" (see batch.py); older releases
+# ended them with "[inventory-lake set <batch> <n>/<total>]". A note from the file must carry
+# neither, or it could pass for another batch's request.
+MARKER_PREFIX = "[il "
+LEGACY_MARKER_PREFIX = "[inventory-lake set "
+MARKER_PREFIXES = (MARKER_PREFIX, LEGACY_MARKER_PREFIX)
 
 _WHOLE = re.compile(r"^\+?(\d+)(?:\.0*)?$")
 _NEGATIVE_WHOLE = re.compile(r"^-(\d+)(?:\.0*)?$")
+# What str.splitlines() breaks at: a text cell must be one line.
+_LINE_BREAK = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -82,17 +88,34 @@ def _echo(value: Any) -> str | None:
     return text if len(text) <= MAX_ECHOED_CHARS else text[:MAX_ECHOED_CHARS] + "..."
 
 
-def _whole_number(value: Any) -> tuple[int | None, str | None]:
-    """(number, None) or (None, why not); accepts 12, 12.0, "12", " 12 ", "12.0"."""
+def _whole_float(value: float, significand_bits: int) -> tuple[int | None, str | None]:
+    if not (math.isfinite(value) and value.is_integer()):
+        return None, "is not a whole number"
+    if abs(value) >= 2**significand_bits:
+        return None, (
+            f"is not exact: it is stored as floating point, which rounds whole numbers from "
+            f"2**{significand_bits} ({2**significand_bits:,}) up; store the column as integers"
+        )
+    return int(value), None
+
+
+def _whole_number(
+    value: Any, *, significand_bits: int = SIGNIFICAND_BITS[64]
+) -> tuple[int | None, str | None]:
+    """(number, None) or (None, why not); accepts 12, 12.0, "12", " 12 ", "12.0".
+
+    A float is refused beyond the whole numbers its type (`significand_bits` of precision)
+    holds exactly: it may be a rounded copy of another number."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, "is empty"
     if isinstance(value, bool):
         return None, "is not a whole number"
     if isinstance(value, int):
         return value, None
-    if isinstance(value, float | Decimal):
-        finite = math.isfinite(value) if isinstance(value, float) else value.is_finite()
-        if finite and value == int(value):
+    if isinstance(value, float):
+        return _whole_float(value, significand_bits)
+    if isinstance(value, Decimal):
+        if value.is_finite() and value == int(value):
             return int(value), None
         return None, "is not a whole number"
     if isinstance(value, str):
@@ -110,38 +133,35 @@ def _whole_number(value: Any) -> tuple[int | None, str | None]:
     return None, f"is not a whole number (got a {type(value).__name__})"
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
 class _RowChecker:
-    def __init__(self) -> None:
+    def __init__(self, significand_bits: dict[str, int]) -> None:
         self.problems: list[Problem] = []
+        self.significand_bits = significand_bits
 
     def problem(self, row: RawRow, column: str | None, problem: str) -> None:
         value = row.values.get(column) if column else None
         self.problems.append(Problem(row.number, column, _echo(value), problem))
 
-    def identifier(self, row: RawRow, column: str) -> int | None:
-        number, why = _whole_number(row.values.get(column))
+    def whole_number(self, row: RawRow, column: str) -> int | None:
+        bits = self.significand_bits.get(column, SIGNIFICAND_BITS[64])
+        number, why = _whole_number(row.values.get(column), significand_bits=bits)
         if why:
             self.problem(row, column, f"{column} {why}")
+        return number
+
+    def identifier(self, row: RawRow, column: str) -> int | None:
+        number = self.whole_number(row, column)
+        if number is None:
             return None
-        assert number is not None
         if number <= 0:
             self.problem(row, column, f"{column} must be a positive id")
             return None
         return number
 
     def quantity(self, row: RawRow) -> int | None:
-        number, why = _whole_number(row.values.get("quantity"))
-        if why:
-            self.problem(row, "quantity", f"quantity {why}")
+        number = self.whole_number(row, "quantity")
+        if number is None:
             return None
-        assert number is not None
         if number < 0:
             self.problem(row, "quantity", "quantity is the new on-hand quantity: it cannot be < 0")
             return None
@@ -150,8 +170,40 @@ class _RowChecker:
             return None
         return number
 
+    def text(self, row: RawRow, column: str) -> tuple[bool, str | None]:
+        """(True, the stripped text or None if blank), or (False, None) with a problem."""
+        value = row.values.get(column)
+        if value is None:
+            return True, None
+        if not isinstance(value, str):
+            self.problem(
+                row,
+                column,
+                f"{column} must be text, not {type(value).__name__}: store the column as strings",
+            )
+            return False, None
+        text = value.strip()
+        if _LINE_BREAK.search(text):
+            self.problem(
+                row,
+                column,
+                f'{column} contains a line break; a cell must be one line (a stray quote (") '
+                "that opens a cell, closed rows later, joins those rows into it)",
+            )
+            return False, None
+        return True, text or None
+
+    def code(self, row: RawRow, column: str) -> tuple[bool, str | None]:
+        ok, text = self.text(row, column)
+        if text is not None and len(text) > MAX_CODE_CHARS:
+            self.problem(row, column, f"{column} is longer than {MAX_CODE_CHARS} characters")
+            return False, None
+        return ok, text
+
     def reason(self, row: RawRow) -> str | None:
-        text = _text(row.values.get("reason"))
+        ok, text = self.text(row, "reason")
+        if not ok:
+            return None
         if text is None:
             return DEFAULT_REASON
         if text.lower() in REASONS:
@@ -160,12 +212,15 @@ class _RowChecker:
         return None
 
     def note(self, row: RawRow) -> tuple[bool, str | None]:
-        text = _text(row.values.get("note"))
+        ok, text = self.text(row, "note")
+        if not ok:
+            return False, None
         if text is not None and len(text) > MAX_NOTE_CHARS:
             self.problem(row, "note", f"note is longer than {MAX_NOTE_CHARS} characters")
             return False, None
-        if text is not None and MARKER_PREFIX in text:
-            self.problem(row, "note", f"note must not contain {MARKER_PREFIX.strip()!r}")
+        found = [prefix for prefix in MARKER_PREFIXES if text is not None and prefix in text]
+        if found:
+            self.problem(row, "note", f"note must not contain {found[0]!r}")
             return False, None
         return True, text
 
@@ -179,6 +234,8 @@ class _RowChecker:
         quantity = self.quantity(row)
         reason = self.reason(row)
         note_ok, note = self.note(row)
+        sku_ok, sku = self.code(row, "sku")
+        barcode_ok, barcode = self.code(row, "barcode")
         if (
             len(self.problems) > before
             or location_id is None
@@ -186,7 +243,7 @@ class _RowChecker:
             or variant_id is None
             or quantity is None
             or reason is None
-            or not note_ok
+            or not (note_ok and sku_ok and barcode_ok)
         ):
             return None
         return SetLine(
@@ -197,8 +254,8 @@ class _RowChecker:
             quantity=quantity,
             reason=reason,
             note=note,
-            sku=_text(row.values.get("sku")),
-            barcode=_text(row.values.get("barcode")),
+            sku=sku,
+            barcode=barcode,
         )
 
 
@@ -238,7 +295,7 @@ def validate(table: RawTable, *, max_lines: int) -> Validation:
                 ),
             ),
         )
-    checker = _RowChecker()
+    checker = _RowChecker(table.significand_bits)
     lines: list[SetLine] = []
     first_row: dict[tuple[int, int], int] = {}
     for row in table.rows:

@@ -14,7 +14,7 @@ from typing import Any
 
 from include.inventory_lake.http.client import JsonApiClient, Timeouts
 from include.inventory_lake.http.closing import Closing
-from include.inventory_lake.http.errors import MalformedResponseError
+from include.inventory_lake.http.errors import MalformedPageError, MalformedResponseError
 from include.inventory_lake.http.pacer import BucketSettings
 from include.inventory_lake.http.retry import RetryPolicy
 from include.inventory_lake.settings import HARAVAN_CONN_ID
@@ -35,6 +35,10 @@ CREATE_PATH = "/com/inventories/adjustorset.json"
 INVENTORY_LOCATIONS_PATH = "/com/inventory_locations.json"
 MAX_IDS_PER_FILTER = 50
 INVENTORY_LOCATIONS_PAGE_SIZE = 250
+# The stock row fields the push relies on; qty_onhand may be negative (oversold stock).
+STOCK_ROW_IDS = ("loc_id", "product_id", "variant_id")
+STOCK_ROW_QUANTITY = "qty_onhand"
+MAX_EXCERPT_CHARS = 160
 
 
 def _chunks(ids: Sequence[int], size: int) -> list[list[int]]:
@@ -54,6 +58,47 @@ def _parse_single(envelope: str, what: str) -> Any:
         return record
 
     return parse
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= MAX_EXCERPT_CHARS else text[:MAX_EXCERPT_CHARS] + "..."
+
+
+def _stock_row_problem(row: Record) -> str | None:
+    """Why a stock row cannot be used, or None: its ids and on-hand quantity must be integers."""
+    for field in (*STOCK_ROW_IDS, STOCK_ROW_QUANTITY):
+        if field not in row:
+            return f"field {field!r} is missing"
+        value = row[field]
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"field {field!r} is not an integer: {_short_repr(value)}"
+        if field in STOCK_ROW_IDS and value < 1:
+            return f"field {field!r} is not a positive id: {value!r}"
+    return None
+
+
+def parse_inventory_locations_page(payload: Any, since_id: int) -> list[Record]:
+    """The page's stock rows, or MalformedPageError naming the row (by position and id), the
+    field and the row itself."""
+    rows = parse_keyset_page(
+        payload,
+        envelope="inventory_locations",
+        endpoint=INVENTORY_LOCATIONS_PATH,
+        since_id=since_id,
+        timestamp_field=None,
+    )
+    # parse_keyset_page has checked that the envelope is a list of objects with integer ids;
+    # the payload's own order gives the position a reader of the raw body would count.
+    for position, row in enumerate(payload["inventory_locations"]):
+        problem = _stock_row_problem(row)
+        if problem is not None:
+            raise MalformedPageError(
+                endpoint=INVENTORY_LOCATIONS_PATH,
+                since_id=since_id,
+                problem=f"item {position} (id {row['id']}): {problem}; row {_short_repr(row)}",
+            )
+    return rows
 
 
 def _parse_count(payload: Any) -> int:
@@ -251,6 +296,9 @@ class HaravanClient(Closing):
     ) -> list[Record]:
         """Stock rows (id, loc_id, product_id, variant_id, qty_onhand, ...) for every pair.
 
+        Every row has integer ids and an integer qty_onhand, or MalformedPageError (a
+        MalformedResponseError) names the row and the field that is wrong.
+
         The API takes at most 50 ids per filter, so the ids are sent in chunks. Empty
         sequences ask for nothing (the API would read a missing filter as "all").
         """
@@ -277,13 +325,7 @@ class HaravanClient(Closing):
 
         def fetch(cursor: KeysetCursor) -> list[Record]:
             def parse(payload: Any) -> list[Record]:
-                return parse_keyset_page(
-                    payload,
-                    envelope="inventory_locations",
-                    endpoint=INVENTORY_LOCATIONS_PATH,
-                    since_id=cursor.since_id,
-                    timestamp_field=None,
-                )
+                return parse_inventory_locations_page(payload, cursor.since_id)
 
             params = {**filters, **cursor.params()}
             return self._http.get(INVENTORY_LOCATIONS_PATH, params, parse=parse, list_endpoint=True)

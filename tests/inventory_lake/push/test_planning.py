@@ -42,7 +42,7 @@ def test_requests_per_location_reason_and_note_of_at_most_chunk_size_lines() -> 
     assert [p.line.product_variant_id for p in first.lines] == list(range(1000, 1100))
     body = plan.chunks[5].request("b1", len(plan.chunks))
     assert body["type"] == "set" and body["location_id"] == 8 and body["reason"] == "shrinkage"
-    assert body["note"].startswith("count ")
+    assert body["note"] == "[il b1 6/6] count"
     ref = find_marker(body["note"])
     assert ref is not None and (ref.batch_id, ref.chunk, ref.chunks) == ("b1", 6, 6)
     assert body["line_items"] == [{"product_id": 200, "product_variant_id": 2001, "quantity": 1}]

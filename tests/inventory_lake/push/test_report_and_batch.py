@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from include.inventory_lake.push.batch import (
+    MarkerRef,
     batch_id_for,
     content_prefix,
     content_sha256,
@@ -94,10 +95,9 @@ def test_forced_batches_are_distinct_per_run_and_share_the_content_prefix() -> N
 
 def test_the_marker_survives_a_user_note_and_is_found_again() -> None:
     note = request_note("Kiểm kê [tháng 1]", "0123456789abcdef0123-f89abcdef", 3, 12)
-    ref = find_marker(note)
-    assert ref is not None
-    assert (ref.batch_id, ref.chunk, ref.chunks) == ("0123456789abcdef0123-f89abcdef", 3, 12)
+    assert note == "[il 0123456789abcdef0123-f89abcdef 3/12] Kiểm kê [tháng 1]"
+    assert find_marker(note) == MarkerRef("0123456789abcdef0123-f89abcdef", 3, 12)
     assert find_marker("Kiểm kê tháng 1") is None
     spoofed = request_note("copied [inventory-lake set aaaa 1/2]", "bbbb", 3, 4)
-    assert find_marker(spoofed) == find_marker("[inventory-lake set bbbb 3/4]")
+    assert find_marker(spoofed) == MarkerRef("bbbb", 3, 4)
     assert find_marker(None) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -91,6 +92,11 @@ def test_parquet_with_integer_and_integral_float_columns() -> None:
         (f"{HEADER}\n", None, None, "no data rows"),
         (f"{HEADER},note\n1,2,3,4,x [inventory-lake set ab 1/2]\n", 2, "note", "must not contain"),
         (f"{HEADER},note\n1,2,3,4,{'n' * 201}\n", 2, "note", "longer than 200"),
+        (f'{HEADER},sku\n1,2,3,4,"AB\nC"\n', 2, "sku", "contains a line break"),
+        (f'{HEADER},barcode\n1,2,3,4,"89\r\n38"\n', 2, "barcode", "contains a line break"),
+        (f'{HEADER},note\n1,2,3,4,"first\nsecond"\n', 2, "note", "contains a line break"),
+        (f"{HEADER},sku\n1,2,3,4,{'S' * 256}\n", 2, "sku", "longer than 255"),
+        (f"{HEADER},barcode\n1,2,3,4,{'8' * 256}\n", 2, "barcode", "longer than 255"),
     ],
 )
 def test_each_bad_input_is_named(
@@ -98,6 +104,72 @@ def test_each_bad_input_is_named(
 ) -> None:
     found = problems(body)
     assert any(p.row == row and p.column == column and fragment in p.problem for p in found), found
+
+
+def test_a_stray_quote_closed_rows_later_cannot_join_those_rows_into_a_cell() -> None:
+    # The quote opened on row 3 is closed by another stray quote on line 5: the CSV parses,
+    # with lines 3-5 as one row whose sku holds the other two.
+    body = f'{HEADER},sku\n1,2,3,4,A\n1,2,4,5,"ABC\n1,2,5,6,B\n1,2,6,7,C"\n1,2,7,8,D\n'
+    assert [(p.row, p.column, p.problem.split(";")[0]) for p in problems(body)] == [
+        (3, "sku", "sku contains a line break")
+    ]
+
+
+def test_sku_and_barcode_of_255_characters_are_kept() -> None:
+    (line,) = check(f"{HEADER},sku,barcode\n1,2,3,4,{'S' * 255},{'8' * 255}\n")
+    assert (line.sku, line.barcode) == ("S" * 255, "8" * 255)
+
+
+def parquet(columns: dict[str, pa.Array]) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(columns), buffer)
+    return buffer.getvalue()
+
+
+def test_parquet_values_that_are_not_text_or_not_exact_are_named() -> None:
+    body = parquet(
+        {
+            "location_id": pa.array([1, 1, 1], pa.int64()),
+            # Written as floats, the ids 2**24 + 1 and 2**53 + 1 are rounded down by one.
+            "product_id": pa.array([2.0, 2.0, float(2**24 + 1)], pa.float32()),
+            "product_variant_id": pa.array([3.0, float(2**53 + 1), 5.0], pa.float64()),
+            "quantity": pa.array([Decimal("4.00"), 4, 4], pa.decimal128(12, 2)),
+            "sku": pa.array([b"ABC", None, None], pa.binary()),
+            "note": pa.array([None, None, {"a": 1}]),
+        }
+    )
+    found = problems(body, name="f.parquet")
+    assert [(p.row, p.column, p.value, p.problem.split(":")[0]) for p in found] == [
+        (2, "sku", "b'ABC'", "sku must be text, not bytes"),
+        (3, "product_variant_id", "9007199254740992.0", "product_variant_id is not exact"),
+        (4, "product_id", "16777216.0", "product_id is not exact"),
+        (4, "note", "{'a': 1}", "note must be text, not dict"),
+    ]
+    assert "2**53" in found[1].problem and "2**24" in found[2].problem
+
+
+def test_parquet_whole_numbers_its_types_hold_exactly_are_accepted() -> None:
+    body = parquet(
+        {
+            "location_id": pa.array([1, 1], pa.int64()),
+            "product_id": pa.array([2**24 - 1, 2], pa.float32()),
+            "product_variant_id": pa.array([2**53 - 1, 3], pa.float64()),
+            "quantity": pa.array([Decimal("4.00"), Decimal(5)], pa.decimal128(12, 2)),
+            "sku": pa.array(["A", None], pa.large_string()),
+            "note": pa.array([None, None], pa.null()),
+        }
+    )
+    lines = validate(read_staged("f.parquet", body), max_lines=10).lines
+    assert [(line.product_id, line.product_variant_id, line.quantity) for line in lines] == [
+        (2**24 - 1, 2**53 - 1, 4),
+        (2, 3, 5),
+    ]
+    assert [line.sku for line in lines] == ["A", None]
+
+
+def test_csv_ids_above_2_to_the_53_stay_exact() -> None:
+    (line,) = check(f"{HEADER}\n1,2,9007199254740993,4\n")
+    assert line.product_variant_id == 2**53 + 1
 
 
 def test_duplicate_pairs_name_the_first_row() -> None:
