@@ -357,7 +357,6 @@ class Batch:
             sending_attempt=doc.get("sending_attempt"),
             chunk_claimed=doc.get("chunk_claimed"),
             events=tuple(
-                Event(e["at"], e["run_id"], e["status"], e["detail"])
-                for e in doc["events"]
+                Event(e["at"], e["run_id"], e["status"], e["detail"]) for e in doc["events"]
             ),
         )

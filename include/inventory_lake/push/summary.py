@@ -1,8 +1,15 @@
 """A plan in a few numbers and a short Markdown page: what the approver sees in the Airflow UI
-(the approval task's subject and body) and what a dry run writes beside its plan."""
+(the approval task's subject and body) and what a dry run writes beside its plan.
+
+Airflow shows the body as Markdown (react-markdown with remark-gfm: CommonMark, tables and
+autolinks) and the subject as plain text. Values from the file (its name, skus, reasons that
+may quote it) must show as the very text they are, never as a link, an image, HTML or a broken
+table: in the body each is a code span (`markdown_code`).
+"""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -53,22 +60,44 @@ def summarise(plan: Plan, *, file_name: str, plan_uri: str) -> dict[str, Any]:
     }
 
 
-def _cell(value: Any) -> str:
-    """Table cells from a file: no pipes or line breaks to break the Markdown table."""
-    text = "" if value is None else str(value)
-    return text.replace("|", "/").replace("\n", " ").replace("\r", " ")
+LINE_BREAK = re.compile(r"\r\n?|\n")
+BACKSLASHES_AND_PIPE = re.compile(r"(\\*)\|")
+
+
+def _one_line(value: Any) -> str:
+    return LINE_BREAK.sub(" ", "" if value is None else str(value))
+
+
+def markdown_code(value: Any, *, in_table: bool = False) -> str:
+    """`value` as a code span: its exact text on one line, never markup. Backslash escapes
+    would not do: GFM's autolinks turn any `https://…`, `www.…` or `…@…` in plain text into
+    a link, but never in code. No backtick in the text can close the span (the fence is longer
+    than its longest run; the renderer drops the space on each side)."""
+    text = _one_line(value)
+    if not text.strip():
+        return ""
+    if in_table:
+        # GFM splits a row at every `|` not escaped by a backslash, code spans included, and
+        # pairs backslashes first: double a run right before a `|`, then escape the `|`. Such a
+        # run then shows doubled; no table cell in GFM can show it as it is.
+        text = BACKSLASHES_AND_PIPE.sub(lambda run: run.group(1) * 2 + "\\|", text)
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}"
 
 
 def approval_subject(summary: Mapping[str, Any]) -> str:
+    """Plain text: Airflow shows the subject as text, not Markdown, so nothing is escaped."""
     return (
-        f"Overwrite Haravan stock from {summary['file_name']}: {summary['lines']} lines, "
-        f"{summary['requests']} requests"
+        f"Overwrite Haravan stock from {_one_line(summary['file_name'])}: "
+        f"{summary['lines']} lines, {summary['requests']} requests"
     )
 
 
 def approval_body(summary: Mapping[str, Any]) -> str:
     parts = [
-        f"**File** `{_cell(summary['file_name'])}` · **batch** `{summary['batch_id']}`",
+        f"**File** {markdown_code(summary['file_name'])} · "
+        f"**batch** {markdown_code(summary['batch_id'])}",
         "",
         f"{summary['lines']} lines ({summary['changed_lines']} change stock) at "
         f"{summary['locations']} location(s), sent as {summary['requests']} request(s) of "
@@ -76,7 +105,7 @@ def approval_body(summary: Mapping[str, Any]) -> str:
         "",
         "**Why this needs your approval**",
         "",
-        *[f"- {_cell(reason)}" for reason in summary["guard_reasons"]],
+        *[f"- {markdown_code(reason)}" for reason in summary["guard_reasons"]],
         "",
         "| location | lines | requests | on hand now | on hand after |",
         "|---:|---:|---:|---:|---:|",
@@ -90,12 +119,13 @@ def approval_body(summary: Mapping[str, Any]) -> str:
         "| row | location | variant | sku | now | after | change |",
         "|---:|---:|---:|---|---:|---:|---:|",
         *[
-            f"| {c['row']} | {c['location_id']} | {c['product_variant_id']} | {_cell(c['sku'])} "
+            f"| {c['row']} | {c['location_id']} | {c['product_variant_id']} "
+            f"| {markdown_code(c['sku'], in_table=True)} "
             f"| {c['current']} | {c['new']} | {c['delta']:+d} |"
             for c in summary["largest_changes"]
         ],
         "",
-        f"Full plan (one row per line): `{summary['plan_uri']}`",
+        f"Full plan (one row per line): {markdown_code(summary['plan_uri'])}",
         "",
         "**Approve** sends the requests now. **Reject** sends nothing and moves the file to "
         "`rejected/` with a report.",

@@ -68,10 +68,16 @@ def human_size(size: int | None) -> str:
     raise AssertionError("unreachable")
 
 
-def when(value: datetime | str | None) -> str:
+def when(value: object) -> str:
+    """A time in UTC; a value that is not a time (a hand-edited ledger) is shown as it is."""
     if value is None or value == "":
         return NO_VALUE
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        return str(value)
+    if not isinstance(moment, datetime):
+        return str(value)
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -5,16 +5,25 @@ rejected file with its report). Each batch in the ledger shows its plan (current
 per location and the largest changes), its requests (chunks) with the adjustment numbers
 Haravan created, and what failed. Dry runs show the summary of the plan they wrote, or the
 report of why the file would be rejected. Paths come from the push package's `PushLayout`.
+
+One object that cannot be read (not UTF-8, not JSON, not the expected document, deleted after
+its folder was listed) never stops the page: its entry says "could not be read: <reason>"
+and everything else is shown.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import logging
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
+
+from botocore.exceptions import ClientError
 
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.layout import (
@@ -25,7 +34,9 @@ from include.inventory_lake.push.layout import (
     REPORT_SUFFIX,
     PushLayout,
 )
+from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.push.plan_store import read_plan
+from include.inventory_lake.push.report import REPORT_COLUMNS
 from include.inventory_lake.schemas.push import BatchDocument, ChunkDocument
 from include.inventory_lake.settings import SET_ADJUSTMENTS_STAGING_PATH
 from include.inventory_lake.ui.s3_reads import (
@@ -33,8 +44,10 @@ from include.inventory_lake.ui.s3_reads import (
     list_objects,
     parallel_map,
     read_bytes,
-    read_json,
 )
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH_FILE = "batch.json"
 SUMMARY_FILE = "summary.json"
@@ -44,7 +57,43 @@ BATCH_LIMIT = 10
 REPORT_ROWS = 100
 PLAN_LINES = 20
 SHA_PREFIX_LENGTH = 12
-FAILED_STATUSES = frozenset({"failed", "rejected", "declined"})
+# What the page shows of each document, with the JSON types it formats them as; a document
+# without one of them is shown as unreadable (summary fields may be missing: they have defaults).
+Fields = dict[str, type | tuple[type, ...]]
+BATCH_FIELDS: Fields = {
+    "batch_id": str, "status": str, "source_name": str, "source_key": str, "lines": int,
+    "chunks": int, "created_at": str, "updated_at": str, "owner_run_id": str,
+    "needs_approval": bool, "guard_reasons": list, "approval": (dict, type(None)), "events": list,
+}  # fmt: skip
+EVENT_FIELDS: Fields = {"status": str, "detail": str}
+CHUNK_FIELDS: Fields = {"chunk": int, "status": str, "at": str}
+SUMMARY_FIELDS: Fields = {
+    "lines": int, "requests": int, "locations": int, "changed_lines": int, "units_added": int,
+    "units_removed": int, "guard_reasons": list, "largest_changes": list,
+}  # fmt: skip
+CHANGE_FIELDS: Fields = {
+    "row": object, "location_id": object, "product_variant_id": object, "sku": object,
+    "current": int, "new": int, "delta": int,
+}  # fmt: skip
+GONE = "deleted after its folder was listed"
+
+
+class NotUsable(Exception):
+    """An object that is there but is not what the page expects; the message says why."""
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    key: str
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return self.key.rsplit("/", 1)[-1]
+
+    @property
+    def note(self) -> str:
+        return f"could not be read: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +122,9 @@ class ReportRow:
 
 @dataclass(frozen=True)
 class RejectedFile:
+    """A refused file and the first rows of its report; when the report could not be read,
+    its one row says so (and `report_rows` is 0)."""
+
     file: StagedFile
     report_key: str | None
     report: tuple[ReportRow, ...]
@@ -130,21 +182,24 @@ class PlanView:
 
 @dataclass(frozen=True)
 class BatchView:
-    doc: BatchDocument
+    """A batch as the ledger holds it (the push's own `Batch`), with what the page adds."""
+
+    batch: Batch
     outcomes: tuple[ChunkOutcome, ...]
     plan: PlanView | None
+    unreadable: tuple[Unreadable, ...] = ()  # its request outcomes or plan
 
     @property
     def batch_id(self) -> str:
-        return self.doc["batch_id"]
+        return self.batch.batch_id
 
     @property
     def status(self) -> str:
-        return self.doc["status"]
+        return self.batch.status
 
     @property
     def waiting_for_approval(self) -> bool:
-        return self.status == "planned" and self.doc["needs_approval"] and not self.doc["approval"]
+        return self.batch.waiting_for_approval
 
     @property
     def adjust_numbers(self) -> list[str]:
@@ -152,25 +207,24 @@ class BatchView:
 
     @property
     def last_event(self) -> str | None:
-        events = self.doc["events"]
-        return f"{events[-1]['status']}: {events[-1]['detail']}" if events else None
+        event = self.batch.last_event
+        return f"{event.status}: {event.detail}" if event else None
 
     @property
     def failures(self) -> list[str]:
-        total = self.doc["chunks"]
+        total = self.batch.chunks
         found = [
             f"request {o.chunk}/{total} refused: {o.error or 'no reason given'}"
             for o in self.outcomes
             if o.status != "applied"
         ]
-        if self.status in FAILED_STATUSES:
-            events = self.doc["events"]
-            detail = events[-1]["detail"] if events else "no detail recorded"
-            found.append(f"batch {self.status}: {detail}")
+        if self.batch.is_finished and not self.batch.is_done:
+            event = self.batch.last_event
+            found.append(f"batch {self.status}: {event.detail if event else 'no detail recorded'}")
             unsent = total - len(self.outcomes)
             if unsent > 0:
                 found.append(f"{unsent} of {total} requests not sent")
-        return found
+        return found + [f"{u.name} {u.note}" for u in self.unreadable]
 
 
 @dataclass(frozen=True)
@@ -192,6 +246,9 @@ class PushOverview:
     dry_runs: tuple[DryRunView, ...]
     dry_run_rejections: tuple[RejectedFile, ...]
     counts: dict[str, int]
+    # Batch documents and dry-run summaries that could not be read (so not in `batches` or
+    # `dry_runs`).
+    unreadable: tuple[Unreadable, ...] = ()
 
 
 def _is_hex(text: str) -> bool:
@@ -216,77 +273,175 @@ def _folder(s3: Any, layout: PushLayout, folder: str) -> list[StoredObject]:
     ]
 
 
+def _reason(error: Exception) -> str:
+    """Why an object could not be read, in a few words. Other errors are named by type only:
+    their text may hold an endpoint or a key from a connection (the log has them)."""
+    if isinstance(error, NotUsable):
+        return str(error)
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+    if isinstance(error, json.JSONDecodeError):
+        return f"not JSON ({error.msg} at line {error.lineno}, column {error.colno})"
+    if isinstance(error, csv.Error):
+        return f"not CSV ({error})"
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        return GONE if code in {"NoSuchKey", "404"} else f"S3 answered {code or 'with an error'}"
+    return type(error).__name__
+
+
+def _attempt(key: str, read: Callable[[], T]) -> T | Unreadable:
+    """`read()`, or why the object at `key` could not be read."""
+    try:
+        return read()
+    except Exception as error:  # whatever one object holds, the rest of the page is shown
+        log.warning("the Inventory lake page could not read %s", key, exc_info=True)
+        return Unreadable(key, _reason(error))
+
+
+def _body(s3: Any, bucket: str, key: str) -> bytes:
+    body = read_bytes(s3, bucket, key)
+    if body is None:
+        raise NotUsable(GONE)
+    return body
+
+
+def _checked(value: Any, fields: Fields, what: str, *, all_needed: bool = True) -> dict[str, Any]:
+    """`value`, a JSON object holding `fields` with their types (or without some of them, when
+    not `all_needed`)."""
+    if not isinstance(value, dict):
+        raise NotUsable(f"{what} is not a JSON object")
+    for field, kind in fields.items():
+        if field not in value:
+            if all_needed:
+                raise NotUsable(f"{what} has no {field}")
+        elif not isinstance(value[field], kind):
+            raise NotUsable(f"{what} has an unexpected {field}")
+    return value
+
+
+def _json(s3: Any, bucket: str, key: str) -> Any:
+    return json.loads(_body(s3, bucket, key))
+
+
 def parse_report(body: bytes, limit: int = REPORT_ROWS) -> tuple[tuple[ReportRow, ...], int]:
     """The first `limit` rows of a rejection report, and how many it has."""
     reader = csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline=""))
+    if not set(REPORT_COLUMNS) <= set(reader.fieldnames or ()):
+        raise NotUsable(f"not a rejection report (no {', '.join(REPORT_COLUMNS)} header)")
     rows: list[ReportRow] = []
     total = 0
     for record in reader:
         total += 1
         if len(rows) < limit:
-            rows.append(
-                ReportRow(
-                    *(record.get(column) or "" for column in ("row", "column", "value", "problem"))
-                )
-            )
+            rows.append(ReportRow(*(record.get(column) or "" for column in REPORT_COLUMNS)))
     return tuple(rows), total
 
 
-def _rejected(s3: Any, layout: PushLayout, limit: int) -> tuple[list[RejectedFile], int]:
-    objects = _folder(s3, layout, REJECTED)
-    reports = {obj.key: obj for obj in objects if obj.key.endswith(REPORT_SUFFIX)}
-    files = {obj.key: obj for obj in objects if not obj.key.endswith(REPORT_SUFFIX)}
-    # A report whose file is gone still says why something was refused: keep it.
-    for report_key in reports:
-        files.setdefault(report_key[: -len(REPORT_SUFFIX)], reports[report_key])
-    newest = _newest_first(list(files.values()))[:limit]
-    report_keys = set(reports)
-    return parallel_map(lambda obj: _with_report(s3, layout, obj, report_keys), newest), len(files)
+@dataclass(frozen=True)
+class _Refusal:
+    """A refused file's key, with what is listed of it: the file (None when only its report is
+    left) and its report (None when it has none)."""
+
+    file_key: str
+    file: StoredObject | None
+    report: StoredObject | None
+
+    @property
+    def listed(self) -> StoredObject:
+        listed = self.file or self.report
+        assert listed is not None, "a refusal is listed by its file, its report or both"
+        return listed
 
 
-def _with_report(s3: Any, layout: PushLayout, obj: StoredObject, reports: set[str]) -> RejectedFile:
-    """A refused file (or its report alone, when the file is gone) with the report's rows."""
-    file_key = obj.key.removesuffix(REPORT_SUFFIX)
-    report_key = file_key + REPORT_SUFFIX
-    staged = (
-        _staged(obj)
-        if file_key == obj.key
-        else StagedFile(file_key, file_key.rsplit("/", 1)[-1], None, obj.modified)
-    )
-    body = read_bytes(s3, layout.root.bucket, report_key) if report_key in reports else None
-    if body is None:
-        return RejectedFile(staged, None, (), 0)
-    rows, total = parse_report(body)
-    return RejectedFile(staged, report_key, rows, total)
-
-
-def _dry_runs(
-    s3: Any, layout: PushLayout, limit: int
-) -> tuple[list[DryRunView], list[RejectedFile], int, int]:
-    """The newest dry-run plans and dry-run rejection reports, and how many of each exist."""
-    bucket = layout.root.bucket
-    prefix = layout.root.key(SET_ADJUSTMENTS_STAGING_PATH, DRY_RUN) + "/"
-    objects = list(list_objects(s3, bucket, prefix))
-    summaries = _newest_first([obj for obj in objects if obj.key.endswith("/" + SUMMARY_FILE)])
-    reports = _newest_first(
-        [
-            obj
-            for obj in objects
-            if obj.key.endswith(REPORT_SUFFIX) and "/" not in obj.key[len(prefix) :]
-        ]
-    )
-    shown = summaries[:limit]
-    docs = parallel_map(lambda obj: read_json(s3, bucket, obj.key), shown)
-    views = [
-        DryRunView(obj.key.split("/")[-2], cast(dict[str, Any], doc), obj.modified)
-        for obj, doc in zip(shown, docs, strict=True)
-        if doc is not None
+def _refusals(objects: Iterable[StoredObject]) -> list[_Refusal]:
+    """The files in `rejected/` and their reports, though an upload may itself be called
+    `*.report.csv`. Every refused file gets its report before it is moved here, so a key with a
+    `.report.csv` beside it is a file; a key ending in `.report.csv` without one is the report
+    of the key without that ending, shown on its own when that file is gone."""
+    by_key = {obj.key: obj for obj in objects}
+    reports = {
+        key: obj
+        for key, obj in by_key.items()
+        if key.endswith(REPORT_SUFFIX) and key + REPORT_SUFFIX not in by_key
+    }
+    files = [
+        _Refusal(key, obj, reports.get(key + REPORT_SUFFIX))
+        for key, obj in by_key.items()
+        if key not in reports
     ]
-    report_keys = {obj.key for obj in reports}
-    rejections = parallel_map(
-        lambda obj: _with_report(s3, layout, obj, report_keys), reports[:limit]
+    alone = [
+        _Refusal(file_key, None, obj)
+        for key, obj in reports.items()
+        if (file_key := key.removesuffix(REPORT_SUFFIX)) not in by_key
+    ]
+    return files + alone
+
+
+def _newest_refusals(refusals: list[_Refusal]) -> list[_Refusal]:
+    return sorted(refusals, key=lambda r: (r.listed.modified, r.listed.key), reverse=True)
+
+
+def _rejected_file(s3: Any, bucket: str, refusal: _Refusal) -> RejectedFile:
+    """A refused file (or its report alone, when the file is gone) with the report's rows."""
+    staged = (
+        _staged(refusal.file)
+        if refusal.file
+        else StagedFile(
+            refusal.file_key, refusal.file_key.rsplit("/", 1)[-1], None, refusal.listed.modified
+        )
     )
-    return views, rejections, len(summaries), len(reports)
+    if refusal.report is None:
+        return RejectedFile(staged, None, (), 0)
+    key = refusal.report.key
+    read = _attempt(key, lambda: parse_report(_body(s3, bucket, key)))
+    if isinstance(read, Unreadable):
+        return RejectedFile(staged, key, (ReportRow("", "", "", f"the report {read.note}"),), 0)
+    return RejectedFile(staged, key, *read)
+
+
+def _rejected(s3: Any, layout: PushLayout, limit: int) -> tuple[list[RejectedFile], int]:
+    refusals = _refusals(_folder(s3, layout, REJECTED))
+    shown = _newest_refusals(refusals)[:limit]
+    bucket = layout.root.bucket
+    return parallel_map(lambda r: _rejected_file(s3, bucket, r), shown), len(refusals)
+
+
+def _dry_run_summary(s3: Any, bucket: str, obj: StoredObject) -> DryRunView | Unreadable:
+    def read() -> DryRunView:
+        summary = _checked(_json(s3, bucket, obj.key), SUMMARY_FIELDS, "it", all_needed=False)
+        for change in summary.get("largest_changes", []):
+            _checked(change, CHANGE_FIELDS, "a largest change")
+        return DryRunView(obj.key.split("/")[-2], summary, obj.modified)
+
+    return _attempt(obj.key, read)
+
+
+def _dry_run_plans(
+    s3: Any, bucket: str, objects: list[StoredObject], limit: int
+) -> tuple[list[DryRunView], list[Unreadable], int]:
+    """The newest dry-run plans, those whose summary could not be read, and how many exist."""
+    summaries = _newest_first([obj for obj in objects if obj.key.endswith("/" + SUMMARY_FILE)])
+    reads = parallel_map(lambda obj: _dry_run_summary(s3, bucket, obj), summaries[:limit])
+    return (
+        [read for read in reads if isinstance(read, DryRunView)],
+        [read for read in reads if isinstance(read, Unreadable)],
+        len(summaries),
+    )
+
+
+def _dry_run_rejections(
+    s3: Any, bucket: str, prefix: str, objects: list[StoredObject], limit: int
+) -> tuple[list[RejectedFile], int]:
+    """The newest dry-run rejection reports, and how many exist. Nothing but reports is written
+    directly in `dry_run/` (the file a report is about stays in `approved/`)."""
+    refusals = [
+        _Refusal(obj.key.removesuffix(REPORT_SUFFIX), None, obj)
+        for obj in objects
+        if obj.key.endswith(REPORT_SUFFIX) and "/" not in obj.key[len(prefix) :]
+    ]
+    shown = _newest_refusals(refusals)[:limit]
+    return parallel_map(lambda r: _rejected_file(s3, bucket, r), shown), len(refusals)
 
 
 def plan_view(s3: Any, layout: PushLayout, batch_id: str, lines: int = PLAN_LINES) -> PlanView:
@@ -330,52 +485,72 @@ def _outcome(doc: ChunkDocument) -> ChunkOutcome:
     )
 
 
-def _batches(s3: Any, layout: PushLayout, limit: int) -> tuple[list[BatchView], int]:
-    bucket, ledger = layout.root.bucket, layout.ledger_prefix()
-    keys_by_batch: dict[str, list[StoredObject]] = defaultdict(list)
-    for obj in list_objects(s3, bucket, ledger):
-        keys_by_batch[obj.key[len(ledger) :].split("/", 1)[0]].append(obj)
-    documents = {
-        batch_id: obj
-        for batch_id, objects in keys_by_batch.items()
-        for obj in objects
-        if obj.key == layout.batch_key(batch_id)
-    }
-    newest = [obj.key.split("/")[-2] for obj in _newest_first(list(documents.values()))][:limit]
-    docs = parallel_map(lambda batch_id: read_json(s3, bucket, layout.batch_key(batch_id)), newest)
-    chunk_keys = [
-        (batch_id, obj.key)
-        for batch_id in newest
-        for obj in keys_by_batch[batch_id]
-        if obj.key.startswith(layout.chunks_prefix(batch_id))
-    ]
-    chunk_docs = parallel_map(lambda item: read_json(s3, bucket, item[1]), chunk_keys)
-    outcomes: dict[str, list[ChunkOutcome]] = defaultdict(list)
-    for (batch_id, _), chunk_doc in zip(chunk_keys, chunk_docs, strict=True):
-        if chunk_doc is not None:
-            outcomes[batch_id].append(_outcome(cast(ChunkDocument, chunk_doc)))
-    with_plan = {
-        batch_id
-        for batch_id in newest
-        if any(
-            obj.key == layout.plan_key(batch_id, dry_run=False, ext="parquet")
-            for obj in keys_by_batch[batch_id]
-        )
-    }
-    plans = parallel_map(
-        lambda batch_id: plan_view(s3, layout, batch_id) if batch_id in with_plan else None,
-        newest,
+def _batch_document(s3: Any, layout: PushLayout, batch_id: str) -> Batch | Unreadable:
+    key = layout.batch_key(batch_id)
+
+    def read() -> Batch:
+        doc = _checked(_json(s3, layout.root.bucket, key), BATCH_FIELDS, "it")
+        for event in doc["events"]:
+            _checked(event, EVENT_FIELDS, "an event")
+        return Batch.from_document(cast(BatchDocument, doc))
+
+    return _attempt(key, read)
+
+
+def _chunk_outcome(s3: Any, bucket: str, key: str) -> ChunkOutcome | Unreadable:
+    return _attempt(
+        key,
+        lambda: _outcome(cast(ChunkDocument, _checked(_json(s3, bucket, key), CHUNK_FIELDS, "it"))),
     )
-    views = [
-        BatchView(
-            cast(BatchDocument, doc),
-            tuple(sorted(outcomes[batch_id], key=lambda o: o.chunk)),
-            plan,
-        )
-        for batch_id, doc, plan in zip(newest, docs, plans, strict=True)
-        if doc is not None
+
+
+def _plan(
+    s3: Any, layout: PushLayout, batch_id: str, listed: set[str]
+) -> PlanView | Unreadable | None:
+    key = layout.plan_key(batch_id, dry_run=False, ext="parquet")
+    return _attempt(key, lambda: plan_view(s3, layout, batch_id)) if key in listed else None
+
+
+def _batch_view(
+    batch: Batch, reads: list[ChunkOutcome | Unreadable], plan: PlanView | Unreadable | None
+) -> BatchView:
+    outcomes = sorted((r for r in reads if isinstance(r, ChunkOutcome)), key=lambda o: o.chunk)
+    unreadable = [r for r in [*reads, plan] if isinstance(r, Unreadable)]
+    shown_plan = plan if isinstance(plan, PlanView) else None
+    return BatchView(batch, tuple(outcomes), shown_plan, tuple(unreadable))
+
+
+def _batches(
+    s3: Any, layout: PushLayout, limit: int
+) -> tuple[list[BatchView], list[Unreadable], int]:
+    """The newest batches, those whose document could not be read, and how many there are."""
+    bucket, ledger = layout.root.bucket, layout.ledger_prefix()
+    keys_by_batch: dict[str, set[str]] = defaultdict(set)
+    documents: list[StoredObject] = []
+    for obj in list_objects(s3, bucket, ledger):
+        batch_id = obj.key[len(ledger) :].split("/", 1)[0]
+        keys_by_batch[batch_id].add(obj.key)
+        if obj.key == layout.batch_key(batch_id):
+            documents.append(obj)
+    newest = [obj.key.split("/")[-2] for obj in _newest_first(documents)][:limit]
+    docs = parallel_map(lambda batch_id: _batch_document(s3, layout, batch_id), newest)
+    readable = [(b, doc) for b, doc in zip(newest, docs, strict=True) if isinstance(doc, Batch)]
+    chunk_keys = [
+        (batch_id, key)
+        for batch_id, _ in readable
+        for key in sorted(keys_by_batch[batch_id])
+        if key.startswith(layout.chunks_prefix(batch_id))
     ]
-    return views, len(documents)
+    chunk_reads = parallel_map(lambda item: _chunk_outcome(s3, bucket, item[1]), chunk_keys)
+    reads_by_batch: dict[str, list[ChunkOutcome | Unreadable]] = defaultdict(list)
+    for (batch_id, _), read in zip(chunk_keys, chunk_reads, strict=True):
+        reads_by_batch[batch_id].append(read)
+    plans = parallel_map(lambda item: _plan(s3, layout, item[0], keys_by_batch[item[0]]), readable)
+    views = [
+        _batch_view(doc, reads_by_batch[batch_id], plan)
+        for (batch_id, doc), plan in zip(readable, plans, strict=True)
+    ]
+    return views, [doc for doc in docs if isinstance(doc, Unreadable)], len(documents)
 
 
 def push_overview(
@@ -385,9 +560,14 @@ def push_overview(
     pending = _newest_first(_folder(s3, layout, APPROVED))
     processed = _newest_first(_folder(s3, layout, PROCESSED))
     rejected, rejected_total = _rejected(s3, layout, file_limit)
-    batches, batches_total = _batches(s3, layout, batch_limit)
-    dry_runs, dry_run_rejections, dry_runs_total, dry_run_rejections_total = _dry_runs(
-        s3, layout, batch_limit
+    batches, unreadable_batches, batches_total = _batches(s3, layout, batch_limit)
+    dry_run_prefix = root.key(SET_ADJUSTMENTS_STAGING_PATH, DRY_RUN) + "/"
+    dry_run_objects = list(list_objects(s3, root.bucket, dry_run_prefix))
+    dry_runs, unreadable_dry_runs, dry_runs_total = _dry_run_plans(
+        s3, root.bucket, dry_run_objects, batch_limit
+    )
+    dry_run_rejections, dry_run_rejections_total = _dry_run_rejections(
+        s3, root.bucket, dry_run_prefix, dry_run_objects, batch_limit
     )
     return PushOverview(
         staging_uri=root.uri(SET_ADJUSTMENTS_STAGING_PATH) + "/",
@@ -405,4 +585,5 @@ def push_overview(
             "dry_runs": dry_runs_total,
             "dry_run_rejections": dry_run_rejections_total,
         },
+        unreadable=(*unreadable_batches, *unreadable_dry_runs),
     )

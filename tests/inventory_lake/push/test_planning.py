@@ -81,7 +81,7 @@ def test_the_guard_names_large_absolute_relative_and_total_changes() -> None:
     body = approval_body(summary)
     assert "change by more than 100 units" in body and "s3://lake/plan.csv" in body
     assert "| 2 | 1 | 10 |  | 50 | 650 | +600 |" in body
-    assert "big/file.csv" in body, "a pipe in a file name must not break the Markdown table"
+    assert "` big|file.csv `" in body, "a file name shows as it is, in a code span"
     assert approval_subject(summary).endswith("4 lines, 1 requests")
 
 

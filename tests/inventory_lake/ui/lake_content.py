@@ -17,7 +17,8 @@ from include.inventory_lake.lake.partition_writer import CommittedPartition, Par
 from include.inventory_lake.push.archive import put_bytes
 from include.inventory_lake.push.audit import audit_rows, write_audit
 from include.inventory_lake.push.layout import PushLayout
-from include.inventory_lake.push.ledger import Ledger, new_batch_document
+from include.inventory_lake.push.ledger import Ledger
+from include.inventory_lake.push.lifecycle import Batch, SourceFile, now_iso
 from include.inventory_lake.push.plan_store import write_plan
 from include.inventory_lake.push.planning import GuardLimits, Plan, build_plan
 from include.inventory_lake.push.report import rejection_report
@@ -92,49 +93,39 @@ def push_batch(
     status: str = "done",
     run_id: str = "manual__push",
 ) -> Plan:
-    """A batch as the push leaves it: claimed, planned, requests answered, audited."""
+    """A batch as the push leaves it: claimed, planned (approved when the guard asks), requests
+    answered (until the first refused one: then it failed), audited. `status="planned"` stops
+    before anything is sent."""
     layout = PushLayout(root)
     ledger = Ledger(s3, layout, batch_id)
     name = f"{batch_id}.csv"
-    stored = ledger.create(
-        new_batch_document(
-            batch_id=batch_id,
-            content_sha256="c" * 64,
-            forced=False,
-            source_key=layout.approved_prefix + name,
-            source_name=name,
-            source_etag="etag",
-            source_sha256=hashlib.sha256(batch_id.encode()).hexdigest(),
-            owner_run_id=run_id,
-            status="planning",
-            lines=len(lines),
-            chunks=0,
-            chunk_size=chunk_size,
-            needs_approval=False,
-            guard_reasons=[],
-        ),
-        run_id=run_id,
-        detail="claimed",
+    source = SourceFile(
+        layout.approved_prefix + name, name, "etag", hashlib.sha256(batch_id.encode()).hexdigest()
     )
+    batch = Batch.claim(
+        batch_id=batch_id, content_sha256="c" * 64, forced=False, source=source, run_id=run_id,
+        lines=len(lines), chunk_size=chunk_size,
+    )  # fmt: skip
+    stored = ledger.create(batch)
     plan = build_plan(batch_id, lines, on_hand, chunk_size=chunk_size, limits=LIMITS)
     write_plan(s3, layout, plan, dry_run=False)
-    stored = ledger.replace(
-        stored,
-        run_id=run_id,
-        detail="planned",
-        status="planned",
-        lines=len(lines),
-        chunks=len(plan.chunks),
-        needs_approval=plan.needs_approval,
-        guard_reasons=list(plan.guard_reasons),
-    )
+    batch = batch.plan(
+        run_id, lines=len(lines), chunks=len(plan.chunks), chunk_size=chunk_size,
+        needs_approval=plan.needs_approval, guard_reasons=plan.guard_reasons,
+    )  # fmt: skip
+    stored = ledger.save(stored, batch)
+    if status == "planned":
+        return plan
+    if batch.needs_approval:
+        batch = batch.approve(run_id, by="tester", at=now_iso())
+    batch = batch.start_sending(run_id, attempt=f"{run_id}/try-1", watermark=0)
     outcomes: dict[int, ChunkDocument] = {}
-    for chunk in plan.chunks if status != "planned" else ():
+    for chunk in plan.chunks:
         if chunk.number in refused:
-            outcomes[chunk.number] = refused_outcome(
-                batch_id, chunk.number, refused[chunk.number], run_id=run_id
-            )
+            error = refused[chunk.number]
+            outcomes[chunk.number] = refused_outcome(batch_id, chunk.number, error, run_id=run_id)
             ledger.write_chunk(outcomes[chunk.number])
+            batch = batch.refuse(run_id, chunk=chunk.number, error=error)
             break
         record = {
             "id": 5000 + chunk.number,
@@ -148,10 +139,12 @@ def push_batch(
             batch_id, chunk.number, record, run_id=run_id, found_by="response"
         )
         ledger.write_chunk(outcomes[chunk.number])
-    stored = ledger.replace(stored, run_id=run_id, detail=f"finished: {status}", status=status)
-    if status in {"done", "failed", "rejected"}:
-        rows = audit_rows(stored.doc, plan, outcomes, run_id=run_id, recorded_at=datetime.now(UTC))
-        write_audit(s3, layout, stored.doc, rows)
+    else:
+        batch = batch.all_sent(run_id).finish(run_id)
+    assert batch.status == status, f"batch {batch_id} ended {batch.status}, not {status}"
+    ledger.save(stored, batch)
+    rows = audit_rows(batch, plan, outcomes, run_id=run_id, recorded_at=datetime.now(UTC))
+    write_audit(s3, layout, batch, rows)
     return plan
 
 

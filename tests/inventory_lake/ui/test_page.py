@@ -1,8 +1,10 @@
 """The rendered page: every dataset's partitions with row counts and gaps, the chart, the
-push batches and a rejected file's report; text from the lake is escaped, never run."""
+push batches and a rejected file's report; text from the lake is escaped, never run, and an
+object that cannot be read is named on the page instead of taking it down."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from typing import Any
@@ -110,6 +112,44 @@ def test_text_from_the_lake_is_escaped(s3: Any, root: LakeRoot) -> None:
     assert "<script>" not in html and "<img" not in html
     assert "bad&lt;img src=x onerror=alert(1)&gt;.csv" in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+
+
+def article(html: str, key: str) -> str:
+    found = re.search(
+        rf'<article class="rejected" data-key="{re.escape(key)}">(.*?)</article>', html, re.S
+    )
+    assert found, key
+    return found.group(1)
+
+
+def test_unreadable_objects_are_named_and_the_rest_of_the_page_is_shown(
+    s3: Any, root: LakeRoot
+) -> None:
+    layout = PushLayout(root)
+    not_utf_8 = [Problem(None, None, None, "the file is not UTF-8 text")]
+    upload, _ = reject_file(s3, root, "x.report.csv", "1;café\r\n".encode("latin-1"), not_utf_8)
+    broken = layout.rejected_key("broken.csv", "ab" * 32)
+    s3.put_object(Bucket=root.bucket, Key=broken, Body=b"x")
+    s3.put_object(Bucket=root.bucket, Key=layout.report_key("broken.csv", "ab" * 32), Body=b"\xff")
+    push_batch(s3, root, "b-odd", [set_line(2, 1, 11, 5, "S")], {(1, 11): 4})
+    doc = json.loads(
+        s3.get_object(Bucket=root.bucket, Key=layout.batch_key("b-odd"))["Body"].read()
+    )
+    doc["created_at"] = "last tuesday"  # edited by hand: shown as it is
+    s3.put_object(Bucket=root.bucket, Key=layout.batch_key("b-odd"), Body=json.dumps(doc).encode())
+    push_batch(s3, root, "b-garbled", [set_line(2, 1, 11, 5, "S")], {(1, 11): 4})
+    s3.put_object(Bucket=root.bucket, Key=layout.batch_key("b-garbled"), Body=b"{")
+
+    html = render(gather(s3, root, end=D3, days=3))
+
+    shown = article(html, upload)
+    assert "<h4>x.report.csv " in shown and "<td>the file is not UTF-8 text</td>" in shown
+    assert (
+        "<td>the report could not be read: not UTF-8 text (byte 0xff at offset 0)</td>"
+        in article(html, broken)
+    )
+    assert 'data-batch="b-odd"' in html and "<dd>last tuesday / " in html
+    assert "Batches in the ledger: <strong>2</strong>" in html
 
 
 def test_an_old_lake_links_to_its_newest_partition(s3: Any, root: LakeRoot) -> None:

@@ -1,5 +1,6 @@
 """Push batches on the S3 server, written by the push package itself: pending, processed and
-rejected files, a rejected file's report, and each batch's plan, requests and failures."""
+rejected files, a rejected file's report (also for an upload itself named `*.report.csv`), and
+each batch's plan, requests and failures."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from include.inventory_lake.push.claim import SourceFile
 from include.inventory_lake.push.finalize import reject_file as push_reject_file
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger
+from include.inventory_lake.push.report import rejection_report
 from include.inventory_lake.push.validation import Problem
 from include.inventory_lake.ui.push_batches import parse_report, push_overview
 from tests.inventory_lake.ui.lake_content import dry_run, push_batch, reject_file, set_line
@@ -120,7 +122,7 @@ def test_a_done_batch_shows_its_plan_requests_and_adjustment_numbers(
     largest = batch.plan.largest[0]
     assert (largest.sku, largest.current, largest.new, largest.delta) == ("SKU-B", 8, 600, 592)
     assert "line_delta" in largest.flags
-    assert batch.doc["needs_approval"] is True and not batch.waiting_for_approval
+    assert batch.batch.needs_approval and not batch.waiting_for_approval
 
 
 def test_a_refused_request_and_the_requests_not_sent_are_failures(s3: Any, root: LakeRoot) -> None:
@@ -134,7 +136,7 @@ def test_a_refused_request_and_the_requests_not_sent_are_failures(s3: Any, root:
     assert batch.adjust_numbers == ["IA900001"]
     assert batch.failures == [
         "request 2/4 refused: 422: variant unknown",
-        "batch failed: finished: failed",
+        "batch failed: request 2 refused: 422: variant unknown",
         "2 of 4 requests not sent",
     ]
 
@@ -151,7 +153,7 @@ def test_batches_newest_first_and_one_waiting_for_approval(s3: Any, root: LakeRo
     (batch,) = overview.batches
     assert batch.batch_id == "b-new" and batch.outcomes == () and batch.adjust_numbers == []
     stored = ledger.read()
-    assert stored is not None and stored.doc["needs_approval"]
+    assert stored is not None and stored.batch.needs_approval
     assert batch.waiting_for_approval
 
 
@@ -178,3 +180,53 @@ def test_dry_runs_show_their_plan_summary_or_why_the_file_would_be_rejected(
     assert [r.problem for r in rejection.report] == ["quantity is not a whole number"]
     assert overview.counts["dry_runs"] == 2 and overview.counts["dry_run_rejections"] == 1
     assert overview.batches == () and overview.rejected == (), "a dry run is neither"
+
+
+LATIN_1_UPLOAD = "location_id;note\r\n1;café crème\r\n".encode("latin-1")
+NOT_UTF_8 = [Problem(None, None, None, "the file is not UTF-8 text")]
+
+
+def test_an_upload_named_like_a_report_is_a_rejected_file_with_its_report(
+    s3: Any, root: LakeRoot
+) -> None:
+    file_key, report_key = reject_file(s3, root, "x.report.csv", LATIN_1_UPLOAD, NOT_UTF_8)
+    other, _ = reject_file(
+        s3, root, "plain.csv", b"x", [Problem(2, "quantity", "x", "not a number")]
+    )
+
+    overview = push_overview(s3, root)
+
+    by_key = {r.key: r for r in overview.rejected}
+    assert set(by_key) == {file_key, other} and overview.counts["rejected"] == 2
+    upload = by_key[file_key]
+    assert upload.file.name == "x.report.csv" and upload.file.size == len(LATIN_1_UPLOAD)
+    assert upload.report_key == report_key and upload.report_rows == 1
+    assert [r.problem for r in upload.report] == ["the file is not UTF-8 text"]
+    assert [r.problem for r in by_key[other].report] == ["not a number"]
+
+
+def test_the_report_of_an_upload_named_like_a_report_shows_when_the_file_is_gone(
+    s3: Any, root: LakeRoot
+) -> None:
+    file_key, report_key = reject_file(s3, root, "x.report.csv", LATIN_1_UPLOAD, NOT_UTF_8)
+    s3.delete_object(Bucket=root.bucket, Key=file_key)
+
+    (rejected,) = push_overview(s3, root).rejected
+
+    assert rejected.key == file_key and rejected.report_key == report_key
+    assert rejected.file.name == "x.report.csv" and rejected.file.size is None
+    assert [r.problem for r in rejected.report] == ["the file is not UTF-8 text"]
+
+
+def test_a_dry_run_report_on_an_upload_named_like_a_report_names_that_upload(
+    s3: Any, root: LakeRoot
+) -> None:
+    key = PushLayout(root).dry_run_report_key("x.report.csv", "ab" * 32)
+    s3.put_object(Bucket=root.bucket, Key=key, Body=rejection_report(NOT_UTF_8))
+
+    overview = push_overview(s3, root)
+
+    (rejection,) = overview.dry_run_rejections
+    assert rejection.file.name == "x.report.csv" and rejection.report_key == key
+    assert [r.problem for r in rejection.report] == ["the file is not UTF-8 text"]
+    assert overview.rejected == () and overview.counts["dry_run_rejections"] == 1
