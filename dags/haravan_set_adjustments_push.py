@@ -37,7 +37,6 @@ from airflow.sdk import CronTriggerTimetable, dag, task, task_group
 from include.inventory_lake import dag_defaults, settings, tags
 from include.inventory_lake.push.approval import PlanApprovalOperator
 from include.inventory_lake.push.options import dag_params
-from include.inventory_lake.push.task_ids import GROUP, PREPARE_TASK
 
 
 @dag(
@@ -52,34 +51,36 @@ from include.inventory_lake.push.task_ids import GROUP, PREPARE_TASK
 )
 def haravan_set_adjustments_push() -> None:
     @task
-    def discover(**context: Any) -> list[dict[str, Any]]:
+    def discover() -> list[dict[str, Any]]:
         from include.inventory_lake.push.tasks import discover
 
-        return discover(context)
+        return discover()
 
-    @task_group(group_id=GROUP)
+    # Each task hands the next a small typed value (push/handoffs.py) as an XComArg.
+    @task_group(group_id="each_file")
     def each_file(staged: dict[str, Any]) -> None:
         @task(pool=settings.HARAVAN_POOL)
-        def prepare(staged: dict[str, Any], **context: Any) -> dict[str, Any]:
+        def prepare(staged: dict[str, Any]) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import prepare
 
-            return prepare(staged, context)
-
-        approve = PlanApprovalOperator(task_id="approve", prepare_task_id=PREPARE_TASK)
+            return prepare(staged)
 
         @task(pool=settings.HARAVAN_POOL, execution_timeout=timedelta(hours=2))
-        def push(**context: Any) -> dict[str, Any]:
+        def push(prepared: dict[str, Any], decision: dict[str, Any] | None) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import push
 
-            return push(context)
+            return push(prepared, decision)
 
         @task
-        def record(**context: Any) -> dict[str, Any]:
+        def record(prepared: dict[str, Any], pushed: dict[str, Any]) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import record
 
-            return record(context)
+            return record(prepared)
 
-        prepare(staged) >> approve >> push() >> record()
+        prepared = prepare(staged)
+        approve = PlanApprovalOperator(task_id="approve", prepared=prepared)
+        pushed = push(prepared, approve.output)
+        record(prepared, pushed)
 
     each_file.expand(staged=discover())
 

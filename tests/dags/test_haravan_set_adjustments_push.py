@@ -464,9 +464,12 @@ def test_a_dry_run_writes_the_plan_and_sends_nothing(world: tuple[Emulator, S3Se
     assert (summary["lines"], summary["requests"], summary["needs_approval"]) == (60, 2, False)
 
 
+@pytest.mark.parametrize("status", [422, 400])
 def test_a_request_refused_mid_batch_stops_it_and_reports_what_was_applied(
-    world: tuple[Emulator, S3Server],
+    world: tuple[Emulator, S3Server], status: int
 ) -> None:
+    """Haravan refuses request 3 every time it is sent: it is recorded as refused at once (not
+    retried by the task nor resent by a later run), the batch ends failed with its report."""
     emulator, s3 = world
     lines = set_lines(emulator, locations=2, per_location=30, seed=8)
     put(s3, APPROVED + "refused.csv", csv_text(lines))
@@ -474,13 +477,14 @@ def test_a_request_refused_mid_batch_stops_it_and_reports_what_was_applied(
     emulator.set_faults(
         script=[
             {"kind": "latency", "ms": 0, "method": "POST", "path": POST_PATH, "times": 2},
-            {"kind": "status", "status": 422, "method": "POST", "path": POST_PATH, "times": 1},
+            {"kind": "status", "status": status, "method": "POST", "path": POST_PATH, "times": -1},
         ]
     )
     run = run_push(chunk_size=20)
     assert run.state == "failed"
     assert states(run)[("each_file.push", 0)] == "failed"
-    assert len(posts(emulator)) == 3, "nothing after the refused request is sent"
+    assert len(posts(emulator)) == 3, "nothing after the refused request is sent, nor resent"
+    assert staged(s3, "approved") == [], "the file left approved/: no later run sends it again"
     statuses = [row["status"] for row in sorted(audit_rows(s3), key=lambda r: r["chunk"])]
     assert statuses == ["applied"] * 30 + ["refused"] * 20 + ["not_sent"] * 10
     (batch,) = {row["batch_id"] for row in audit_rows(s3)}

@@ -176,7 +176,7 @@ def test_a_refused_request_ends_the_batch_failed_and_is_not_sent_again(
     emulator.set_faults(
         script=[
             {"kind": "latency", "ms": 0, "method": "POST", "path": POST_PATH, "times": 3},
-            {"kind": "status", "status": status, "method": "POST", "path": POST_PATH},
+            {"kind": "status", "status": status, "method": "POST", "path": POST_PATH, "times": -1},
         ]
     )  # from request 4 on, Haravan refuses every time
     report = attempt(client, ledger, plan, "a1")
