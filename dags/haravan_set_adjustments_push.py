@@ -37,6 +37,7 @@ from airflow.sdk import CronTriggerTimetable, dag, task, task_group
 from include.inventory_lake import dag_defaults, settings, tags
 from include.inventory_lake.push.approval import PlanApprovalOperator
 from include.inventory_lake.push.options import dag_params
+from include.inventory_lake.push.task_ids import GROUP, PREPARE_TASK
 
 
 @dag(
@@ -51,36 +52,38 @@ from include.inventory_lake.push.options import dag_params
 )
 def haravan_set_adjustments_push() -> None:
     @task
-    def discover() -> list[dict[str, Any]]:
+    def discover(**context: Any) -> list[dict[str, Any]]:
         from include.inventory_lake.push.tasks import discover
 
-        return discover()
+        return discover(context)
 
-    # Each task hands the next a small typed value (push/handoffs.py) as an XComArg.
-    @task_group(group_id="each_file")
+    @task_group(group_id=GROUP)
     def each_file(staged: dict[str, Any]) -> None:
         @task(pool=settings.HARAVAN_POOL)
-        def prepare(staged: dict[str, Any]) -> dict[str, Any]:
+        def prepare(staged: dict[str, Any], **context: Any) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import prepare
 
-            return prepare(staged)
+            return prepare(staged, context)
+
+        approve = PlanApprovalOperator(task_id="approve", prepare_task_id=PREPARE_TASK)
 
         @task(pool=settings.HARAVAN_POOL, execution_timeout=timedelta(hours=2))
-        def push(prepared: dict[str, Any], decision: dict[str, Any] | None) -> dict[str, Any]:
+        def push(**context: Any) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import push
 
-            return push(prepared, decision)
+            return push(context)
 
         @task
-        def record(prepared: dict[str, Any], pushed: dict[str, Any]) -> dict[str, Any]:
+        def record(**context: Any) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import record
 
-            return record(prepared)
+            return record(context)
 
-        prepared = prepare(staged)
-        approve = PlanApprovalOperator(task_id="approve", prepared=prepared)
-        pushed = push(prepared, approve.output)
-        record(prepared, pushed)
+        # The tasks read their group-mates' results by map index (push/task_ids.py) rather
+        # than taking them as XComArgs: tried on Airflow 3.3.2, XComArgs passed between tasks of
+        # this mapped group made one bad file's failed `prepare` fail the whole run before the
+        # good files' approvals ran (tests/dags: every bad input rejected, good.csv pushed).
+        prepare(staged) >> approve >> push() >> record()
 
     each_file.expand(staged=discover())
 

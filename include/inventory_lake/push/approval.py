@@ -10,7 +10,6 @@ a plan that needed approval.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -20,40 +19,35 @@ APPROVAL_TIMEOUT = timedelta(hours=24)
 
 
 class PlanApprovalOperator(ApprovalOperator):
-    """`prepared` is `prepare`'s XComArg (a `handoffs.Prepared`), resolved by Airflow as a
-    template field: no pull by task id."""
-
-    template_fields = (*ApprovalOperator.template_fields, "prepared")
-
-    def __init__(self, *, prepared: Any, **kwargs: Any) -> None:
+    def __init__(self, *, prepare_task_id: str, **kwargs: Any) -> None:
         kwargs.setdefault("subject", "Approve a bulk stock overwrite")
         kwargs.setdefault("defaults", ApprovalOperator.REJECT)
         kwargs.setdefault("response_timeout", APPROVAL_TIMEOUT)
         super().__init__(**kwargs)
-        self.prepared = prepared
+        self.prepare_task_id = prepare_task_id
 
-    def _plan(self) -> Any:
-        from include.inventory_lake.push.handoffs import Prepared
-
-        value: Mapping[str, Any] = self.prepared
-        return Prepared.from_xcom(value)
+    def _prepared(self, context: Any) -> dict[str, Any]:
+        ti = context["ti"]
+        prepared: dict[str, Any] = ti.xcom_pull(
+            task_ids=self.prepare_task_id, map_indexes=ti.map_index
+        )
+        return prepared
 
     def execute(self, context: Any) -> Any:
-        from include.inventory_lake.push.handoffs import Decision
-        from include.inventory_lake.push.tasks import earlier_decision
+        from include.inventory_lake.push.tasks import approval_needed, earlier_decision
 
-        prepared = self._plan()
-        passed = prepared.no_approval_because
+        prepared = self._prepared(context)
+        passed = approval_needed(prepared)
         if passed is not None:
             self.log.info("no approval asked: %s", passed)
-            return Decision(passed, None, None).as_xcom()
-        earlier = earlier_decision(prepared, context["run_id"])
+            return {"approval": passed, "by": None, "at": None}
+        earlier = earlier_decision(prepared, context)
         if earlier is not None:
             self.log.info("answered before: %s", earlier)
-            return earlier.as_xcom()
-        self.subject = prepared.subject
-        self.body = prepared.body
-        self.log.info("plan needs approval: %s", "; ".join(prepared.guard_reasons))
+            return earlier
+        self.subject = prepared["subject"]
+        self.body = prepared["body"]
+        self.log.info("plan needs approval: %s", "; ".join(prepared["guard_reasons"]))
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
@@ -64,11 +58,10 @@ class PlanApprovalOperator(ApprovalOperator):
         answer = HITLOperator.execute_complete(self, context=context, event=event)
         user = answer.get("responded_by_user") or {}
         responded_at = answer.get("responded_at")
-        decision = record_decision(
-            self._plan(),
-            context["run_id"],
+        return record_decision(
+            self._prepared(context),
+            context,
             approved=answer["chosen_options"] == [self.APPROVE],
             by=user.get("name") or user.get("id"),
             at=responded_at.isoformat() if responded_at else "",
         )
-        return decision.as_xcom()

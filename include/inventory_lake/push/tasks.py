@@ -1,8 +1,5 @@
-"""The push DAG's task bodies: orchestration only. Each step's work lives in its own module
-(validation, claim, lifecycle, planning, sending, finalize); here a task reads its inputs,
-calls them in order and decides to skip or fail. Everything a task needs comes from the lake,
-the typed hand-offs of `handoffs.py` (passed as XComArgs) and the run's params: no local files
-or process memory carry state from one task to the next.
+"""The push DAG's task bodies. Everything a task needs comes from the lake, small XComs and the
+run's params: no local files or process memory carry state from one task to the next.
 
 Per approved file (one mapped task group instance each): `prepare` (validate, claim the
 batch, read current stock, plan), `approve` (a person, only when the guard asks), `push`
@@ -17,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from include.inventory_lake.http.errors import (
     ApiAuthError,
@@ -29,7 +26,6 @@ from include.inventory_lake.push.batch import batch_id_for, content_prefix, cont
 from include.inventory_lake.push.claim import Claim, claim_batch
 from include.inventory_lake.push.discovery import StagedFile, discover_approved
 from include.inventory_lake.push.finalize import finalize_batch, reject_file
-from include.inventory_lake.push.handoffs import Decision, Prepared
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import (
     Ledger,
@@ -45,19 +41,13 @@ from include.inventory_lake.push.planning import Plan, build_plan
 from include.inventory_lake.push.reading import MAX_FILE_BYTES, UnreadableFile, read_staged
 from include.inventory_lake.push.sending import send_batch
 from include.inventory_lake.push.stock import read_current_stock
-from include.inventory_lake.push.summary import summarise
+from include.inventory_lake.push.summary import approval_body, approval_subject, summarise
+from include.inventory_lake.push.task_ids import APPROVE_TASK, PREPARE_TASK
 from include.inventory_lake.push.validation import Problem, SetLine, validate
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
 
 log = logging.getLogger(__name__)
 
-
-def _context() -> Context:
-    from airflow.sdk import get_current_context
-
-    return get_current_context()
+Context = Mapping[str, Any]
 
 
 def _fail(message: str) -> NoReturn:
@@ -100,10 +90,16 @@ def _haravan() -> Any:
     return haravan_client()
 
 
+def _mine(context: Context, task_id: str) -> Any:
+    """The XCom of `task_id` in this file's task group instance."""
+    ti = context["ti"]
+    return ti.xcom_pull(task_ids=task_id, map_indexes=ti.map_index)
+
+
 # discover
 
 
-def discover() -> list[dict[str, Any]]:
+def discover(context: Context) -> list[dict[str, Any]]:
     s3, layout = _lake()
     return [staged.as_xcom() for staged in discover_approved(s3, layout)]
 
@@ -173,12 +169,38 @@ def _plan(
     return plan, []
 
 
-def prepare(staged_xcom: Mapping[str, Any]) -> dict[str, Any]:
+def _prepared(
+    source: SourceFile,
+    batch_id: str,
+    summary: Mapping[str, Any] | None,
+    *,
+    dry_run: bool,
+    resumed: bool,
+) -> dict[str, Any]:
+    """What the next tasks need to know, small enough for an XCom."""
+    return {
+        "key": source.key,
+        "name": source.name,
+        "source_sha256": source.sha256,
+        "batch_id": batch_id,
+        "dry_run": dry_run,
+        "resumed": resumed,
+        "needs_approval": bool(summary and summary["needs_approval"]),
+        "lines": summary["lines"] if summary else None,
+        "requests": summary["requests"] if summary else None,
+        "guard_reasons": list(summary["guard_reasons"]) if summary else [],
+        "plan_uri": summary["plan_uri"] if summary else None,
+        "subject": approval_subject(summary) if summary else "",
+        "body": approval_body(summary) if summary else "",
+    }
+
+
+def prepare(staged_xcom: Mapping[str, Any], context: Context) -> dict[str, Any]:
     with _no_retry_for_permanent_failures():
-        return _prepare(StagedFile.from_xcom(dict(staged_xcom)), _context()).as_xcom()
+        return _prepare(StagedFile.from_xcom(dict(staged_xcom)), context)
 
 
-def _prepare(staged: StagedFile, context: Context) -> Prepared:
+def _prepare(staged: StagedFile, context: Context) -> dict[str, Any]:
     options = PushOptions.from_params(context["params"])
     run_id: str = context["run_id"]
     s3, layout = _lake()
@@ -228,7 +250,7 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
         log.info(
             "batch %s resumes (%s): stored plan, approval given before", batch_id, claim.detail
         )
-        return Prepared.of(source, batch_id, None, dry_run=False, resumed=True)
+        return _prepared(source, batch_id, None, dry_run=False, resumed=True)
 
     plan, stock_problems = _plan(lines, batch_id, options)
     if plan is None:
@@ -245,7 +267,7 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
         guard_reasons=tuple(plan.guard_reasons),
     )
     ledger.save(stored, planned)
-    return Prepared.of(source, batch_id, summary, dry_run=False, resumed=False)
+    return _prepared(source, batch_id, summary, dry_run=False, resumed=False)
 
 
 def _dry_run(
@@ -255,7 +277,7 @@ def _dry_run(
     lines: list[SetLine],
     batch_id: str,
     options: PushOptions,
-) -> Prepared:
+) -> dict[str, Any]:
     plan, problems = _plan(lines, batch_id, options)
     if plan is None:
         _reject(s3, layout, source, problems, dry_run=True)
@@ -271,38 +293,57 @@ def _dry_run(
         "application/json",
     )
     log.info("dry run of %s: %s", source.key, json.dumps(summary)[:2000])
-    return Prepared.of(source, batch_id, summary, dry_run=True, resumed=False)
+    return _prepared(source, batch_id, summary, dry_run=True, resumed=False)
 
 
 # approve
 
 
-def earlier_decision(prepared: Prepared, run_id: str) -> Decision | None:
+def approval_needed(prepared: Mapping[str, Any]) -> str | None:
+    """Why no person is asked (dry run, resumed, within the guard), or None to ask."""
+    if prepared["dry_run"]:
+        return "dry_run"
+    if prepared["resumed"]:
+        return "approved_before"
+    if not prepared["needs_approval"]:
+        return "not_needed"
+    return None
+
+
+def earlier_decision(prepared: Mapping[str, Any], context: Context) -> dict[str, Any] | None:
     """The answer this run already recorded: a retried approval task must not ask twice."""
     s3, layout = _lake()
-    stored = Ledger(s3, layout, prepared.batch_id).read()
-    if stored is None or not stored.batch.owned_by(run_id):
+    stored = Ledger(s3, layout, prepared["batch_id"]).read()
+    if stored is None or not stored.batch.owned_by(context["run_id"]):
         return None
     approval = stored.batch.approval
     if approval is None:
         return None
     if approval.decision == "declined":  # finish closing it: a crash may have cut in
-        return record_decision(prepared, run_id, approved=False, by=approval.by, at=approval.at)
-    return Decision("approved", approval.by, approval.at)
+        return record_decision(
+            prepared, context, approved=False, by=approval.by, at=approval.at or ""
+        )
+    return {"approval": "approved", "by": approval.by, "at": approval.at}
 
 
 def record_decision(
-    prepared: Prepared, run_id: str, *, approved: bool, by: str | None, at: str | None
-) -> Decision:
+    prepared: Mapping[str, Any],
+    context: Context,
+    *,
+    approved: bool,
+    by: str | None,
+    at: str,
+) -> dict[str, Any]:
     """Write a person's answer to the ledger; a rejected plan is closed (audit, file moved)."""
     with _no_retry_for_permanent_failures():
+        run_id: str = context["run_id"]
         s3, layout = _lake()
-        ledger = Ledger(s3, layout, prepared.batch_id)
+        ledger = Ledger(s3, layout, prepared["batch_id"])
         stored = _owned(ledger, run_id)
         who = by or "nobody (no answer in time)"
         if approved:
             ledger.save(stored, stored.batch.approve(run_id, by=by, at=at))
-            return Decision("approved", by, at)
+            return {"approval": "approved", "by": by, "at": at}
         if stored.status != "declined":  # a retry finishing a decline records it once
             stored = ledger.save(stored, stored.batch.decline(run_id, by=by, at=at))
         batch = stored.batch
@@ -313,7 +354,7 @@ def record_decision(
             s3, layout, ledger, stored, plan, run_id=run_id, kind="declined",
             problems=[declined, *reasons],
         )  # fmt: skip
-        return Decision("declined", by, at)
+        return {"approval": "declined", "by": by, "at": at}
 
 
 # push
@@ -328,24 +369,23 @@ def _owned(ledger: Ledger, run_id: str) -> StoredBatch:
     return stored
 
 
-def push(
-    prepared_xcom: Mapping[str, Any], decision_xcom: Mapping[str, Any] | None
-) -> dict[str, Any]:
+def push(context: Context) -> dict[str, Any]:
     with _no_retry_for_permanent_failures():
-        prepared = Prepared.from_xcom(prepared_xcom)
-        return _push(prepared, Decision.from_xcom(decision_xcom), _context())
+        return _push(context)
 
 
-def _push(prepared: Prepared, decision: Decision | None, context: Context) -> dict[str, Any]:
-    if prepared.dry_run:
+def _push(context: Context) -> dict[str, Any]:
+    prepared = _mine(context, PREPARE_TASK)
+    approval = _mine(context, APPROVE_TASK)
+    if prepared["dry_run"]:
         _skip("dry run: nothing sent")
-    if decision is None:
+    if not approval:
         _fail("the approval step left no decision: refusing to send")
-    if decision.declined:
-        _skip(f"declined by {decision.by or 'nobody in time'}: nothing sent")
+    if approval["approval"] == "declined":
+        _skip(f"declined by {approval.get('by') or 'nobody in time'}: nothing sent")
     run_id: str = context["run_id"]
     s3, layout = _lake()
-    ledger = Ledger(s3, layout, prepared.batch_id)
+    ledger = Ledger(s3, layout, prepared["batch_id"])
     stored = _owned(ledger, run_id)
     batch = stored.batch
     if batch.status in ("sent", "done"):
@@ -376,12 +416,12 @@ def _push(prepared: Prepared, decision: Decision | None, context: Context) -> di
 # record
 
 
-def record(prepared_xcom: Mapping[str, Any]) -> dict[str, Any]:
+def record(context: Context) -> dict[str, Any]:
     with _no_retry_for_permanent_failures():
-        prepared = Prepared.from_xcom(prepared_xcom)
-        run_id: str = _context()["run_id"]
+        prepared = _mine(context, PREPARE_TASK)
+        run_id: str = context["run_id"]
         s3, layout = _lake()
-        ledger = Ledger(s3, layout, prepared.batch_id)
+        ledger = Ledger(s3, layout, prepared["batch_id"])
         stored = _owned(ledger, run_id)
         if stored.status == "done":
             return {"batch_id": ledger.batch_id, "status": "done"}
