@@ -196,7 +196,6 @@ def start_metadata_db(paths: StackPaths, env: dict[str, str]) -> str:
     configured = env.get(METADATA_DB_VARIABLE)
     if configured:
         return configured
-    port_file = paths.run / "postgres.port"
     login_file = paths.run / "postgres.url"
     if running_pid(paths, "postgres") is not None and login_file.exists():
         return login_file.read_text().strip()
@@ -204,7 +203,6 @@ def start_metadata_db(paths: StackPaths, env: dict[str, str]) -> str:
         paths.local / "postgres", free_port(), paths.logs / "postgres.log"
     )
     _record(paths, server)
-    port_file.write_text(str(login.port))
     url = login.url("postgresql+psycopg2")
     login_file.touch(mode=0o600)
     login_file.write_text(url)
@@ -275,7 +273,7 @@ def up() -> None:
     if emulator:
         print(f"API emulator   {emulator}   (demo data for the last 14 days)")
     if METADATA_DB_VARIABLE not in env:
-        port = (paths.run / "postgres.port").read_text().strip()
+        port = urlsplit(metadata_db).port
         print(f"Metadata DB    PostgreSQL on 127.0.0.1:{port} ({paths.local / 'postgres'})")
     print(f"Logs           {paths.logs}")
     print("Stop it all    make stop")

@@ -21,7 +21,15 @@ from include.inventory_lake.push.lifecycle import Batch, SourceFile
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Claim", "SourceFile", "claim_batch"]
+__all__ = ["Claim", "SourceFile", "claim_batch", "pushed_already"]
+
+
+def pushed_already(batch: Batch) -> str:
+    """Why a file whose content a done batch already sent is not sent again."""
+    return (
+        f"this content was pushed already as batch {batch.batch_id} from "
+        f"{batch.source.name} (finished {batch.updated_at})"
+    )
 
 
 @dataclass(frozen=True)
@@ -58,12 +66,7 @@ def claim_batch(
     if batch.owned_by(run_id) and batch.source.key == source.key:
         return Claim("claimed", stored, f"already ours ({batch.status})")
     if batch.is_done:
-        return Claim(
-            "duplicate",
-            stored,
-            f"this content was pushed already as batch {batch.batch_id} from "
-            f"{batch.source.name} (finished {batch.updated_at})",
-        )
+        return Claim("duplicate", stored, pushed_already(batch))
     if batch.owned_by(run_id):
         return Claim(
             "duplicate",

@@ -23,7 +23,7 @@ from include.inventory_lake.http.errors import (
 )
 from include.inventory_lake.push.archive import put_bytes
 from include.inventory_lake.push.batch import batch_id_for, content_prefix, content_sha256
-from include.inventory_lake.push.claim import Claim, claim_batch
+from include.inventory_lake.push.claim import Claim, claim_batch, pushed_already
 from include.inventory_lake.push.discovery import StagedFile, discover_approved
 from include.inventory_lake.push.finalize import finalize_batch, reject_file
 from include.inventory_lake.push.layout import PushLayout
@@ -139,13 +139,6 @@ def _pushed_before(s3: Any, layout: PushLayout, batch_id: str) -> Batch | None:
     return None
 
 
-def _pushed_already(batch: Batch) -> str:
-    return (
-        f"this content was pushed already as batch {batch.batch_id} from "
-        f"{batch.source.name} (finished {batch.updated_at})"
-    )
-
-
 def _duplicate_problem(why: str) -> Problem:
     return Problem(
         None,
@@ -228,7 +221,7 @@ def _prepare(staged: StagedFile, context: Context) -> dict[str, Any]:
         return _dry_run(s3, layout, source, lines, batch_id, options)
 
     if not options.force and (earlier := _pushed_before(s3, layout, batch_id)) is not None:
-        _reject(s3, layout, source, [_duplicate_problem(_pushed_already(earlier))], dry_run=False)
+        _reject(s3, layout, source, [_duplicate_problem(pushed_already(earlier))], dry_run=False)
     ledger = Ledger(s3, layout, batch_id)
     claim: Claim = claim_batch(
         ledger,
