@@ -37,7 +37,6 @@ from airflow.sdk import CronTriggerTimetable, dag, task, task_group
 from include.inventory_lake import dag_defaults, settings, tags
 from include.inventory_lake.push.approval import PlanApprovalOperator
 from include.inventory_lake.push.options import dag_params
-from include.inventory_lake.push.task_ids import GROUP, PREPARE_TASK
 
 
 @dag(
@@ -52,38 +51,38 @@ from include.inventory_lake.push.task_ids import GROUP, PREPARE_TASK
 )
 def haravan_set_adjustments_push() -> None:
     @task
-    def discover(**context: Any) -> list[dict[str, Any]]:
+    def discover() -> list[dict[str, Any]]:
         from include.inventory_lake.push.tasks import discover
 
-        return discover(context)
+        return discover()
 
-    @task_group(group_id=GROUP)
+    # A chain of typed hand-offs (push/handoffs.py): each task takes only the XComArg of the
+    # one before it. Extra edges (e.g. `push` also taking `prepare`'s value) are avoided on
+    # purpose: on Airflow 3.3.2 a run whose first file is bad was then marked failed before the
+    # good files' approvals ran (their task instances, created by the same expansion pass, are
+    # not counted as unfinished by DagRun.task_instance_scheduling_decisions).
+    @task_group(group_id="each_file")
     def each_file(staged: dict[str, Any]) -> None:
         @task(pool=settings.HARAVAN_POOL)
-        def prepare(staged: dict[str, Any], **context: Any) -> dict[str, Any]:
+        def prepare(staged: dict[str, Any]) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import prepare
 
-            return prepare(staged, context)
-
-        approve = PlanApprovalOperator(task_id="approve", prepare_task_id=PREPARE_TASK)
+            return prepare(staged)
 
         @task(pool=settings.HARAVAN_POOL, execution_timeout=timedelta(hours=2))
-        def push(**context: Any) -> dict[str, Any]:
+        def push(decision: dict[str, Any]) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import push
 
-            return push(context)
+            return push(decision)
 
         @task
-        def record(**context: Any) -> dict[str, Any]:
+        def record(pushed: dict[str, Any]) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import record
 
-            return record(context)
+            return record(pushed)
 
-        # The tasks read their group-mates' results by map index (push/task_ids.py) rather
-        # than taking them as XComArgs: tried on Airflow 3.3.2, XComArgs passed between tasks of
-        # this mapped group made one bad file's failed `prepare` fail the whole run before the
-        # good files' approvals ran (tests/dags: every bad input rejected, good.csv pushed).
-        prepare(staged) >> approve >> push() >> record()
+        approve = PlanApprovalOperator(task_id="approve", prepared=prepare(staged))
+        record(push(approve.output))
 
     each_file.expand(staged=discover())
 

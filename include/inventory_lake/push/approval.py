@@ -10,58 +10,74 @@ a plan that needed approval.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from include.inventory_lake.push.handoffs import Prepared
 
 APPROVAL_TIMEOUT = timedelta(hours=24)
 
 
 class PlanApprovalOperator(ApprovalOperator):
-    def __init__(self, *, prepare_task_id: str, **kwargs: Any) -> None:
+    """`prepared` is `prepare`'s XComArg (a `handoffs.Prepared` as an XCom), resolved by Airflow
+    as a template field, so no task id is pulled by name. Returns a `handoffs.Decision`."""
+
+    template_fields = (*ApprovalOperator.template_fields, "prepared")
+
+    def __init__(self, *, prepared: Any, **kwargs: Any) -> None:
         kwargs.setdefault("subject", "Approve a bulk stock overwrite")
         kwargs.setdefault("defaults", ApprovalOperator.REJECT)
         kwargs.setdefault("response_timeout", APPROVAL_TIMEOUT)
         super().__init__(**kwargs)
-        self.prepare_task_id = prepare_task_id
+        self.prepared = prepared
 
-    def _prepared(self, context: Any) -> dict[str, Any]:
-        ti = context["ti"]
-        prepared: dict[str, Any] = ti.xcom_pull(
-            task_ids=self.prepare_task_id, map_indexes=ti.map_index
-        )
-        return prepared
+    def _prepared(self) -> Prepared:
+        from include.inventory_lake.push.handoffs import Prepared
 
-    def execute(self, context: Any) -> Any:
-        from include.inventory_lake.push.tasks import approval_needed, earlier_decision
+        value: Mapping[str, Any] = self.prepared
+        return Prepared.from_xcom(value)
 
-        prepared = self._prepared(context)
-        passed = approval_needed(prepared)
+    def execute(self, context: Context) -> Any:
+        from include.inventory_lake.push.decisions import earlier_decision
+        from include.inventory_lake.push.handoffs import Decision
+        from include.inventory_lake.push.tasks import no_retry_for_permanent_failures
+
+        prepared = self._prepared()
+        passed = prepared.no_approval_because
         if passed is not None:
             self.log.info("no approval asked: %s", passed)
-            return {"approval": passed, "by": None, "at": None}
-        earlier = earlier_decision(prepared, context)
+            return Decision(prepared, passed).as_xcom()
+        with no_retry_for_permanent_failures():
+            earlier = earlier_decision(prepared, context["run_id"])
         if earlier is not None:
-            self.log.info("answered before: %s", earlier)
-            return earlier
-        self.subject = prepared["subject"]
-        self.body = prepared["body"]
-        self.log.info("plan needs approval: %s", "; ".join(prepared["guard_reasons"]))
+            self.log.info("answered before: %s by %s", earlier.approval, earlier.by)
+            return earlier.as_xcom()
+        self.subject = prepared.subject
+        self.body = prepared.body
+        self.log.info("plan needs approval: %s", "; ".join(prepared.guard_reasons))
         return super().execute(context)
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        from include.inventory_lake.push.tasks import record_decision
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        from include.inventory_lake.push.decisions import record_decision
+        from include.inventory_lake.push.tasks import no_retry_for_permanent_failures
 
         # HITLOperator's own completion validates the answer; ApprovalOperator's would also
         # skip downstream tasks, which does not reach mapped instances: push skips itself.
         answer = HITLOperator.execute_complete(self, context=context, event=event)
         user = answer.get("responded_by_user") or {}
         responded_at = answer.get("responded_at")
-        return record_decision(
-            self._prepared(context),
-            context,
-            approved=answer["chosen_options"] == [self.APPROVE],
-            by=user.get("name") or user.get("id"),
-            at=responded_at.isoformat() if responded_at else "",
-        )
+        with no_retry_for_permanent_failures():
+            decision = record_decision(
+                self._prepared(),
+                context["run_id"],
+                approved=answer["chosen_options"] == [self.APPROVE],
+                by=user.get("name") or user.get("id"),
+                at=responded_at.isoformat() if responded_at else "",
+            )
+        return decision.as_xcom()

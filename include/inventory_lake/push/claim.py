@@ -14,14 +14,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from include.inventory_lake.push.ledger import Ledger, LedgerConflict, StoredBatch
+from include.inventory_lake.push.batch import content_prefix
+from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.ledger import (
+    Ledger,
+    LedgerConflict,
+    StoredBatch,
+    batch_ids_for_content,
+)
 from include.inventory_lake.push.lifecycle import Batch, SourceFile
+from include.inventory_lake.push.validation import Problem
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Claim", "SourceFile", "claim_batch", "pushed_already"]
+__all__ = [
+    "Claim",
+    "SourceFile",
+    "claim_batch",
+    "duplicate_problem",
+    "pushed_already",
+    "pushed_before",
+]
 
 
 def pushed_already(batch: Batch) -> str:
@@ -29,6 +44,26 @@ def pushed_already(batch: Batch) -> str:
     return (
         f"this content was pushed already as batch {batch.batch_id} from "
         f"{batch.source.name} (finished {batch.updated_at})"
+    )
+
+
+def pushed_before(s3: Any, layout: PushLayout, batch_id: str) -> Batch | None:
+    """A finished batch (plain or forced) that sent the same content, if any."""
+    for other in batch_ids_for_content(s3, layout, content_prefix(batch_id)):
+        stored = Ledger(s3, layout, other).read()
+        if stored is not None and stored.batch.is_done:
+            return stored.batch
+    return None
+
+
+def duplicate_problem(why: str) -> Problem:
+    """The report line of a file refused because its content is, or was, pushed."""
+    return Problem(
+        None,
+        None,
+        None,
+        f"{why}; nothing was sent from this file. To push it again on purpose, put the file "
+        "back in approved/ and trigger the DAG with force=true",
     )
 
 

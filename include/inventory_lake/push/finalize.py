@@ -40,6 +40,19 @@ def reject_file(
     return layout.uri(key)
 
 
+def rejection_message(
+    source: SourceFile, problems: Sequence[Problem], report_uri: str, *, dry_run: bool
+) -> str:
+    """What the task says when it refuses a file: how many problems, the first, the report."""
+    verb = "would be rejected (dry run)" if dry_run else "rejected, nothing sent"
+    first = problems[0]
+    where = f"row {first.row}: " if first.row else ""
+    return (
+        f"{source.name} {verb}: {len(problems)} problem(s), e.g. {where}{first.problem}; "
+        f"{report_uri}"
+    )
+
+
 def refused_problems(plan: Plan, outcomes: dict[int, ChunkDocument]) -> list[Problem]:
     total = len(plan.chunks)
     applied = sorted(n for n, doc in outcomes.items() if doc["status"] == "applied")

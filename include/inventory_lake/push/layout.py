@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.settings import SET_ADJUSTMENTS_AUDIT_PATH, SET_ADJUSTMENTS_STAGING_PATH
@@ -86,3 +87,10 @@ class PushLayout:
 
     def uri(self, key: str) -> str:
         return f"s3://{self.root.bucket}/{key}"
+
+
+def connect() -> tuple[Any, PushLayout]:
+    """The lake's S3 client and the push's layout under the configured lake root (in a task)."""
+    from include.inventory_lake.lake.connection import lake_root, s3_client
+
+    return s3_client(), PushLayout(lake_root())

@@ -28,6 +28,10 @@ class LedgerConflict(RuntimeError):
     """Someone else wrote the batch document since we read it: we no longer own the batch."""
 
 
+class NotOwned(LedgerConflict):
+    """The batch has no ledger, or another run owns it now: this run must not touch it."""
+
+
 def _error_code(error: Exception) -> str:
     response = getattr(error, "response", None) or {}
     code = response.get("Error", {}).get("Code", "")
@@ -67,6 +71,15 @@ class Ledger:
             return None
         doc = cast(BatchDocument, json.loads(response["Body"].read()))
         return StoredBatch(Batch.from_document(doc), response["ETag"])
+
+    def read_owned(self, run_id: str) -> StoredBatch:
+        """The batch as stored, if `run_id` still owns it; NotOwned otherwise."""
+        stored = self.read()
+        if stored is None:
+            raise NotOwned(f"batch {self.batch_id} has no ledger: prepare did not claim it")
+        if not stored.batch.owned_by(run_id):
+            raise NotOwned(f"batch {self.batch_id} is owned by run {stored.batch.owner_run_id} now")
+        return stored
 
     def create(self, batch: Batch) -> StoredBatch:
         """Claim the batch: fails with LedgerConflict if any document exists already."""

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from include.inventory_lake.push.options import PushOptions
+from include.inventory_lake.push.planning import Plan, build_plan
 from include.inventory_lake.push.validation import Problem, SetLine
 
 log = logging.getLogger(__name__)
@@ -67,3 +69,16 @@ def read_current_stock(client: StockReader, lines: Sequence[SetLine]) -> Current
         on_hand[line.pair] = int(row["qty_onhand"])
     log.info("current stock read for %d lines (%d problems)", len(on_hand), len(problems))
     return CurrentStock(on_hand, tuple(problems))
+
+
+def plan_from_current_stock(
+    client: StockReader, lines: Sequence[SetLine], batch_id: str, options: PushOptions
+) -> tuple[Plan | None, list[Problem]]:
+    """The plan (current → new for every line), or no plan and the lines Haravan refutes."""
+    stock = read_current_stock(client, lines)
+    if stock.problems:
+        return None, list(stock.problems)
+    plan = build_plan(
+        batch_id, list(lines), stock.on_hand, chunk_size=options.chunk_size, limits=options.limits
+    )
+    return plan, []

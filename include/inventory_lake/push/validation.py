@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from include.inventory_lake.push.reading import SIGNIFICAND_BITS, RawRow, RawTable
+from include.inventory_lake.push.reading import (
+    SIGNIFICAND_BITS,
+    RawRow,
+    RawTable,
+    UnreadableFile,
+    read_staged,
+)
 
 REQUIRED_COLUMNS = ("location_id", "product_id", "product_variant_id", "quantity")
 OPTIONAL_COLUMNS = ("sku", "barcode", "reason", "note")
@@ -315,3 +321,13 @@ def validate(table: RawTable, *, max_lines: int) -> Validation:
     if checker.problems:
         return Validation((), tuple(checker.problems))
     return Validation(tuple(lines), ())
+
+
+def read_and_validate(name: str, body: bytes, *, max_lines: int) -> Validation:
+    """A staged file's lines, or its problems; a file with more rows than allowed is refused
+    before its rows are read."""
+    try:
+        table = read_staged(name, body, max_rows=max_lines)
+    except UnreadableFile as error:
+        return Validation((), (Problem(error.row, error.column, None, str(error)),))
+    return validate(table, max_lines=max_lines)

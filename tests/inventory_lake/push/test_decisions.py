@@ -9,11 +9,12 @@ import pytest
 
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.claim import SourceFile, claim_batch
+from include.inventory_lake.push.decisions import earlier_decision
+from include.inventory_lake.push.handoffs import Decision, Prepared
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger, StoredBatch
 from include.inventory_lake.push.plan_store import write_plan
 from include.inventory_lake.push.planning import GuardLimits, build_plan
-from include.inventory_lake.push.tasks import earlier_decision
 from include.inventory_lake.push.validation import SetLine
 from tests.inventory_lake.push.support import APPROVED, put
 from tests.servers import S3Server
@@ -49,22 +50,20 @@ def planned(airflow_connections: Any, s3_server: S3Server) -> Iterator[tuple[Led
     s3_server.empty_bucket()
 
 
-PREPARED = {"batch_id": BATCH}
+PREPARED = Prepared(APPROVED + "big.csv", "big.csv", "a" * 64, BATCH, dry_run=False, resumed=False)
 
 
 def test_no_answer_yet_means_ask(planned: tuple[Ledger, StoredBatch]) -> None:
-    assert earlier_decision(PREPARED, {"run_id": RUN}) is None
+    assert earlier_decision(PREPARED, RUN) is None
 
 
 def test_an_approval_recorded_before_is_returned(planned: tuple[Ledger, StoredBatch]) -> None:
     ledger, stored = planned
     ledger.save(stored, stored.batch.approve(RUN, by="ops-lan", at="2026-03-01T10:00:00+00:00"))
-    assert earlier_decision(PREPARED, {"run_id": RUN}) == {
-        "approval": "approved",
-        "by": "ops-lan",
-        "at": "2026-03-01T10:00:00+00:00",
-    }
-    assert earlier_decision(PREPARED, {"run_id": "another_run"}) is None
+    assert earlier_decision(PREPARED, RUN) == Decision(
+        PREPARED, "approved", "ops-lan", "2026-03-01T10:00:00+00:00"
+    )
+    assert earlier_decision(PREPARED, "another_run") is None
 
 
 def test_a_half_closed_rejection_is_finished(
@@ -73,8 +72,8 @@ def test_a_half_closed_rejection_is_finished(
     """Declined in the ledger, then the worker died before the file was moved."""
     ledger, stored = planned
     ledger.save(stored, stored.batch.decline(RUN, by="ops-lan", at="2026-03-01T10:00:00+00:00"))
-    answer = earlier_decision(PREPARED, {"run_id": RUN})
-    assert answer is not None and answer["approval"] == "declined"
+    answer = earlier_decision(PREPARED, RUN)
+    assert answer is not None and answer.declined and answer.by == "ops-lan"
     assert s3_server.keys(APPROVED) == []
     rejected = s3_server.keys("staging/set_adjustments/rejected/")
     assert [key.rsplit("/", 1)[-1] for key in rejected] == [

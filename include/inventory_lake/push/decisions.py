@@ -1,0 +1,54 @@
+"""A person's answer to a plan, kept in the ledger: written once, found again by a retry.
+
+An approval lets `push` send; a rejection closes the batch here (audit rows `declined`, the
+file moved to `rejected/` with a report), so nothing after it has anything to do.
+"""
+
+from __future__ import annotations
+
+from include.inventory_lake.push.finalize import finalize_batch
+from include.inventory_lake.push.handoffs import Decision, Prepared
+from include.inventory_lake.push.layout import connect
+from include.inventory_lake.push.ledger import Ledger
+from include.inventory_lake.push.plan_store import read_plan
+from include.inventory_lake.push.validation import Problem
+
+
+def earlier_decision(prepared: Prepared, run_id: str) -> Decision | None:
+    """The answer this run already recorded: a retried approval task must not ask twice."""
+    s3, layout = connect()
+    stored = Ledger(s3, layout, prepared.batch_id).read()
+    if stored is None or not stored.batch.owned_by(run_id):
+        return None
+    approval = stored.batch.approval
+    if approval is None:
+        return None
+    if approval.decision == "declined":  # finish closing it: a crash may have cut in
+        return record_decision(
+            prepared, run_id, approved=False, by=approval.by, at=approval.at or ""
+        )
+    return Decision(prepared, "approved", approval.by, approval.at)
+
+
+def record_decision(
+    prepared: Prepared, run_id: str, *, approved: bool, by: str | None, at: str
+) -> Decision:
+    """Write a person's answer to the ledger; a rejected plan is closed (audit, file moved)."""
+    s3, layout = connect()
+    ledger = Ledger(s3, layout, prepared.batch_id)
+    stored = ledger.read_owned(run_id)
+    if approved:
+        ledger.save(stored, stored.batch.approve(run_id, by=by, at=at))
+        return Decision(prepared, "approved", by, at)
+    decision = Decision(prepared, "declined", by, at)
+    if stored.status != "declined":  # a retry finishing a decline records it once
+        stored = ledger.save(stored, stored.batch.decline(run_id, by=by, at=at))
+    batch = stored.batch
+    plan = read_plan(s3, layout, batch.batch_id, list(batch.guard_reasons))
+    reasons = [Problem(None, None, None, f"guard: {r}") for r in batch.guard_reasons]
+    declined = Problem(None, None, None, f"declined by {decision.who} at {at}: nothing was sent")
+    finalize_batch(
+        s3, layout, ledger, stored, plan, run_id=run_id, kind="declined",
+        problems=[declined, *reasons],
+    )  # fmt: skip
+    return decision
