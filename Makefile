@@ -23,7 +23,7 @@ $(BROWSER_STAMP):
 
 ## make run: install, start local S3 + API emulator + PostgreSQL + Airflow standalone, print the UI login
 run: $(STAMP) postgres-server
-	$(BIN)/python -m include.inventory_lake.devstack up
+	$(BIN)/python -m devtools.devstack up
 
 # PostgreSQL from Debian's packages: Airflow's metadata DB for `make run` and the tests. It runs
 # as one of the stack's own processes, never as a system service.
@@ -40,14 +40,14 @@ os-services: postgres-server
 
 ## make run-distributed: the same, on PostgreSQL + Redis + CeleryExecutor with two workers
 run-distributed: $(STAMP) os-services
-	$(BIN)/python -m include.inventory_lake.devstack up-distributed
+	$(BIN)/python -m devtools.devstack up-distributed
 
 ## make stop: end every process `make run` or `make run-distributed` started, by pid
 stop:
-	@test -x $(BIN)/python && $(BIN)/python -m include.inventory_lake.devstack down || true
+	@test -x $(BIN)/python && $(BIN)/python -m devtools.devstack down || true
 
 status: $(STAMP)
-	$(BIN)/python -m include.inventory_lake.devstack status
+	$(BIN)/python -m devtools.devstack status
 
 ## make test: the whole test suite against real local servers (what CI runs)
 test: $(STAMP) $(BROWSER_STAMP) postgres-server

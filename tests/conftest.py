@@ -27,12 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from include.inventory_lake.devstack.postgres import (  # noqa: E402
+from devtools.devstack.postgres import (  # noqa: E402
     create_database,
     start_postgres,
     stop_postgres,
 )
-from include.inventory_lake.devstack.processes import (  # noqa: E402
+from devtools.devstack.processes import (  # noqa: E402
     free_port,
     start_emulator,
     start_s3_server,
@@ -71,7 +71,7 @@ os.environ.update(
     }
 )
 
-from include.inventory_lake.devstack.stack import (  # noqa: E402
+from devtools.devstack.stack import (  # noqa: E402
     StackPaths,
     airflow_env,
     down,

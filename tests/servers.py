@@ -16,7 +16,7 @@ import boto3
 import pytest
 import requests
 
-from include.inventory_lake.devstack.processes import ServerProcess
+from devtools.devstack.processes import ServerProcess
 
 TIMEOUT_S = 30.0
 

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from include.inventory_lake.devstack.processes import free_port, start_emulator, stop_pid_group
+from devtools.devstack.processes import free_port, start_emulator, stop_pid_group
 from tests.bench.harness import emit
 
 ROUNDS = 5

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from include.inventory_lake.devstack.processes import (
+from devtools.devstack.processes import (
     ServerProcess,
     free_port,
     start_emulator,

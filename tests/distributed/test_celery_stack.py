@@ -21,13 +21,13 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from include.inventory_lake.devstack.distributed import (
+from devtools.devstack.distributed import (
     WORKERS,
     start_distributed,
     stop_distributed,
 )
-from include.inventory_lake.devstack.processes import free_port
-from include.inventory_lake.devstack.stack import StackPaths
+from devtools.devstack.processes import free_port
+from devtools.devstack.stack import StackPaths
 from include.inventory_lake.push.options import DEFAULTS
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,

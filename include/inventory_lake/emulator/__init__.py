@@ -1,5 +1,0 @@
-"""A local HTTP emulator of the Haravan Omni inventory-adjustment API and the Stocky v2 API.
-
-Run it as ``python -m include.inventory_lake.emulator``; see ``cli`` for the options and
-``admin_api`` for the test-control endpoints.
-"""
