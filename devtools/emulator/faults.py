@@ -46,7 +46,9 @@ _TOP_KEYS = frozenset(
         "script",
     }
 )
-_SCRIPT_KEYS = frozenset({"kind", "status", "ms", "method", "path", "times", "shape"})
+_SCRIPT_KEYS = frozenset(
+    {"kind", "status", "ms", "method", "path", "times", "shape", "retry_after"}
+)
 _INSERT_KEYS = frozenset({"every_pages", "count", "created_at"})
 
 
@@ -59,6 +61,7 @@ class ScriptEntry:
     path: str | None = None
     times: int = 1  # -1 = forever
     shape: str = "wrong_type"
+    retry_after: str | None = None  # a "status" answer's Retry-After header, sent verbatim
     pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
     def matches(self, method: str, path: str) -> bool:
@@ -75,6 +78,7 @@ class ScriptEntry:
             "path": self.path,
             "times": self.times,
             "shape": self.shape,
+            "retry_after": self.retry_after,
         }
 
 
@@ -208,6 +212,11 @@ def _parse_entry(position: int, payload: Any) -> ScriptEntry:
         raise ValueError(f"script[{position}].path must be a regular expression string")
     if method is not None and not isinstance(method, str):
         raise ValueError(f"script[{position}].method must be a string")
+    retry_after = data.get("retry_after")
+    if retry_after is not None and (
+        not isinstance(retry_after, str) or any(c in retry_after for c in "\r\n")
+    ):
+        raise ValueError(f"script[{position}].retry_after must be a one-line string")
     try:
         pattern = re.compile(path) if path else None
     except re.error as exc:
@@ -220,6 +229,7 @@ def _parse_entry(position: int, payload: Any) -> ScriptEntry:
         path=path,
         times=times,
         shape=shape,
+        retry_after=retry_after,
         pattern=pattern,
     )
 
@@ -232,6 +242,7 @@ class FaultAction:
     status: int = 500
     delay_ms: int = 0
     shape: str = "wrong_type"
+    retry_after: str | None = None
 
 
 class FaultEngine:
@@ -277,7 +288,9 @@ class FaultEngine:
             if scripted is not None:
                 if scripted.kind == "latency":
                     return FaultAction(None, delay_ms=delay + scripted.ms)
-                return FaultAction(scripted.kind, scripted.status, delay, scripted.shape)
+                return FaultAction(
+                    scripted.kind, scripted.status, delay, scripted.shape, scripted.retry_after
+                )
             if kind is None and delay == 0:
                 return None
             return FaultAction(kind, status, delay)

@@ -60,7 +60,7 @@ def process(state: EmulatorState, request: Request) -> Delivery:
         response = html_200()
     elif kind == "status":
         assert action is not None
-        response = _status_response(state, api, action.status)
+        response = _status_response(state, api, action.status, action.retry_after)
     else:
         served = response = _serve(state, api, request)
         if kind == "malformed":
@@ -102,7 +102,9 @@ def _serve(state: EmulatorState, api: str | None, request: Request) -> Response:
     return json_response(404, {"error": "Not Found"})
 
 
-def _status_response(state: EmulatorState, api: str | None, status: int) -> Response:
+def _status_response(
+    state: EmulatorState, api: str | None, status: int, retry_after: str | None = None
+) -> Response:
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
@@ -114,6 +116,8 @@ def _status_response(state: EmulatorState, api: str | None, status: int) -> Resp
         if api == "haravan":
             size = state.limits.bucket_size
             response.headers[haravan_api.CALL_LIMIT_HEADER] = f"{size}/{size}"
+    if retry_after is not None:
+        response.headers["Retry-After"] = retry_after
     return response
 
 

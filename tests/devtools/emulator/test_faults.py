@@ -220,3 +220,25 @@ def test_base_latency_and_spikes(emu: EmulatorClient) -> None:
     journal = emu.admin_get("journal")
     assert elapsed >= 0.25
     assert journal["requests"][-1]["fault"] == "latency"
+
+
+def test_scripted_status_carries_the_given_retry_after(emu: EmulatorClient) -> None:
+    emu.faults(
+        script=[
+            {"kind": "status", "status": 429, "retry_after": "86400"},
+            {"kind": "status", "status": 503, "retry_after": "Wed, 21 Oct 2026 07:28:00 GMT"},
+            {"kind": "status", "status": 429},
+        ]
+    )
+    first, second, third = (emu.haravan(COUNT) for _ in range(3))
+    assert (first.status_code, first.headers["Retry-After"]) == (429, "86400")
+    assert (second.status_code, second.headers["Retry-After"]) == (
+        503,
+        "Wed, 21 Oct 2026 07:28:00 GMT",
+    )
+    assert (third.status_code, third.headers["Retry-After"]) == (429, "1.0")
+
+
+def test_a_retry_after_with_a_line_break_is_refused(emu: EmulatorClient) -> None:
+    with pytest.raises(requests.HTTPError):
+        emu.faults(script=[{"kind": "status", "retry_after": "1\r\nX-Evil: 1"}])
