@@ -14,7 +14,9 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -26,8 +28,12 @@ from include.inventory_lake.http.errors import (
     ApiRequestError,
     ApiRetiredError,
     ApiValidationError,
+    ConnectionConfigError,
     MalformedResponseError,
+    RequestNotSentError,
+    RetryAfterTooLongError,
 )
+from include.inventory_lake.http.headers import header_value_problem, parse_retry_after
 from include.inventory_lake.http.pacer import CALL_LIMIT_HEADER, BucketSettings, LeakyBucketPacer
 from include.inventory_lake.http.retry import (
     FailureKind,
@@ -56,15 +62,13 @@ def decode_json(body: bytes) -> Any:
     return json.loads(body.decode("utf-8"), parse_float=decimal.Decimal)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header such as ``2.0``; None when absent or a date."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
+def safe_url(url: str) -> str:
+    """`url` without credentials, query or fragment: what an error message may show."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _excerpt(body: bytes, limit: int = 200) -> str:
@@ -88,7 +92,14 @@ class JsonApiClient(Closing):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        for name, value in auth_headers.items():
+            problem = header_value_problem(value)
+            if problem is not None:
+                raise ConnectionConfigError(
+                    connection_id=connection_id, field=f"header {name}", problem=problem
+                )
         self._base_url = base_url.rstrip("/")
         self._api_name = api_name
         self._connection_id = connection_id
@@ -96,6 +107,7 @@ class JsonApiClient(Closing):
         self._retry_policy = retry_policy or RetryPolicy()
         self._clock = clock
         self._sleep = sleep
+        self._wall_clock = wall_clock
         self._rng = rng or random.Random()
         self._pacer = LeakyBucketPacer(bucket, clock=clock, sleep=sleep)
         self.stats = ClientStats()
@@ -191,6 +203,18 @@ class JsonApiClient(Closing):
                 FailureKind.INVALID_BODY,
                 f"body cut short or undecodable ({type(exc).__name__})",
             ) from exc
+        except (requests.RequestException, ValueError) as exc:
+            # Anything else (InvalidHeader, InvalidURL, a value http.client refuses...) is a
+            # request that could not be sent. Its text may quote a header, the credentials
+            # among them: keep the type only, and drop the chain (`from None`) so that no
+            # traceback prints it either.
+            raise RequestNotSentError(
+                api=self._api_name,
+                connection_id=self._connection_id,
+                method=method,
+                url=safe_url(self._base_url + path),
+                error_type=type(exc).__name__,
+            ) from None
         finally:
             self._pacer.after_call(call_limit)
 
@@ -239,15 +263,30 @@ class JsonApiClient(Closing):
     ) -> Exception:
         status: int = response.status_code
         api = self._api_name
-        if status == 429:
-            self.stats.throttled()
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            return TransientFailure(
-                FailureKind.THROTTLED, "HTTP 429 (rate limited)", retry_after_s=retry_after
+        if status == 429 or status in RETRIED_SERVER_STATUSES:
+            retry_after = parse_retry_after(
+                response.headers.get("Retry-After"), now=self._wall_clock
             )
-        if status in RETRIED_SERVER_STATUSES:
-            return self._transient_or_ambiguous(
-                is_write, method, path, FailureKind.SERVER_ERROR, f"HTTP {status}"
+            cap_s = self._retry_policy.max_retry_after_s
+            if status == 429:
+                self.stats.throttled()
+            if retry_after is not None and retry_after > cap_s and (status == 429 or not is_write):
+                return RetryAfterTooLongError(
+                    api=api,
+                    method=method,
+                    path=path,
+                    status=status,
+                    wait_s=retry_after,
+                    cap_s=cap_s,
+                )
+            if status == 429:
+                return TransientFailure(
+                    FailureKind.THROTTLED, "HTTP 429 (rate limited)", retry_after_s=retry_after
+                )
+            if is_write:
+                return AmbiguousWriteError(method=method, path=path, failure=f"HTTP {status}")
+            return TransientFailure(
+                FailureKind.SERVER_ERROR, f"HTTP {status}", retry_after_s=retry_after
             )
         if status in (401, 403):
             return ApiAuthError(

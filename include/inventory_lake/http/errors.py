@@ -9,7 +9,12 @@ class ApiError(Exception):
     """Base class of every error raised by the API clients."""
 
 
-class ApiAuthError(ApiError):
+class ApiPermanentError(ApiError):
+    """A failure that retrying cannot fix, neither here nor in an Airflow task retry: the
+    tasks' fail-fast handling should end the task at once on any subclass."""
+
+
+class ApiAuthError(ApiPermanentError):
     """401 or 403: the credentials were refused, or lack a scope. Retrying cannot help."""
 
     def __init__(self, *, api: str, connection_id: str, method: str, path: str, status: int):
@@ -28,7 +33,7 @@ class ApiNotFoundError(ApiError):
         self.status = status
 
 
-class ApiRetiredError(ApiNotFoundError):
+class ApiRetiredError(ApiNotFoundError, ApiPermanentError):
     """404 on a list endpoint, or 410 anywhere: the API may have been retired or moved."""
 
     def __init__(self, *, api: str, method: str, path: str, status: int):
@@ -69,6 +74,45 @@ class ApiUnavailableError(ApiError):
         )
         self.attempts = attempts
         self.elapsed_s = elapsed_s
+
+
+class RetryAfterTooLongError(ApiPermanentError):
+    """The API asked to wait longer than the configured cap: failing now frees the worker (and
+    the pool slot the push shares) instead of sleeping for hours."""
+
+    def __init__(
+        self, *, api: str, method: str, path: str, status: int, wait_s: float, cap_s: float
+    ):
+        super().__init__(
+            f"{api} asked to wait {wait_s:.0f} s before retrying {method} {path} "
+            f"(HTTP {status} with Retry-After), more than the cap of {cap_s:.0f} s "
+            f"(max_retry_after_s): not waiting; run the task again later"
+        )
+        self.status = status
+        self.wait_s = wait_s
+        self.cap_s = cap_s
+
+
+class RequestNotSentError(ApiPermanentError):
+    """requests refused to build or send the request (a header value it cannot send, a bad
+    URL, ...). Only the exception's type is kept: its text may quote a header, credentials
+    included."""
+
+    def __init__(self, *, api: str, connection_id: str, method: str, url: str, error_type: str):
+        super().__init__(
+            f"{api} request {method} {url} could not be sent ({error_type}; details withheld "
+            f"since they may quote a credential): check connection {connection_id!r}"
+        )
+        self.error_type = error_type
+
+
+class ConnectionConfigError(ApiPermanentError, ValueError):
+    """An Airflow connection's field cannot be used. Never quotes a secret field's value."""
+
+    def __init__(self, *, connection_id: str, field: str, problem: str):
+        super().__init__(f"connection {connection_id!r}: {field} {problem}")
+        self.connection_id = connection_id
+        self.field = field
 
 
 class AmbiguousWriteError(ApiError):

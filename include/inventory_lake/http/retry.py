@@ -8,6 +8,7 @@ larger one (the API asked us to come back later), malformed pages a small one.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections import Counter
@@ -61,11 +62,15 @@ class RetryPolicy:
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     retry_after_jitter_s: float = 0.1
+    # The longest Retry-After honoured; a longer one fails the call (RetryAfterTooLongError).
+    max_retry_after_s: float = 120.0
 
     def __post_init__(self) -> None:
         budgets = (self.max_attempts, self.max_throttled_attempts, self.max_malformed_attempts)
         if min(budgets) < 1 or self.backoff_base_s < 0 or self.backoff_cap_s < 0:
             raise ValueError(f"invalid retry policy: {self}")
+        if not math.isfinite(self.max_retry_after_s) or self.max_retry_after_s < 0:
+            raise ValueError(f"max_retry_after_s must be a finite number >= 0: {self}")
 
     def budget(self, kind: FailureKind) -> int:
         if kind is FailureKind.THROTTLED:
