@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, Any
 
+from include.inventory_lake.http.errors import ConnectionConfigError
+from include.inventory_lake.http.headers import header_value_problem
+from include.inventory_lake.http.retry import RetryPolicy
 from include.inventory_lake.settings import HARAVAN_CONN_ID, STOCKY_CONN_ID
 
 if TYPE_CHECKING:
@@ -25,6 +29,32 @@ def base_url(conn: Connection) -> str:
     return f"{scheme}://{host}{port}"
 
 
+def header_field(conn_id: str, field: str, value: str | None) -> str:
+    """A connection field sent in a header (token, key, store name), stripped of surrounding
+    whitespace (a pasted trailing line break). Anything left that a header cannot carry is a
+    configuration error naming the connection and the field, never quoting the value."""
+    text = (value or "").strip()
+    problem = header_value_problem(text)
+    if problem is not None:
+        raise ConnectionConfigError(connection_id=conn_id, field=field, problem=problem)
+    return text
+
+
+def retry_policy(conn_id: str, extra: dict[str, Any]) -> RetryPolicy | None:
+    """The connection's retry settings from its extra (``max_retry_after_s``), if any."""
+    if "max_retry_after_s" not in extra:
+        return None
+    value = extra["max_retry_after_s"]
+    valid = isinstance(value, int | float) and not isinstance(value, bool)
+    if not valid or not math.isfinite(value) or value < 0:
+        raise ConnectionConfigError(
+            connection_id=conn_id,
+            field="extra max_retry_after_s",
+            problem=f"must be a finite number of seconds >= 0, not {value!r}",
+        )
+    return RetryPolicy(max_retry_after_s=float(value))
+
+
 def _get(conn_id: str) -> Connection:
     from airflow.sdk import BaseHook
 
@@ -35,13 +65,13 @@ def haravan_client(conn_id: str = HARAVAN_CONN_ID) -> HaravanClient:
     from include.inventory_lake.sources.haravan import HaravanClient
 
     conn = _get(conn_id)
-    if not conn.password:
-        raise ValueError(f"connection {conn_id!r} has no password (the Haravan access token)")
+    token = header_field(conn_id, "password (the Haravan access token)", conn.password)
     extra = conn.extra_dejson
     return HaravanClient(
         base_url=base_url(conn),
-        token=conn.password,
+        token=token,
         connection_id=conn_id,
+        retry_policy=retry_policy(conn_id, extra),
         **{key: extra[key] for key in ("page_size", "bucket_size", "leak_rate") if key in extra},
     )
 
@@ -50,13 +80,14 @@ def stocky_client(conn_id: str = STOCKY_CONN_ID) -> StockyClient:
     from include.inventory_lake.sources.stocky import StockyClient
 
     conn = _get(conn_id)
-    if not conn.login or not conn.password:
-        raise ValueError(f"connection {conn_id!r} needs login (store name) and password (API key)")
+    store_name = header_field(conn_id, "login (the Stocky store name)", conn.login)
+    api_key = header_field(conn_id, "password (the Stocky API key)", conn.password)
     extra = conn.extra_dejson
     return StockyClient(
         base_url=base_url(conn),
-        store_name=conn.login,
-        api_key=conn.password,
+        store_name=store_name,
+        api_key=api_key,
         connection_id=conn_id,
+        retry_policy=retry_policy(conn_id, extra),
         **{key: extra[key] for key in ("page_size",) if key in extra},
     )
