@@ -17,6 +17,8 @@ from email.utils import parsedate_to_datetime
 log = logging.getLogger(__name__)
 
 MAX_LOGGED_HEADER_CHARS = 60
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines splits on
+CONTROL_NAMES = {"\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\x00": "NUL", "\x7f": "DELETE"}
 
 
 def header_value_problem(value: str) -> str | None:
@@ -33,14 +35,15 @@ def header_value_problem(value: str) -> str | None:
     for char in value:
         if char == "\t" or " " <= char <= "~":
             continue
-        if char in "\r\n":
+        if char in LINE_BREAKS:
             what = "a line break"
         elif unicodedata.category(char).startswith("C"):
             what = "a control character"
         else:
             what = "a non-ASCII character"
-        name = unicodedata.name(char, "unnamed")
-        return f"contains {what} (U+{ord(char):04X} {name}), not allowed in an HTTP header"
+        name = CONTROL_NAMES.get(char) or unicodedata.name(char, "")
+        code = f"U+{ord(char):04X} {name}".strip()
+        return f"contains {what} ({code}), not allowed in an HTTP header"
     return None
 
 
