@@ -26,10 +26,11 @@ def test_a_listed_error_becomes_airflow_fail_exception_with_its_message(
 ) -> None:
     original = raised("credentials refused by haravan_default")
     with (
-        pytest.raises(AirflowFailException, match="^credentials refused by haravan_default$") as ei,
+        pytest.raises(AirflowFailException) as ei,
         fail_fast_on(PermanentError, OtherPermanentError),
     ):
         raise original
+    assert str(ei.value) == "credentials refused by haravan_default"
     assert ei.value.__cause__ is original
 
 
