@@ -33,7 +33,11 @@ from include.inventory_lake import assets, dag_defaults, settings, tags
     doc_md=__doc__,
 )
 def haravan_adjustments_extract() -> None:
-    @task(pool=settings.HARAVAN_POOL, outlets=[assets.HARAVAN_ADJUSTMENTS_RAW])
+    @task(
+        pool=settings.HARAVAN_POOL,
+        execution_timeout=dag_defaults.API_TASK_TIMEOUT,
+        outlets=[assets.HARAVAN_ADJUSTMENTS_RAW],
+    )
     def extract_adjustments(**context: Any) -> dict[str, Any]:
         from include.inventory_lake.extract.tasks import extract_haravan
 

@@ -29,10 +29,9 @@ Owner: data engineering (ask them before changing the guard defaults).
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import CronTriggerTimetable, dag, task, task_group
+from airflow.sdk import dag, task, task_group
 
 from include.inventory_lake import dag_defaults, settings, tags
 from include.inventory_lake.push.approval import PlanApprovalOperator
@@ -40,7 +39,7 @@ from include.inventory_lake.push.options import dag_params
 
 
 @dag(
-    schedule=CronTriggerTimetable("*/10 * * * *", timezone="UTC"),
+    schedule=dag_defaults.every_ten_minutes(),
     start_date=dag_defaults.START_DATE,
     catchup=False,
     max_active_runs=3,
@@ -63,13 +62,13 @@ def haravan_set_adjustments_push() -> None:
     # not counted as unfinished by DagRun.task_instance_scheduling_decisions).
     @task_group(group_id="each_file")
     def each_file(staged: dict[str, Any]) -> None:
-        @task(pool=settings.HARAVAN_POOL)
+        @task(pool=settings.HARAVAN_POOL, execution_timeout=dag_defaults.API_TASK_TIMEOUT)
         def prepare(staged: dict[str, Any]) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import prepare
 
             return prepare(staged)
 
-        @task(pool=settings.HARAVAN_POOL, execution_timeout=timedelta(hours=2))
+        @task(pool=settings.HARAVAN_POOL, execution_timeout=dag_defaults.API_TASK_TIMEOUT)
         def push(decision: dict[str, Any]) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import push
 

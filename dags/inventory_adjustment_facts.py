@@ -27,27 +27,16 @@ Owner: data engineering.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-import pendulum
-from airflow.sdk import (
-    AssetAll,
-    AssetOrTimeSchedule,
-    CronDataIntervalTimetable,
-    Param,
-    dag,
-    task,
-)
+from airflow.sdk import AssetAll, AssetOrTimeSchedule, dag, task
 
-from include.inventory_lake import assets, settings, tags
-
-DATE_PARAM = {"type": ["null", "string"], "format": "date"}
+from include.inventory_lake import assets, dag_defaults, tags
 
 
 @dag(
     schedule=AssetOrTimeSchedule(
-        timetable=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+        timetable=dag_defaults.daily_utc_interval(),
         assets=AssetAll(
             assets.HARAVAN_ADJUSTMENTS_RAW, assets.STOCKY_ADJUSTMENTS_RAW, assets.STOCKY_ITEMS_RAW
         ),
@@ -55,18 +44,11 @@ DATE_PARAM = {"type": ["null", "string"], "format": "date"}
     # The daily timetable gives backfills and manual runs their day; the runs themselves come
     # from the Assets, so time-scheduled runs are not allowed.
     allowed_run_types=["asset_triggered", "manual", "backfill"],
-    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    start_date=dag_defaults.START_DATE,
     catchup=False,
     max_active_runs=4,
-    default_args={
-        "owner": settings.OWNER,
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
-    },
-    params={
-        "dt_start": Param(None, **DATE_PARAM, description="First day to build (YYYY-MM-DD)."),
-        "dt_end": Param(None, **DATE_PARAM, description="Last day to build, inclusive."),
-    },
+    default_args=dag_defaults.default_args(),
+    params=dag_defaults.day_range_params("build"),
     tags=[tags.FACTS, tags.LAKE],
     doc_md=__doc__,
 )

@@ -18,36 +18,25 @@ load is recorded in `inventory_adjustment_line_loads`; then an event on the
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import AssetOrTimeSchedule, dag, task
 
-from include.inventory_lake import assets, settings, tags
-
-DATE_PARAM = {"type": ["null", "string"], "format": "date"}
+from include.inventory_lake import assets, dag_defaults, tags
 
 
 @dag(
     schedule=AssetOrTimeSchedule(
-        timetable=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+        timetable=dag_defaults.daily_utc_interval(),
         assets=[assets.FACTS_ADJUSTMENT_LINES],
     ),
     # The timetable only gives backfills and manual runs their day; loads follow the Asset.
     allowed_run_types=["asset_triggered", "manual", "backfill"],
-    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    start_date=dag_defaults.START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "owner": settings.OWNER,
-        "retries": 2,
-        "retry_delay": timedelta(minutes=1),
-    },
-    params={
-        "dt_start": Param(None, **DATE_PARAM, description="First day to load (YYYY-MM-DD)."),
-        "dt_end": Param(None, **DATE_PARAM, description="Last day to load, inclusive."),
-    },
+    default_args=dag_defaults.default_args(),
+    params=dag_defaults.day_range_params("load"),
     tags=[tags.FACTS, tags.LAKE],
     doc_md=__doc__,
 )

@@ -37,6 +37,7 @@ from include.inventory_lake import assets, dag_defaults, settings, tags
 def stocky_adjustments_extract() -> None:
     @task(
         pool=settings.STOCKY_POOL,
+        execution_timeout=dag_defaults.API_TASK_TIMEOUT,
         outlets=[assets.STOCKY_ADJUSTMENTS_RAW, assets.STOCKY_ITEMS_RAW],
     )
     def extract_adjustments_and_items(**context: Any) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""What every DAG of the project shares: owner, retries, start date, the daily window."""
+"""What every DAG of the project shares: owner, retries, start date, timetables, the day-range
+params and the time limit of a task that calls an API.
+
+The DAG policy test (`tests/dags/test_dag_policy.py`) checks every task and DAG against these
+values, so a DAG that hard-codes its own fails there.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,36 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable
+from airflow.sdk import CronDataIntervalTimetable, CronTriggerTimetable, Param
 
 from include.inventory_lake.settings import OWNER
 
 START_DATE = pendulum.datetime(2025, 1, 1, tz="UTC")
 
+RETRIES = 3
+RETRY_DELAY = timedelta(minutes=1)
+# Each retry waits about twice as long as the one before (from RETRY_DELAY): a lake or API
+# hiccup gets room to heal without holding a permanent failure for long.
+RETRY_EXPONENTIAL_BACKOFF = 2.0
+
+# The execution_timeout of every task that calls an API (both extracts, push's `prepare` and
+# `push`): only a hung task should ever reach it, never a slow but healthy one. Budget:
+# - pages: a long backfill day (~250,000 records, i.e. ~1,000 pages of 250 plus the id search)
+#   at the Haravan bucket's pace (4 calls/s) and ~1 s per response takes under 20 minutes;
+#   a push is at most MAX_FILE_BYTES of lines, one request per location and chunk, far fewer;
+# - throttling: one call may wait out up to 30 throttled answers (http/retry.py
+#   RetryPolicy.max_throttled_attempts) before the client gives up by itself, each wait capped
+#   at 120 s (the HTTP client's Retry-After cap, default 120 s), i.e. up to 60 minutes.
+# Two hours covers both with margin (and is what push had before it moved here).
+API_TASK_TIMEOUT = timedelta(hours=2)
+
 
 def default_args(**overrides: Any) -> dict[str, Any]:
     return {
         "owner": OWNER,
-        "retries": 3,
-        "retry_delay": timedelta(minutes=1),
-        "retry_exponential_backoff": 2.0,
+        "retries": RETRIES,
+        "retry_delay": RETRY_DELAY,
+        "retry_exponential_backoff": RETRY_EXPONENTIAL_BACKOFF,
         **overrides,
     }
 
@@ -27,3 +49,21 @@ def daily_utc_interval() -> CronDataIntervalTimetable:
     """One run per UTC day, covering that day: [D 00:00, D+1 00:00). Airflow 3's plain cron
     schedule would give zero-length intervals, and an extract of those reads nothing."""
     return CronDataIntervalTimetable("0 0 * * *", timezone="UTC")
+
+
+def every_ten_minutes() -> CronTriggerTimetable:
+    """A run every 10 minutes on the UTC clock, with no data interval (push picks up files)."""
+    return CronTriggerTimetable("*/10 * * * *", timezone="UTC")
+
+
+# A day given by hand in a trigger form: empty, or YYYY-MM-DD.
+DATE_PARAM: dict[str, Any] = {"type": ["null", "string"], "format": "date"}
+
+
+def day_range_params(verb: str) -> dict[str, Param]:
+    """`dt_start` / `dt_end` (inclusive) for a manual run over a range of days; `verb` says
+    what the DAG does with each day ("build", "load")."""
+    return {
+        "dt_start": Param(None, **DATE_PARAM, description=f"First day to {verb} (YYYY-MM-DD)."),
+        "dt_end": Param(None, **DATE_PARAM, description=f"Last day to {verb}, inclusive."),
+    }

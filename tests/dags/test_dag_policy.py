@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from include.inventory_lake import settings, tags
+from include.inventory_lake import dag_defaults, settings, tags
 from tests.fresh_interpreter import json_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,6 +20,37 @@ EXPECTED_DAGS = {
     "inventory_facts_warehouse_load",
 }
 HEAVY_MODULES = {"pyarrow", "boto3", "botocore", "requests", "tenacity", "duckdb", "pandas"}
+
+
+API_POOLS = {settings.HARAVAN_POOL, settings.STOCKY_POOL}
+
+
+def defaults_violations(report: dict[str, Any]) -> dict[str, list[str]]:
+    """Per DAG id of a parse report, every way its DAG or its tasks bypass dag_defaults: start
+    date, retries, retry delay and backoff, owner, and a time limit on each API task."""
+    defaults = dag_defaults.default_args()
+    expected = {
+        "retries": defaults["retries"],
+        "retry_delay_s": defaults["retry_delay"].total_seconds(),
+        "retry_exponential_backoff": defaults["retry_exponential_backoff"],
+        "owner": defaults["owner"],
+    }
+    violations: dict[str, list[str]] = {}
+    for dag_id, dag in report["dags"].items():
+        found = []
+        if dag["start_date"] != dag_defaults.START_DATE.isoformat():
+            found.append(f"start_date {dag['start_date']} is not dag_defaults.START_DATE")
+        for task_id, task in dag["tasks"].items():
+            found += [
+                f"{task_id}: {field} {task[field]!r}, expected {value!r}"
+                for field, value in expected.items()
+                if task[field] != value
+            ]
+            if task["pool"] in API_POOLS and task["execution_timeout_s"] is None:
+                found.append(f"{task_id}: no execution_timeout in API pool {task['pool']}")
+        if found:
+            violations[dag_id] = found
+    return violations
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +77,10 @@ def test_dag_follows_house_rules(parsed: dict[str, Any], dag_id: str) -> None:
     assert dag["tags"] and set(dag["tags"]) <= tags.APPROVED
     assert len(dag["doc_md"]) > 200, "doc_md must say what the DAG reads, writes and who owns it"
     assert dag["catchup"] is False
-    for task_id, task in dag["tasks"].items():
-        assert task["retries"] >= 1, task_id
-        assert task["owner"] == settings.OWNER, task_id
+
+
+def test_every_dag_uses_the_project_defaults(parsed: dict[str, Any]) -> None:
+    assert defaults_violations(parsed) == {}
 
 
 @pytest.mark.parametrize("dag_id", ["haravan_adjustments_extract", "stocky_adjustments_extract"])
@@ -76,3 +108,64 @@ def test_a_parse_time_lookup_would_be_caught(tmp_path: Path) -> None:
     errors = " ".join(report["errors"].values())
     assert "inventory_lake_uri" in errors
     assert report["dags"] == {}
+
+
+# A DAG file with its own retries, delay, owner and start date, and an API task without a
+# time limit; its `local_work` repeats the default values itself, which is allowed.
+DRIFTING_DAG = f"""
+from datetime import datetime, timedelta
+
+from airflow.sdk import dag, task
+
+
+@dag(
+    schedule=None,
+    start_date=datetime(2024, 6, 1),
+    catchup=False,
+    default_args={{"owner": "someone-else", "retries": 2, "retry_delay": timedelta(minutes=2)}},
+    tags=["extract"],
+)
+def drifting():
+    @task(pool="haravan_api")
+    def call_the_api():
+        pass
+
+    @task(
+        retries={dag_defaults.RETRIES!r},
+        retry_exponential_backoff={dag_defaults.RETRY_EXPONENTIAL_BACKOFF!r},
+        retry_delay=timedelta(seconds={dag_defaults.RETRY_DELAY.total_seconds()!r}),
+    )
+    def local_work():
+        pass
+
+    call_the_api() >> local_work()
+
+
+drifting()
+"""
+
+
+def test_a_dag_bypassing_the_defaults_is_reported(tmp_path: Path) -> None:
+    """The defaults policy has teeth: the same check on a DAG with its own retries, start date,
+    owner and an API task without a time limit names each of them."""
+    (tmp_path / "drifting_dag.py").write_text(DRIFTING_DAG)
+    report = json_report(PARSE_REPORT, str(tmp_path))
+    assert report["errors"] == {}
+    violations = defaults_violations(report)
+    assert set(violations) == {"drifting"}
+    found = "\n".join(violations["drifting"])
+    assert "start_date 2024-06-01T00:00:00+00:00 is not dag_defaults.START_DATE" in found
+    assert f"call_the_api: retries 2, expected {dag_defaults.RETRIES}" in found
+    assert (
+        f"call_the_api: retry_delay_s 120.0, expected {dag_defaults.RETRY_DELAY.total_seconds()}"
+    ) in found
+    assert (
+        "call_the_api: retry_exponential_backoff 0, "
+        f"expected {dag_defaults.RETRY_EXPONENTIAL_BACKOFF}"
+    ) in found
+    assert f"call_the_api: owner 'someone-else', expected {settings.OWNER!r}" in found
+    assert "call_the_api: no execution_timeout in API pool haravan_api" in found
+    assert "local_work: owner 'someone-else'" in found
+    assert not any(
+        v.startswith("local_work:") and "owner" not in v for v in violations["drifting"]
+    ), "a task that sets the default values itself passes"

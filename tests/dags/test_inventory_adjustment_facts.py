@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from include.inventory_lake import assets
+from include.inventory_lake import assets, dag_defaults
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import FACTS_LINES_PATH, HARAVAN_ADJUSTMENTS_PATH
@@ -278,7 +278,9 @@ def test_a_failed_check_fails_the_run_naming_check_count_and_keys(
         ("build_partition", 0): "failed",
     }
     [build] = [ti for ti in run.get_task_instances() if ti.task_id == "build_partition"]
-    assert build.try_number == 1 and build.max_tries == 2, "failed at once, retries unused"
+    assert build.try_number == 1 and build.max_tries == dag_defaults.RETRIES, (
+        "failed at once, retries unused"
+    )
     output = capfd.readouterr().out
     assert "line_key_not_null: 2 row(s) (haravan lines without an id)" in output
     assert "e.g. haravan adjustment 4242" in output

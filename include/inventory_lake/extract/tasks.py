@@ -4,8 +4,7 @@ stream pages into atomically committed partitions and describe them on the Asset
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ from include.inventory_lake import assets
 from include.inventory_lake.extract.connections import haravan_client, stocky_client
 from include.inventory_lake.extract.interval import DailyInterval
 from include.inventory_lake.extract.stream import stream_pages
+from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.http.errors import ApiAuthError, ApiRetiredError
 from include.inventory_lake.lake.connection import lake_root, s3_client
 from include.inventory_lake.lake.location import Partition
@@ -42,24 +42,17 @@ def _event_extra(interval: DailyInterval, committed: CommittedPartition) -> dict
     return {"dt": interval.dt.isoformat(), "uri": committed.uri, "rows": committed.rows}
 
 
-@contextmanager
-def _no_retry_for_permanent_failures() -> Iterator[None]:
-    """Refused credentials or a retired API will not heal within the retries: fail now."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    try:
-        yield
-    except (ApiAuthError, ApiRetiredError) as error:
-        raise AirflowFailException(str(error)) from error
+# Refused credentials or a retired API will not heal within the retries: fail now.
+PERMANENT_FAILURES = (ApiAuthError, ApiRetiredError)
 
 
 def extract_haravan(context: Mapping[str, Any]) -> dict[str, Any]:
-    with _no_retry_for_permanent_failures():
+    with fail_fast_on(*PERMANENT_FAILURES):
         return _extract_haravan(context)
 
 
 def extract_stocky(context: Mapping[str, Any]) -> dict[str, Any]:
-    with _no_retry_for_permanent_failures():
+    with fail_fast_on(*PERMANENT_FAILURES):
         return _extract_stocky(context)
 
 

@@ -13,25 +13,15 @@ from include.inventory_lake.facts.build import build_facts_partition
 from include.inventory_lake.facts.quality import DataQualityError
 from include.inventory_lake.facts.raw_partition import PartitionNotReady, PartitionSchemaMismatch
 from include.inventory_lake.facts.run_dates import RunDatesError, context_run_dates
+from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.lake.connection import lake_root, s3_client
 from include.inventory_lake.schemas import facts
 
 log = logging.getLogger(__name__)
 
 
-@contextmanager
-def no_retry_for(*errors: type[Exception]) -> Iterator[None]:
-    """Failures that a retry cannot fix (bad input, a day not extracted yet) fail at once."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    try:
-        yield
-    except errors as error:
-        raise AirflowFailException(str(error)) from error
-
-
 def partition_days(context: Mapping[str, Any]) -> list[str]:
-    with no_retry_for(RunDatesError):
+    with fail_fast_on(RunDatesError):
         days = context_run_dates(context)
     log.info("building facts for %d day(s): %s", len(days), [d.isoformat() for d in days])
     return [day.isoformat() for day in days]
@@ -60,7 +50,7 @@ def skip_days_still_extracting(context: Mapping[str, Any]) -> Iterator[None]:
 def build_partition(dt: str, context: Mapping[str, Any]) -> dict[str, Any]:
     with (
         skip_days_still_extracting(context),
-        no_retry_for(PartitionSchemaMismatch, DataQualityError),
+        fail_fast_on(PartitionSchemaMismatch, DataQualityError),
     ):
         committed, report = build_facts_partition(
             s3_client(), lake_root(), date.fromisoformat(dt), context["run_id"]

@@ -44,16 +44,17 @@ class PlanApprovalOperator(ApprovalOperator):
         return Prepared.from_xcom(value)
 
     def execute(self, context: Context) -> Any:
+        from include.inventory_lake.failures import fail_fast_on
         from include.inventory_lake.push.decisions import earlier_decision
         from include.inventory_lake.push.handoffs import Decision
-        from include.inventory_lake.push.tasks import no_retry_for_permanent_failures
+        from include.inventory_lake.push.tasks import PERMANENT_FAILURES
 
         prepared = self._prepared()
         passed = prepared.no_approval_because
         if passed is not None:
             self.log.info("no approval asked: %s", passed)
             return Decision(prepared, passed).as_xcom()
-        with no_retry_for_permanent_failures():
+        with fail_fast_on(*PERMANENT_FAILURES):
             earlier = earlier_decision(prepared, context["run_id"])
         if earlier is not None:
             self.log.info("answered before: %s by %s", earlier.approval, earlier.by)
@@ -64,15 +65,16 @@ class PlanApprovalOperator(ApprovalOperator):
         return super().execute(context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        from include.inventory_lake.failures import fail_fast_on
         from include.inventory_lake.push.decisions import record_decision
-        from include.inventory_lake.push.tasks import no_retry_for_permanent_failures
+        from include.inventory_lake.push.tasks import PERMANENT_FAILURES
 
         # HITLOperator's own completion validates the answer; ApprovalOperator's would also
         # skip downstream tasks, which does not reach mapped instances: push skips itself.
         answer = HITLOperator.execute_complete(self, context=context, event=event)
         user = answer.get("responded_by_user") or {}
         responded_at = answer.get("responded_at")
-        with no_retry_for_permanent_failures():
+        with fail_fast_on(*PERMANENT_FAILURES):
             decision = record_decision(
                 self._prepared(),
                 context["run_id"],

@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.http.errors import (
     ApiAuthError,
     ApiRetiredError,
@@ -71,20 +71,15 @@ def _skip(message: str) -> NoReturn:
     raise AirflowSkipException(message)
 
 
-@contextmanager
-def no_retry_for_permanent_failures() -> Iterator[None]:
-    """Refused credentials, a malformed answer, a lost batch or a move the batch's state does
-    not allow will not heal within the retries: fail now."""
-    try:
-        yield
-    except (
-        ApiAuthError,
-        ApiRetiredError,
-        MalformedResponseError,
-        LedgerConflict,
-        IllegalTransition,
-    ) as error:
-        _fail(str(error))
+# Refused credentials, a malformed answer, a lost batch or a move the batch's state does not
+# allow will not heal within the retries: fail now (`fail_fast_on`).
+PERMANENT_FAILURES = (
+    ApiAuthError,
+    ApiRetiredError,
+    MalformedResponseError,
+    LedgerConflict,
+    IllegalTransition,
+)
 
 
 def _plan(
@@ -120,7 +115,7 @@ def discover() -> list[dict[str, Any]]:
 
 
 def prepare(staged: Mapping[str, Any]) -> dict[str, Any]:
-    with no_retry_for_permanent_failures():
+    with fail_fast_on(*PERMANENT_FAILURES):
         return _prepare(StagedFile.from_xcom(dict(staged)), _context()).as_xcom()
 
 
@@ -203,7 +198,7 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
 
 
 def push(decision: Mapping[str, Any]) -> dict[str, Any]:
-    with no_retry_for_permanent_failures():
+    with fail_fast_on(*PERMANENT_FAILURES):
         return _push(Decision.from_xcom(decision), _context()).as_xcom()
 
 
@@ -250,7 +245,7 @@ def _push(decision: Decision, context: Context) -> Pushed:
 
 
 def record(pushed: Mapping[str, Any]) -> dict[str, Any]:
-    with no_retry_for_permanent_failures():
+    with fail_fast_on(*PERMANENT_FAILURES):
         return _record(Pushed.from_xcom(pushed), _context()["run_id"])
 
 

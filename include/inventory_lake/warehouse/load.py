@@ -23,7 +23,7 @@ from include.inventory_lake.facts.raw_partition import (
     read_markers,
 )
 from include.inventory_lake.facts.run_dates import RunDatesError, context_run_dates
-from include.inventory_lake.facts.tasks import no_retry_for
+from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.lake.connection import lake_root, s3_client
 from include.inventory_lake.lake.location import Partition
 from include.inventory_lake.schemas import facts
@@ -45,7 +45,7 @@ def warehouse_path() -> Path:
 
 
 def load_partitions(context: Mapping[str, Any]) -> dict[str, Any]:
-    with no_retry_for(RunDatesError, PartitionNotReady, PartitionSchemaMismatch):
+    with fail_fast_on(RunDatesError, PartitionNotReady, PartitionSchemaMismatch):
         days = context_run_dates(context)
         s3, root = s3_client(), lake_root()
         partitions = [Partition(root, FACTS_LINES_PATH, day) for day in days]
