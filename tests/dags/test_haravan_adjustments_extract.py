@@ -77,6 +77,24 @@ def test_wrong_token_fails_loudly_and_writes_nothing(
     assert emulator.journal()["counts"]["total"] <= 2
 
 
+def test_a_day_long_retry_after_fails_the_task_at_once_without_waiting(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    """Haravan answers 429 with `Retry-After: 86400`: the task neither sleeps a day in its
+    pool slot nor goes up for retry; it fails saying how long the API asked to wait."""
+    emulator, s3 = world
+    emulator.set_faults(
+        script=[
+            {"kind": "status", "status": 429, "retry_after": "86400", "path": "/com/", "times": -1}
+        ]
+    )
+    attempt = run_task_process(DAG_ID, "extract_adjustments", DAY, timeout_s=120)
+    assert attempt.state == "failed", "a wait beyond the cap is not retried"
+    assert "86400" in attempt.output and "max_retry_after_s" in attempt.output
+    assert emulator.journal()["counts"]["total"] <= 2
+    assert s3.keys(HARAVAN_ADJUSTMENTS_PATH) == []
+
+
 def ids_in(s3: S3Server, day: date) -> list[int]:
     ids: list[int] = read_partition(s3, HARAVAN_ADJUSTMENTS_PATH, day).column("id").to_pylist()
     return ids

@@ -13,7 +13,7 @@ from include.inventory_lake.extract.connections import haravan_client, stocky_cl
 from include.inventory_lake.extract.interval import DailyInterval
 from include.inventory_lake.extract.stream import stream_pages
 from include.inventory_lake.failures import fail_fast_on
-from include.inventory_lake.http.errors import ApiAuthError, ApiRetiredError
+from include.inventory_lake.http.errors import ApiPermanentError
 from include.inventory_lake.lake.connection import lake_root, s3_client
 from include.inventory_lake.lake.location import Partition
 from include.inventory_lake.lake.markers import read_marker
@@ -43,7 +43,8 @@ def _event_extra(interval: DailyInterval, committed: CommittedPartition) -> dict
 
 
 # Refused credentials or a retired API will not heal within the retries: fail now.
-PERMANENT_FAILURES = (ApiAuthError, ApiRetiredError)
+# refused credentials, retired API, a bad connection, a Retry-After beyond the cap
+PERMANENT_FAILURES = (ApiPermanentError,)
 
 
 def extract_haravan(context: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,11 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from include.inventory_lake.failures import fail_fast_on
-from include.inventory_lake.http.errors import (
-    ApiAuthError,
-    ApiRetiredError,
-    MalformedResponseError,
-)
+from include.inventory_lake.http.errors import ApiPermanentError, MalformedResponseError
 from include.inventory_lake.push.batch import batch_id_for, content_sha256
 from include.inventory_lake.push.claim import (
     Claim,
@@ -74,8 +70,7 @@ def _skip(message: str) -> NoReturn:
 # Refused credentials, a malformed answer, a lost batch or a move the batch's state does not
 # allow will not heal within the retries: fail now (`fail_fast_on`).
 PERMANENT_FAILURES = (
-    ApiAuthError,
-    ApiRetiredError,
+    ApiPermanentError,  # refused credentials, retired API, bad connection, too long a wait
     MalformedResponseError,
     LedgerConflict,
     IllegalTransition,
