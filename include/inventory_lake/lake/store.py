@@ -40,6 +40,10 @@ class WriteConflict(RuntimeError):
         )
 
 
+class MissingObject(LookupError):
+    """An object that must exist does not."""
+
+
 @dataclass(frozen=True)
 class StoredObject:
     key: str
@@ -105,6 +109,13 @@ class LakeStore:
         """The object's body, or None when it does not exist (any other error is raised)."""
         stored = self.read_versioned(key)
         return None if stored is None else stored.body
+
+    def read_required(self, key: str) -> bytes:
+        """The object's body; MissingObject when it does not exist."""
+        body = self.read_bytes(key)
+        if body is None:
+            raise MissingObject(f"s3://{self.bucket}/{key} does not exist")
+        return body
 
     def read_json(self, key: str) -> Any:
         """The object parsed as JSON, or None when it does not exist."""

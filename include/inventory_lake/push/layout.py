@@ -22,10 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.settings import SET_ADJUSTMENTS_AUDIT_PATH, SET_ADJUSTMENTS_STAGING_PATH
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 APPROVED = "approved"
 REJECTED = "rejected"
@@ -89,7 +92,7 @@ class PushLayout:
         return f"s3://{self.root.bucket}/{key}"
 
 
-def connect() -> tuple[Any, PushLayout]:
+def connect() -> tuple[S3Client, PushLayout]:
     """The lake's S3 client and the push's layout under the configured lake root (in a task)."""
     from include.inventory_lake.lake.connection import lake_root, s3_client
 
