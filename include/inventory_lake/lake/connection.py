@@ -3,7 +3,8 @@ a local S3 server (its extra `endpoint_url`). Called inside tasks only."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.settings import AWS_CONN_ID, LAKE_URI_VARIABLE
@@ -23,3 +24,26 @@ def lake_root() -> LakeRoot:
     from airflow.sdk import Variable
 
     return LakeRoot.parse(Variable.get(LAKE_URI_VARIABLE))
+
+
+def client_for_connection(connection: Mapping[str, Any]) -> S3Client:
+    """An S3 client for an `aws` connection given as Airflow's JSON form (`login`, `password`,
+    `extra.endpoint_url`, `extra.region_name`), for local tooling that runs without Airflow."""
+    import boto3
+
+    extra = connection.get("extra") or {}
+    endpoint = str(extra.get("endpoint_url", "")) or None
+    client: S3Client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=str(extra.get("region_name", "us-east-1")),
+        aws_access_key_id=str(connection.get("login")),
+        aws_secret_access_key=str(connection.get("password")),
+    )
+    return client
+
+
+def ensure_bucket(client: S3Client, bucket: str) -> None:
+    """Create the bucket unless it exists (a local S3 server starts empty)."""
+    if bucket not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+        client.create_bucket(Bucket=bucket)
