@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from include.inventory_lake.lake.location import Partition
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
@@ -71,6 +72,18 @@ def is_missing(error: Exception) -> bool:
     return error_code(error) in MISSING_CODES
 
 
+def _none_if_missing(call: Callable[[], T]) -> T | None:
+    """`call()`, or None when S3 says the object does not exist (other errors are raised)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return call()
+    except ClientError as error:
+        if is_missing(error):
+            return None
+        raise
+
+
 def file_sha256(path: Path) -> str:
     """The hex sha256 of a local file, read in blocks."""
     with path.open("rb") as handle:
@@ -95,15 +108,12 @@ class LakeStore:
 
     def read_versioned(self, key: str) -> Versioned | None:
         """The object's body and ETag, or None when it does not exist."""
-        from botocore.exceptions import ClientError
 
-        try:
+        def read() -> Versioned:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as error:
-            if is_missing(error):
-                return None
-            raise
-        return Versioned(response["Body"].read(), response["ETag"])
+            return Versioned(response["Body"].read(), response["ETag"])
+
+        return _none_if_missing(read)
 
     def read_bytes(self, key: str) -> bytes | None:
         """The object's body, or None when it does not exist (any other error is raised)."""
@@ -124,15 +134,9 @@ class LakeStore:
 
     def etag(self, key: str) -> str | None:
         """The object's ETag without quotes, or None when it does not exist."""
-        from botocore.exceptions import ClientError
-
-        try:
-            head = self.client.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as error:
-            if is_missing(error):
-                return None
-            raise
-        return str(head["ETag"]).strip('"')
+        return _none_if_missing(
+            lambda: str(self.client.head_object(Bucket=self.bucket, Key=key)["ETag"]).strip('"')
+        )
 
     def read_marker(self, partition: Partition) -> dict[str, Any] | None:
         """The partition's `_SUCCESS` marker, or None when it is not (or not yet) complete."""
