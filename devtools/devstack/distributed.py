@@ -114,17 +114,9 @@ def _remote_logging(env: dict[str, str]) -> dict[str, str]:
         endpoint = str(extra.get("endpoint_url", ""))
         if urlsplit(endpoint).hostname not in LOCAL_HOSTS:
             return {}
-        import boto3
+        from include.inventory_lake.lake.connection import client_for_connection, ensure_bucket
 
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name=str(extra.get("region_name", "us-east-1")),
-            aws_access_key_id=str(aws.get("login")),
-            aws_secret_access_key=str(aws.get("password")),
-        )
-        if LOG_BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
-            s3.create_bucket(Bucket=LOG_BUCKET)
+        ensure_bucket(client_for_connection(aws), LOG_BUCKET)
         folder = f"s3://{LOG_BUCKET}/task-logs"
     return {
         "AIRFLOW__LOGGING__REMOTE_LOGGING": "True",

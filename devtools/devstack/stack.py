@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import boto3
 from dotenv import dotenv_values
 
 from devtools.devstack.postgres import start_postgres, stop_postgres
@@ -37,6 +36,7 @@ from devtools.devstack.processes import (
     stop_pid_group,
     wait_for_http,
 )
+from include.inventory_lake.lake.connection import client_for_connection, ensure_bucket
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 AIRFLOW_USER = "admin"
@@ -157,16 +157,7 @@ def start_local_s3(paths: StackPaths, env: dict[str, str]) -> str | None:
             raise SystemExit(f"port {port} (local S3) is taken by another process")
         _record(paths, start_s3_server(port, paths.logs / "s3.log"))
     bucket = urlsplit(env["AIRFLOW_VAR_INVENTORY_LAKE_URI"]).netloc
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=str(extra.get("region_name", "us-east-1")),
-        aws_access_key_id=str(aws.get("login")),
-        aws_secret_access_key=str(aws.get("password")),
-    )
-    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
-    if bucket not in existing:
-        client.create_bucket(Bucket=bucket)
+    ensure_bucket(client_for_connection(aws), bucket)
     return f"{endpoint} (bucket {bucket})"
 
 

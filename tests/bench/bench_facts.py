@@ -31,8 +31,8 @@ from typing import Any
 import boto3
 
 from include.inventory_lake.facts.build import build_facts_partition, raw_partitions
-from include.inventory_lake.facts.raw_partition import fetch_partition, read_markers
 from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.partition_reader import fetch_partition, read_markers
 from include.inventory_lake.schemas import haravan, stocky
 from include.inventory_lake.settings import FACTS_LINES_PATH
 from tests.bench import harness

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from include.inventory_lake import assets
 from include.inventory_lake.extract.connections import haravan_client, stocky_client
@@ -16,8 +16,8 @@ from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.http.errors import ApiPermanentError
 from include.inventory_lake.lake.connection import lake_root, s3_client
 from include.inventory_lake.lake.location import Partition
-from include.inventory_lake.lake.markers import read_marker
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
+from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.schemas import haravan as haravan_schema
 from include.inventory_lake.schemas import stocky as stocky_schema
 from include.inventory_lake.settings import (
@@ -25,6 +25,9 @@ from include.inventory_lake.settings import (
     STOCKY_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 DAY = timedelta(days=1)
@@ -57,10 +60,10 @@ def extract_stocky(context: Mapping[str, Any]) -> dict[str, Any]:
         return _extract_stocky(context)
 
 
-def _last_id_before(s3: Any, previous_day: Partition) -> int | None:
+def _last_id_before(s3: S3Client, previous_day: Partition) -> int | None:
     """The lake is the index: the previous day's marker knows an id created before this day,
     which turns the search for the day's first id into about one request."""
-    marker = read_marker(s3, previous_day)
+    marker = LakeStore(s3, previous_day.root.bucket).read_marker(previous_day)
     max_id = marker.get("max_id") if marker else None
     if isinstance(max_id, int):
         log.info("starting the id search from %s (max_id of %s)", max_id, previous_day.uri)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,12 +32,12 @@ from include.inventory_lake.facts.quality import (
     LineChecks,
     NullLineIds,
 )
-from include.inventory_lake.facts.raw_partition import (
+from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.partition_reader import (
     FetchedPartition,
     fetch_partition,
     read_markers,
 )
-from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
 from include.inventory_lake.schemas import facts, haravan, stocky
 from include.inventory_lake.settings import (
@@ -46,6 +46,9 @@ from include.inventory_lake.settings import (
     STOCKY_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ def raw_partitions(root: LakeRoot, dt: date) -> tuple[Partition, Partition, Part
 
 
 def build_facts_partition(
-    s3: Any, root: LakeRoot, dt: date, run_id: str
+    s3: S3Client, root: LakeRoot, dt: date, run_id: str
 ) -> tuple[CommittedPartition, BuildReport]:
     inputs = raw_partitions(root, dt)
     markers = read_markers(s3, list(inputs))

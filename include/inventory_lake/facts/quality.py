@@ -10,7 +10,7 @@ alone says where to look. Checks run on the rows as they are written (before the
   (the only documented drop), so no line is lost or multiplied by the adjustment join.
 
 Schema checks ("types as declared") happen earlier: each raw file must have its dataset's
-declared schema (`raw_partition`), and every facts batch is built against `facts.LINES`.
+declared schema (`lake.partition_reader`), and every facts batch is built against `facts.LINES`.
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ from typing import Any
 from include.inventory_lake import assets
 from include.inventory_lake.facts.build import build_facts_partition
 from include.inventory_lake.facts.quality import DataQualityError
-from include.inventory_lake.facts.raw_partition import PartitionNotReady, PartitionSchemaMismatch
 from include.inventory_lake.facts.run_dates import RunDatesError, context_run_dates
 from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.lake.connection import lake_root, s3_client
+from include.inventory_lake.lake.partition_reader import PartitionNotReady, PartitionSchemaMismatch
 from include.inventory_lake.schemas import facts
 
 log = logging.getLogger(__name__)

@@ -10,28 +10,26 @@ an aborted write changes nothing.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from boto3.s3.transfer import TransferConfig
 
 from include.inventory_lake.lake.location import Partition
+from include.inventory_lake.lake.store import LakeStore, file_sha256
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
 ROW_GROUP_ROWS = 100_000
-TRANSFER = TransferConfig(
-    multipart_threshold=64 * 1024 * 1024, multipart_chunksize=64 * 1024 * 1024
-)
 
 
 @dataclass(frozen=True)
@@ -45,13 +43,13 @@ class CommittedPartition:
 class PartitionWriter:
     def __init__(
         self,
-        s3_client: Any,
+        s3_client: S3Client,
         partition: Partition,
         schema: pa.Schema,
         run_id: str,
         row_group_rows: int = ROW_GROUP_ROWS,
     ) -> None:
-        self._s3 = s3_client
+        self._store = LakeStore(s3_client, partition.root.bucket)
         self._partition = partition
         self._schema = schema
         self._run_id = run_id
@@ -94,10 +92,10 @@ class PartitionWriter:
         self._flush()
         self._writer.close()
         size = self._path.stat().st_size
-        digest = _sha256(self._path)
-        bucket, partition = self._partition.root.bucket, self._partition
-        self._s3.delete_object(Bucket=bucket, Key=partition.marker_key)
-        self._s3.upload_file(str(self._path), bucket, partition.data_key, Config=TRANSFER)
+        digest = file_sha256(self._path)
+        partition = self._partition
+        self._store.delete(partition.marker_key)
+        self._store.upload_file(self._path, partition.data_key)
         marker = {
             "dataset": partition.dataset,
             "dt": partition.dt.isoformat(),
@@ -109,12 +107,7 @@ class PartitionWriter:
             "committed_at": datetime.now(UTC).isoformat(),
             **(details or {}),
         }
-        self._s3.put_object(
-            Bucket=bucket,
-            Key=partition.marker_key,
-            Body=json.dumps(marker, indent=2).encode(),
-            ContentType="application/json",
-        )
+        self._store.put_json(partition.marker_key, marker, indent=2)
         log.info("committed %s: %d rows, %d bytes", partition.uri, self.rows, size)
         return CommittedPartition(partition.uri, self.rows, size, marker)
 
@@ -123,11 +116,3 @@ class PartitionWriter:
         if self._writer.is_open:
             self._writer.close()
         self._tmp.cleanup()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -11,12 +11,19 @@ import io
 import logging
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.push.planning import Plan
 from include.inventory_lake.schemas.push import AUDIT, ChunkDocument
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +86,7 @@ def audit_day(batch: Batch) -> date:
     return datetime.fromisoformat(batch.created_at).date()
 
 
-def write_audit(s3: Any, layout: PushLayout, batch: Batch, rows: list[dict[str, Any]]) -> str:
+def write_audit(s3: S3Client, layout: PushLayout, batch: Batch, rows: list[dict[str, Any]]) -> str:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -87,6 +94,6 @@ def write_audit(s3: Any, layout: PushLayout, batch: Batch, rows: list[dict[str, 
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
     key = layout.audit_key(audit_day(batch), batch.batch_id)
-    s3.put_object(Bucket=layout.root.bucket, Key=key, Body=buffer.getvalue())
+    LakeStore(s3, layout.root.bucket).put_bytes(key, buffer.getvalue())
     log.info("audit: %d rows to %s", len(rows), layout.uri(key))
     return key

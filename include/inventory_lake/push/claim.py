@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from include.inventory_lake.push.batch import content_prefix
 from include.inventory_lake.push.layout import PushLayout
@@ -26,6 +26,9 @@ from include.inventory_lake.push.ledger import (
 )
 from include.inventory_lake.push.lifecycle import Batch, SourceFile
 from include.inventory_lake.push.validation import Problem
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ def pushed_already(batch: Batch) -> str:
     )
 
 
-def pushed_before(s3: Any, layout: PushLayout, batch_id: str) -> Batch | None:
+def pushed_before(s3: S3Client, layout: PushLayout, batch_id: str) -> Batch | None:
     """A finished batch (plain or forced) that sent the same content, if any."""
     for other in batch_ids_for_content(s3, layout, content_prefix(batch_id)):
         stored = Ledger(s3, layout, other).read()

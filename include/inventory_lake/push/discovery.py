@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from include.inventory_lake.push.layout import PushLayout
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ def _is_candidate(name: str) -> bool:
     return bool(name) and not name.startswith(".")
 
 
-def discover_approved(s3: Any, layout: PushLayout) -> list[StagedFile]:
+def discover_approved(s3: S3Client, layout: PushLayout) -> list[StagedFile]:
     """Every object directly under approved/, oldest first (as ops placed them)."""
     prefix = layout.approved_prefix
     found: list[tuple[Any, StagedFile]] = []

@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from include.inventory_lake.push.archive import move, put_bytes
+from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.push.audit import audit_rows, write_audit
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger, StoredBatch
@@ -18,24 +18,32 @@ from include.inventory_lake.push.report import rejection_report
 from include.inventory_lake.push.validation import Problem
 from include.inventory_lake.schemas.push import ChunkDocument
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 log = logging.getLogger(__name__)
 
 REPORT_TYPE = "text/csv; charset=utf-8"
 
 
 def reject_file(
-    s3: Any, layout: PushLayout, source: SourceFile, problems: Sequence[Problem], *, dry_run: bool
+    s3: S3Client,
+    layout: PushLayout,
+    source: SourceFile,
+    problems: Sequence[Problem],
+    *,
+    dry_run: bool,
 ) -> str:
     """Write the report, then (unless a dry run) move the file beside it; the report's URI."""
-    bucket = layout.root.bucket
+    store = LakeStore(s3, layout.root.bucket)
     report = rejection_report(problems)
     if dry_run:
         key = layout.dry_run_report_key(source.name, source.sha256)
-        put_bytes(s3, bucket, key, report, REPORT_TYPE)
+        store.put_bytes(key, report, REPORT_TYPE)
         return layout.uri(key)
     key = layout.report_key(source.name, source.sha256)
-    put_bytes(s3, bucket, key, report, REPORT_TYPE)
-    move(s3, bucket, source.key, layout.rejected_key(source.name, source.sha256), source.etag)
+    store.put_bytes(key, report, REPORT_TYPE)
+    store.move(source.key, layout.rejected_key(source.name, source.sha256), source.etag)
     log.warning("%s rejected with %d problem(s): %s", source.key, len(problems), layout.uri(key))
     return layout.uri(key)
 
@@ -87,7 +95,7 @@ def refused_problems(plan: Plan, outcomes: dict[int, ChunkDocument]) -> list[Pro
 
 
 def finalize_batch(
-    s3: Any,
+    s3: S3Client,
     layout: PushLayout,
     ledger: Ledger,
     stored: StoredBatch,
@@ -109,9 +117,9 @@ def finalize_batch(
     )
     write_audit(s3, layout, stored.batch, rows)
     source = stored.batch.source
-    bucket = layout.root.bucket
     if kind == "done":
-        move(s3, bucket, source.key, layout.processed_key(source.name, source.sha256), source.etag)
+        destination = layout.processed_key(source.name, source.sha256)
+        LakeStore(s3, layout.root.bucket).move(source.key, destination, source.etag)
         return ledger.save(stored, stored.batch.finish(run_id))
     if kind == "failed":
         problems = [*problems, *refused_problems(plan, outcomes)]

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.settings import SET_ADJUSTMENTS_AUDIT_PATH, SET_ADJUSTMENTS_STAGING_PATH
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 APPROVED = "approved"
 REJECTED = "rejected"
@@ -33,6 +36,28 @@ PROCESSED = "processed"
 LEDGER = "ledger"
 DRY_RUN = "dry_run"
 REPORT_SUFFIX = ".report.csv"
+BATCH_FILE = "batch.json"
+SUMMARY_FILE = "summary.json"
+SHA_PREFIX_CHARS = 12
+_HEX = frozenset("0123456789abcdef")
+
+
+def archived_name(name: str, source_sha256: str) -> str:
+    """`<sha12>_<name>`: the name a handled file is stored under."""
+    return f"{source_sha256[:SHA_PREFIX_CHARS]}_{name}"
+
+
+def uploaded_name(stored_name: str) -> str:
+    """The name a file was uploaded with (an archived one carries `<sha12>_` in front)."""
+    head, underscore, rest = stored_name.partition("_")
+    if underscore and len(head) == SHA_PREFIX_CHARS and set(head) <= _HEX:
+        return rest
+    return stored_name
+
+
+def file_name(key: str) -> str:
+    """The last part of a key."""
+    return key.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -43,11 +68,32 @@ class PushLayout:
         return self.root.key(SET_ADJUSTMENTS_STAGING_PATH, *parts)
 
     @property
+    def staging_prefix(self) -> str:
+        return self._staging() + "/"
+
+    def folder_prefix(self, folder: str) -> str:
+        """`staging/set_adjustments/<folder>/` (approved, rejected, processed, ledger, dry_run)."""
+        return self._staging(folder) + "/"
+
+    @property
     def approved_prefix(self) -> str:
-        return self._staging(APPROVED) + "/"
+        return self.folder_prefix(APPROVED)
+
+    def directly_in(self, folder: str, key: str) -> bool:
+        """Whether `key` is a file directly in the folder (not in one of its sub-folders)."""
+        prefix = self.folder_prefix(folder)
+        return key.startswith(prefix) and "/" not in key[len(prefix) :]
+
+    def batch_id_in(self, folder: str, key: str) -> str | None:
+        """The batch a key under `ledger/<batch_id>/` or `dry_run/<batch_id>/` belongs to."""
+        prefix = self.folder_prefix(folder)
+        if not key.startswith(prefix):
+            return None
+        batch_id, slash, _ = key[len(prefix) :].partition("/")
+        return batch_id if slash and batch_id else None
 
     def archived_key(self, folder: str, name: str, source_sha256: str) -> str:
-        return self._staging(folder, f"{source_sha256[:12]}_{name}")
+        return self._staging(folder, archived_name(name, source_sha256))
 
     def rejected_key(self, name: str, source_sha256: str) -> str:
         return self.archived_key(REJECTED, name, source_sha256)
@@ -62,7 +108,7 @@ class PushLayout:
         return self._staging(LEDGER, batch_id) + "/"
 
     def batch_key(self, batch_id: str) -> str:
-        return self._staging(LEDGER, batch_id, "batch.json")
+        return self._staging(LEDGER, batch_id, BATCH_FILE)
 
     def chunks_prefix(self, batch_id: str) -> str:
         return self._staging(LEDGER, batch_id, "chunks") + "/"
@@ -78,7 +124,7 @@ class PushLayout:
         return self.archived_key(DRY_RUN, name, source_sha256) + REPORT_SUFFIX
 
     def dry_run_summary_key(self, batch_id: str) -> str:
-        return self._staging(DRY_RUN, batch_id, "summary.json")
+        return self._staging(DRY_RUN, batch_id, SUMMARY_FILE)
 
     def audit_key(self, day: date, batch_id: str) -> str:
         return self.root.key(
@@ -89,7 +135,7 @@ class PushLayout:
         return f"s3://{self.root.bucket}/{key}"
 
 
-def connect() -> tuple[Any, PushLayout]:
+def connect() -> tuple[S3Client, PushLayout]:
     """The lake's S3 client and the push's layout under the configured lake root (in a task)."""
     from include.inventory_lake.lake.connection import lake_root, s3_client
 

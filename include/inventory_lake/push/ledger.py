@@ -13,15 +13,17 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, cast
 
+from include.inventory_lake.lake.store import LakeStore, WriteConflict
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.schemas.push import BatchDocument, BatchStatus, ChunkDocument
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
-CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
+log = logging.getLogger(__name__)
 
 
 class LedgerConflict(RuntimeError):
@@ -30,13 +32,6 @@ class LedgerConflict(RuntimeError):
 
 class NotOwned(LedgerConflict):
     """The batch has no ledger, or another run owns it now: this run must not touch it."""
-
-
-def _error_code(error: Exception) -> str:
-    response = getattr(error, "response", None) or {}
-    code = response.get("Error", {}).get("Code", "")
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")
-    return str(code) or str(status)
 
 
 @dataclass(frozen=True)
@@ -54,23 +49,19 @@ class StoredBatch:
 class Ledger:
     """Reads and conditionally writes one batch's ledger documents."""
 
-    def __init__(self, s3: Any, layout: PushLayout, batch_id: str) -> None:
-        self._s3 = s3
+    def __init__(self, s3: S3Client, layout: PushLayout, batch_id: str) -> None:
+        self._store = LakeStore(s3, layout.root.bucket)
         self._layout = layout
-        self._bucket = layout.root.bucket
         self.batch_id = batch_id
 
     # batch.json
 
     def read(self) -> StoredBatch | None:
-        try:
-            response = self._s3.get_object(
-                Bucket=self._bucket, Key=self._layout.batch_key(self.batch_id)
-            )
-        except self._s3.exceptions.NoSuchKey:
+        stored = self._store.read_versioned(self._layout.batch_key(self.batch_id))
+        if stored is None:
             return None
-        doc = cast(BatchDocument, json.loads(response["Body"].read()))
-        return StoredBatch(Batch.from_document(doc), response["ETag"])
+        doc = cast(BatchDocument, json.loads(stored.body))
+        return StoredBatch(Batch.from_document(doc), stored.etag)
 
     def read_owned(self, run_id: str) -> StoredBatch:
         """The batch as stored, if `run_id` still owns it; NotOwned otherwise."""
@@ -83,71 +74,51 @@ class Ledger:
 
     def create(self, batch: Batch) -> StoredBatch:
         """Claim the batch: fails with LedgerConflict if any document exists already."""
-        return self._put(batch, condition={"IfNoneMatch": "*"})
+        return self._put(batch, if_none_match=True)
 
     def save(self, stored: StoredBatch, batch: Batch) -> StoredBatch:
         """Write the next version of the batch we read; LedgerConflict if it changed since."""
         if batch.batch_id != self.batch_id:
             raise ValueError(f"batch {batch.batch_id} saved in the ledger of {self.batch_id}")
-        return self._put(batch, condition={"IfMatch": stored.etag})
+        return self._put(batch, if_match=stored.etag)
 
-    def _put(self, batch: Batch, *, condition: dict[str, str]) -> StoredBatch:
+    def _put(
+        self, batch: Batch, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> StoredBatch:
         event = batch.last_event
         detail = event.detail if event else ""
         try:
-            response = self._s3.put_object(
-                Bucket=self._bucket,
-                Key=self._layout.batch_key(self.batch_id),
-                Body=json.dumps(batch.to_document(), indent=1).encode(),
-                ContentType="application/json",
-                **condition,
+            etag = self._store.put_json(
+                self._layout.batch_key(self.batch_id),
+                batch.to_document(),
+                indent=1,
+                if_match=if_match,
+                if_none_match=if_none_match,
             )
-        except self._s3.exceptions.ClientError as error:
-            if _error_code(error) in CONFLICT_CODES:
-                raise LedgerConflict(
-                    f"the ledger of batch {self.batch_id} was changed by someone else "
-                    f"(wanted: {batch.status}, {detail}); this attempt stops handling it"
-                ) from error
-            raise
+        except WriteConflict as error:
+            raise LedgerConflict(
+                f"the ledger of batch {self.batch_id} was changed by someone else "
+                f"(wanted: {batch.status}, {detail}); this attempt stops handling it"
+            ) from error
         log.info("ledger %s: %s (%s)", self.batch_id, batch.status, detail)
-        return StoredBatch(batch, response["ETag"])
+        return StoredBatch(batch, etag)
 
     # chunks/<n>.json
 
     def write_chunk(self, doc: ChunkDocument) -> None:
-        self._s3.put_object(
-            Bucket=self._bucket,
-            Key=self._layout.chunk_key(self.batch_id, doc["chunk"]),
-            Body=json.dumps(doc).encode(),
-            ContentType="application/json",
-        )
+        self._store.put_json(self._layout.chunk_key(self.batch_id, doc["chunk"]), doc)
 
     def chunk_outcomes(self) -> dict[int, ChunkDocument]:
         outcomes: dict[int, ChunkDocument] = {}
-        paginator = self._s3.get_paginator("list_objects_v2")
-        prefix = self._layout.chunks_prefix(self.batch_id)
-        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                body = self._s3.get_object(Bucket=self._bucket, Key=obj["Key"])["Body"].read()
-                doc = cast(ChunkDocument, json.loads(body))
+        for key in self._store.list_keys(self._layout.chunks_prefix(self.batch_id)):
+            doc = cast(ChunkDocument, self._store.read_json(key))
+            if doc is not None:  # deleted between the listing and the read
                 outcomes[doc["chunk"]] = doc
         return outcomes
 
 
-def batch_ids_for_content(s3: Any, layout: PushLayout, content_prefix: str) -> list[str]:
+def batch_ids_for_content(s3: S3Client, layout: PushLayout, content_prefix: str) -> list[str]:
     """Every batch (the plain one and forced ones) pushed from the same content."""
-    prefix = layout.ledger_prefix() + content_prefix
-    paginator = s3.get_paginator("list_objects_v2")
-    ids: set[str] = set()
-    for page in paginator.paginate(Bucket=layout.root.bucket, Prefix=prefix, Delimiter="/"):
-        for common in page.get("CommonPrefixes", []):
-            ids.add(common["Prefix"][len(layout.ledger_prefix()) :].rstrip("/"))
-    return sorted(ids)
-
-
-def read_object(s3: Any, bucket: str, key: str) -> bytes | None:
-    try:
-        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return None
-    return body
+    ledger = layout.ledger_prefix()
+    names = LakeStore(s3, layout.root.bucket).child_prefixes(ledger + content_prefix)
+    return sorted({content_prefix + name for name in names})

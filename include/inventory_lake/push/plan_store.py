@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
-from include.inventory_lake.push.archive import put_bytes
+from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.planning import Plan, plan_from_rows, plan_rows
 from include.inventory_lake.push.report import csv_bytes
 from include.inventory_lake.schemas.push import PLAN
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 CSV_COLUMNS = (
     "chunk",
@@ -29,7 +32,7 @@ CSV_COLUMNS = (
 )
 
 
-def write_plan(s3: Any, layout: PushLayout, plan: Plan, *, dry_run: bool) -> tuple[str, str]:
+def write_plan(s3: S3Client, layout: PushLayout, plan: Plan, *, dry_run: bool) -> tuple[str, str]:
     """(Parquet key, CSV key), each written in one PUT."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -37,10 +40,10 @@ def write_plan(s3: Any, layout: PushLayout, plan: Plan, *, dry_run: bool) -> tup
     rows = plan_rows(plan)
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows, schema=PLAN), buffer, compression="zstd")
-    bucket = layout.root.bucket
+    store = LakeStore(s3, layout.root.bucket)
     parquet_key = layout.plan_key(plan.batch_id, dry_run=dry_run, ext="parquet")
     csv_key = layout.plan_key(plan.batch_id, dry_run=dry_run, ext="csv")
-    put_bytes(s3, bucket, parquet_key, buffer.getvalue(), "application/vnd.apache.parquet")
+    store.put_bytes(parquet_key, buffer.getvalue(), "application/vnd.apache.parquet")
     table_rows = (
         [
             *(row[column] for column in CSV_COLUMNS[:-1]),
@@ -48,14 +51,14 @@ def write_plan(s3: Any, layout: PushLayout, plan: Plan, *, dry_run: bool) -> tup
         ]
         for row in rows
     )
-    put_bytes(s3, bucket, csv_key, csv_bytes(CSV_COLUMNS, table_rows), "text/csv; charset=utf-8")
+    store.put_bytes(csv_key, csv_bytes(CSV_COLUMNS, table_rows), "text/csv; charset=utf-8")
     return parquet_key, csv_key
 
 
-def read_plan(s3: Any, layout: PushLayout, batch_id: str, guard: Sequence[str] = ()) -> Plan:
+def read_plan(s3: S3Client, layout: PushLayout, batch_id: str, guard: Sequence[str] = ()) -> Plan:
     import pyarrow.parquet as pq
 
     key = layout.plan_key(batch_id, dry_run=False, ext="parquet")
-    body = s3.get_object(Bucket=layout.root.bucket, Key=key)["Body"].read()
+    body = LakeStore(s3, layout.root.bucket).read_required(key)
     table = pq.read_table(io.BytesIO(body), schema=PLAN)
     return plan_from_rows(batch_id, table.to_pylist(), guard)

@@ -14,24 +14,35 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from include.inventory_lake.push.planning import Plan
+from include.inventory_lake.push.planning import Plan, PlannedLine
 
 TOP_CHANGES = 10
 
 
-def summarise(plan: Plan, *, file_name: str, plan_uri: str) -> dict[str, Any]:
-    lines = plan.lines
+def totals_by_location(plan: Plan) -> dict[int, dict[str, int]]:
+    """Per location (in id order): its lines, requests, units on hand now and after."""
     by_location: dict[int, dict[str, int]] = defaultdict(
         lambda: {"lines": 0, "requests": 0, "current": 0, "new": 0}
     )
     for chunk in plan.chunks:
         by_location[chunk.location_id]["requests"] += 1
-    for planned in lines:
+    for planned in plan.lines:
         totals = by_location[planned.line.location_id]
         totals["lines"] += 1
         totals["current"] += planned.current
         totals["new"] += planned.line.quantity
-    largest = sorted(lines, key=lambda p: (-abs(p.delta), p.line.row))[:TOP_CHANGES]
+    return dict(sorted(by_location.items()))
+
+
+def largest_changes(plan: Plan, limit: int = TOP_CHANGES) -> list[PlannedLine]:
+    """The `limit` lines that change stock most, largest first (then in file order)."""
+    return sorted(plan.lines, key=lambda p: (-abs(p.delta), p.line.row))[:limit]
+
+
+def summarise(plan: Plan, *, file_name: str, plan_uri: str) -> dict[str, Any]:
+    lines = plan.lines
+    by_location = totals_by_location(plan)
+    largest = largest_changes(plan)
     return {
         "batch_id": plan.batch_id,
         "file_name": file_name,
@@ -44,7 +55,7 @@ def summarise(plan: Plan, *, file_name: str, plan_uri: str) -> dict[str, Any]:
         "units_removed": -sum(p.delta for p in lines if p.delta < 0),
         "needs_approval": plan.needs_approval,
         "guard_reasons": list(plan.guard_reasons),
-        "by_location": {str(loc): totals for loc, totals in sorted(by_location.items())},
+        "by_location": {str(loc): totals for loc, totals in by_location.items()},
         "largest_changes": [
             {
                 "row": p.line.row,

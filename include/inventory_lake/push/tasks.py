@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.http.errors import ApiPermanentError, MalformedResponseError
+from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.push.batch import batch_id_for, content_sha256
 from include.inventory_lake.push.claim import (
     Claim,
@@ -45,6 +46,7 @@ from include.inventory_lake.push.validation import Problem, SetLine, read_and_va
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,7 @@ def _plan(
 
 
 def _reject(
-    s3: Any, layout: PushLayout, source: SourceFile, problems: list[Problem], *, dry_run: bool
+    s3: S3Client, layout: PushLayout, source: SourceFile, problems: list[Problem], *, dry_run: bool
 ) -> NoReturn:
     uri = reject_file(s3, layout, source, problems, dry_run=dry_run)
     _fail(rejection_message(source, problems, uri, dry_run=dry_run))
@@ -123,13 +125,12 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
         source = SourceFile(staged.key, staged.name, staged.etag, stand_in)
         too_big = f"the file has {staged.size:,} bytes; files above {MAX_FILE_BYTES:,} are not read"
         _reject(s3, layout, source, [Problem(None, None, None, too_big)], dry_run=options.dry_run)
-    try:
-        obj = s3.get_object(Bucket=layout.root.bucket, Key=staged.key)
-    except s3.exceptions.NoSuchKey:
+    read = LakeStore(s3, layout.root.bucket).read_versioned(staged.key)
+    if read is None:
         _skip(f"{staged.key} is gone (moved by another run or by a person)")
-    body: bytes = obj["Body"].read()
+    body = read.body
     source = SourceFile(
-        staged.key, staged.name, str(obj["ETag"]).strip('"'), hashlib.sha256(body).hexdigest()
+        staged.key, staged.name, read.etag.strip('"'), hashlib.sha256(body).hexdigest()
     )
     checked = read_and_validate(source.name, body, max_lines=options.max_lines)
     if checked.problems:

@@ -12,12 +12,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 from include.inventory_lake.lake.location import LakeRoot, Partition
-from include.inventory_lake.lake.markers import read_marker
+from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.settings import FACTS_LINES_PATH
-from include.inventory_lake.ui.s3_reads import parallel_map, read_bytes
+from include.inventory_lake.ui.s3_reads import parallel_map
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 MAX_SERIES = 8
 COLUMNS = ["source", "location_id", "quantity"]
@@ -59,13 +62,13 @@ class ChartData:
 DayTotals = dict[SeriesKey, tuple[int, int]]
 
 
-def _day_totals(s3: Any, root: LakeRoot, day: date) -> DayTotals | None:
+def _day_totals(s3: S3Client, root: LakeRoot, day: date) -> DayTotals | None:
     import pyarrow.parquet as pq
 
     partition = Partition(root, FACTS_LINES_PATH, day)
-    if read_marker(s3, partition) is None:
+    if LakeStore(s3, root.bucket).read_marker(partition) is None:
         return None
-    body = read_bytes(s3, root.bucket, partition.data_key)
+    body = LakeStore(s3, root.bucket).read_bytes(partition.data_key)
     if body is None:
         return None
     table = pq.read_table(io.BytesIO(body), columns=COLUMNS)
@@ -107,7 +110,7 @@ def _series_order(item: tuple[SeriesKey, list[list[int]]]) -> tuple[str, bool, i
 
 
 def facts_series(
-    s3: Any, root: LakeRoot, days: Sequence[date], max_series: int = MAX_SERIES
+    s3: S3Client, root: LakeRoot, days: Sequence[date], max_series: int = MAX_SERIES
 ) -> ChartData:
     per_day = parallel_map(lambda day: _day_totals(s3, root, day), days)
     totals: dict[SeriesKey, list[list[int]]] = defaultdict(

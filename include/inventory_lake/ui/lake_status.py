@@ -13,10 +13,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from include.inventory_lake.lake.location import DATA_FILE, MARKER_FILE, LakeRoot, Partition
-from include.inventory_lake.lake.markers import read_marker
+from include.inventory_lake.lake.store import LakeStore, StoredObject
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,
     HARAVAN_ADJUSTMENTS_PATH,
@@ -24,14 +24,11 @@ from include.inventory_lake.settings import (
     STOCKY_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
-from include.inventory_lake.ui.s3_reads import (
-    StoredObject,
-    child_prefixes,
-    list_objects,
-    parallel_map,
-    read_bytes,
-)
+from include.inventory_lake.ui.s3_reads import parallel_map
 from include.inventory_lake.ui.window import DayWindow
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 DatasetKind = Literal["daily", "audit"]
 PartitionState = Literal["complete", "incomplete", "missing", "no_push"]
@@ -107,11 +104,11 @@ def _partition_day(name: str) -> date | None:
         return None
 
 
-def newest_partition_day(s3: Any, root: LakeRoot, specs: Iterable[DatasetSpec]) -> date | None:
+def newest_partition_day(s3: S3Client, root: LakeRoot, specs: Iterable[DatasetSpec]) -> date | None:
     """The newest `dt=` of the given datasets (one listing call per dataset)."""
     newest: date | None = None
     for spec in specs:
-        names = child_prefixes(s3, root.bucket, dataset_prefix(root, spec))
+        names = LakeStore(s3, root.bucket).child_prefixes(dataset_prefix(root, spec))
         days = [day for day in map(_partition_day, names) if day is not None]
         if days and (newest is None or max(days) > newest):
             newest = max(days)
@@ -119,12 +116,12 @@ def newest_partition_day(s3: Any, root: LakeRoot, specs: Iterable[DatasetSpec]) 
 
 
 def _files_by_day(
-    s3: Any, root: LakeRoot, spec: DatasetSpec, window: DayWindow
+    s3: S3Client, root: LakeRoot, spec: DatasetSpec, window: DayWindow
 ) -> dict[date, _Day]:
     prefix = dataset_prefix(root, spec)
     by_day: dict[date, _Day] = defaultdict(_Day)
     start_after = f"{prefix}dt={window.first.isoformat()}"
-    for obj in list_objects(s3, root.bucket, prefix, start_after=start_after):
+    for obj in LakeStore(s3, root.bucket).list_objects(prefix, start_after=start_after):
         folder, _, name = obj.key[len(prefix) :].partition("/")
         day = _partition_day(folder)
         if day is None or not name:
@@ -136,14 +133,16 @@ def _files_by_day(
 
 
 def _daily_status(
-    s3: Any, root: LakeRoot, spec: DatasetSpec, day: date, found: _Day
+    s3: S3Client, root: LakeRoot, spec: DatasetSpec, day: date, found: _Day
 ) -> PartitionStatus:
     if not found.files:
         return PartitionStatus(day, "missing")
     data = found.files.get(DATA_FILE)
     data_files = len([name for name in found.files if name != MARKER_FILE])
     marker = (
-        read_marker(s3, Partition(root, spec.path, day)) if MARKER_FILE in found.files else None
+        LakeStore(s3, root.bucket).read_marker(Partition(root, spec.path, day))
+        if MARKER_FILE in found.files
+        else None
     )
     if marker is None:
         return PartitionStatus(
@@ -170,7 +169,7 @@ def _daily_status(
     )
 
 
-def _audit_status(s3: Any, root: LakeRoot, day: date, found: _Day) -> PartitionStatus:
+def _audit_status(s3: S3Client, root: LakeRoot, day: date, found: _Day) -> PartitionStatus:
     import pyarrow.parquet as pq
 
     files = [
@@ -184,7 +183,7 @@ def _audit_status(s3: Any, root: LakeRoot, day: date, found: _Day) -> PartitionS
     runs: set[str] = set()
     statuses: Counter[str] = Counter()
     for obj in files:
-        body = read_bytes(s3, root.bucket, obj.key)
+        body = LakeStore(s3, root.bucket).read_bytes(obj.key)
         if body is None:  # replaced while we read: the listing's size still counts
             continue
         table = pq.read_table(io.BytesIO(body), columns=["run_id", "status"])
@@ -207,7 +206,9 @@ def _audit_status(s3: Any, root: LakeRoot, day: date, found: _Day) -> PartitionS
     )
 
 
-def dataset_status(s3: Any, root: LakeRoot, spec: DatasetSpec, window: DayWindow) -> DatasetStatus:
+def dataset_status(
+    s3: S3Client, root: LakeRoot, spec: DatasetSpec, window: DayWindow
+) -> DatasetStatus:
     by_day = _files_by_day(s3, root, spec, window)
 
     def status(day: date) -> PartitionStatus:
@@ -221,6 +222,6 @@ def dataset_status(s3: Any, root: LakeRoot, spec: DatasetSpec, window: DayWindow
 
 
 def lake_status(
-    s3: Any, root: LakeRoot, window: DayWindow, specs: Sequence[DatasetSpec] = DATASETS
+    s3: S3Client, root: LakeRoot, window: DayWindow, specs: Sequence[DatasetSpec] = DATASETS
 ) -> list[DatasetStatus]:
     return [dataset_status(s3, root, spec, window) for spec in specs]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
@@ -23,6 +23,9 @@ from include.inventory_lake.ui.lake_status import newest_partition_day as newest
 from include.inventory_lake.ui.push_batches import PushOverview, push_overview
 from include.inventory_lake.ui.svg_chart import Line, color, line_chart
 from include.inventory_lake.ui.window import DEFAULT_DAYS, MAX_DAYS, DayWindow, default_end
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 TEMPLATES = Path(__file__).parent / "templates"
 NO_VALUE = "\N{EN DASH}"
@@ -41,7 +44,7 @@ class PageData:
 
 
 def gather(
-    s3: Any, root: LakeRoot, *, end: date | None, days: int, today: date | None = None
+    s3: S3Client, root: LakeRoot, *, end: date | None, days: int, today: date | None = None
 ) -> PageData:
     newest = newest_day(s3, root, [spec for spec in DATASETS if spec.kind == "daily"])
     window = DayWindow(end or default_end(today or datetime.now(UTC).date(), newest), days)

@@ -21,42 +21,40 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from botocore.exceptions import ClientError
 
 from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.lake.store import LakeStore, StoredObject, error_code, is_missing
 from include.inventory_lake.push.layout import (
     APPROVED,
     DRY_RUN,
+    LEDGER,
     PROCESSED,
     REJECTED,
     REPORT_SUFFIX,
     PushLayout,
+    file_name,
+    uploaded_name,
 )
 from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.push.plan_store import read_plan
 from include.inventory_lake.push.report import REPORT_COLUMNS
+from include.inventory_lake.push.summary import largest_changes, totals_by_location
 from include.inventory_lake.schemas.push import BatchDocument, ChunkDocument
-from include.inventory_lake.settings import SET_ADJUSTMENTS_STAGING_PATH
-from include.inventory_lake.ui.s3_reads import (
-    StoredObject,
-    list_objects,
-    parallel_map,
-    read_bytes,
-)
+from include.inventory_lake.ui.s3_reads import parallel_map
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-BATCH_FILE = "batch.json"
-SUMMARY_FILE = "summary.json"
-PLAN_FILE = "plan.parquet"
 FILE_LIMIT = 50
 BATCH_LIMIT = 10
 REPORT_ROWS = 100
 PLAN_LINES = 20
-SHA_PREFIX_LENGTH = 12
 # What the page shows of each document, with the JSON types it formats them as; a document
 # without one of them is shown as unreadable (summary fields may be missing: they have defaults).
 Fields = dict[str, type | tuple[type, ...]]
@@ -89,7 +87,7 @@ class Unreadable:
 
     @property
     def name(self) -> str:
-        return self.key.rsplit("/", 1)[-1]
+        return file_name(self.key)
 
     @property
     def note(self) -> str:
@@ -106,10 +104,7 @@ class StagedFile:
     @property
     def name(self) -> str:
         """The name it was uploaded with (archived files carry `<sha12>_` in front)."""
-        head, underscore, rest = self.stored_name.partition("_")
-        if underscore and len(head) == SHA_PREFIX_LENGTH and _is_hex(head):
-            return rest
-        return self.stored_name
+        return uploaded_name(self.stored_name)
 
 
 @dataclass(frozen=True)
@@ -251,25 +246,20 @@ class PushOverview:
     unreadable: tuple[Unreadable, ...] = ()
 
 
-def _is_hex(text: str) -> bool:
-    return all(char in "0123456789abcdef" for char in text)
-
-
 def _newest_first(objects: list[StoredObject]) -> list[StoredObject]:
     return sorted(objects, key=lambda obj: (obj.modified, obj.key), reverse=True)
 
 
 def _staged(obj: StoredObject) -> StagedFile:
-    return StagedFile(obj.key, obj.key.rsplit("/", 1)[-1], obj.size, obj.modified)
+    return StagedFile(obj.key, file_name(obj.key), obj.size, obj.modified)
 
 
-def _folder(s3: Any, layout: PushLayout, folder: str) -> list[StoredObject]:
+def _folder(store: LakeStore, layout: PushLayout, folder: str) -> list[StoredObject]:
     """Files directly in a staging folder (not in its sub-folders: those are never pushed)."""
-    prefix = layout.root.key(SET_ADJUSTMENTS_STAGING_PATH, folder) + "/"
     return [
         obj
-        for obj in list_objects(s3, layout.root.bucket, prefix)
-        if "/" not in obj.key[len(prefix) :]
+        for obj in store.list_objects(layout.folder_prefix(folder))
+        if layout.directly_in(folder, obj.key)
     ]
 
 
@@ -285,8 +275,8 @@ def _reason(error: Exception) -> str:
     if isinstance(error, csv.Error):
         return f"not CSV ({error})"
     if isinstance(error, ClientError):
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        return GONE if code in {"NoSuchKey", "404"} else f"S3 answered {code or 'with an error'}"
+        code = error_code(error)
+        return GONE if is_missing(error) else f"S3 answered {code or 'with an error'}"
     return type(error).__name__
 
 
@@ -299,8 +289,8 @@ def _attempt(key: str, read: Callable[[], T]) -> T | Unreadable:
         return Unreadable(key, _reason(error))
 
 
-def _body(s3: Any, bucket: str, key: str) -> bytes:
-    body = read_bytes(s3, bucket, key)
+def _body(store: LakeStore, key: str) -> bytes:
+    body = store.read_bytes(key)
     if body is None:
         raise NotUsable(GONE)
     return body
@@ -320,8 +310,8 @@ def _checked(value: Any, fields: Fields, what: str, *, all_needed: bool = True) 
     return value
 
 
-def _json(s3: Any, bucket: str, key: str) -> Any:
-    return json.loads(_body(s3, bucket, key))
+def _json(store: LakeStore, key: str) -> Any:
+    return json.loads(_body(store, key))
 
 
 def parse_report(body: bytes, limit: int = REPORT_ROWS) -> tuple[tuple[ReportRow, ...], int]:
@@ -382,47 +372,52 @@ def _newest_refusals(refusals: list[_Refusal]) -> list[_Refusal]:
     return sorted(refusals, key=lambda r: (r.listed.modified, r.listed.key), reverse=True)
 
 
-def _rejected_file(s3: Any, bucket: str, refusal: _Refusal) -> RejectedFile:
+def _rejected_file(store: LakeStore, refusal: _Refusal) -> RejectedFile:
     """A refused file (or its report alone, when the file is gone) with the report's rows."""
     staged = (
         _staged(refusal.file)
         if refusal.file
         else StagedFile(
-            refusal.file_key, refusal.file_key.rsplit("/", 1)[-1], None, refusal.listed.modified
+            refusal.file_key, file_name(refusal.file_key), None, refusal.listed.modified
         )
     )
     if refusal.report is None:
         return RejectedFile(staged, None, (), 0)
     key = refusal.report.key
-    read = _attempt(key, lambda: parse_report(_body(s3, bucket, key)))
+    read = _attempt(key, lambda: parse_report(_body(store, key)))
     if isinstance(read, Unreadable):
         return RejectedFile(staged, key, (ReportRow("", "", "", f"the report {read.note}"),), 0)
     return RejectedFile(staged, key, *read)
 
 
-def _rejected(s3: Any, layout: PushLayout, limit: int) -> tuple[list[RejectedFile], int]:
-    refusals = _refusals(_folder(s3, layout, REJECTED))
+def _rejected(store: LakeStore, layout: PushLayout, limit: int) -> tuple[list[RejectedFile], int]:
+    refusals = _refusals(_folder(store, layout, REJECTED))
     shown = _newest_refusals(refusals)[:limit]
-    bucket = layout.root.bucket
-    return parallel_map(lambda r: _rejected_file(s3, bucket, r), shown), len(refusals)
+    return parallel_map(lambda r: _rejected_file(store, r), shown), len(refusals)
 
 
-def _dry_run_summary(s3: Any, bucket: str, obj: StoredObject) -> DryRunView | Unreadable:
+def _dry_run_summary(store: LakeStore, batch_id: str, obj: StoredObject) -> DryRunView | Unreadable:
     def read() -> DryRunView:
-        summary = _checked(_json(s3, bucket, obj.key), SUMMARY_FIELDS, "it", all_needed=False)
+        summary = _checked(_json(store, obj.key), SUMMARY_FIELDS, "it", all_needed=False)
         for change in summary.get("largest_changes", []):
             _checked(change, CHANGE_FIELDS, "a largest change")
-        return DryRunView(obj.key.split("/")[-2], summary, obj.modified)
+        return DryRunView(batch_id, summary, obj.modified)
 
     return _attempt(obj.key, read)
 
 
 def _dry_run_plans(
-    s3: Any, bucket: str, objects: list[StoredObject], limit: int
+    store: LakeStore, layout: PushLayout, objects: list[StoredObject], limit: int
 ) -> tuple[list[DryRunView], list[Unreadable], int]:
     """The newest dry-run plans, those whose summary could not be read, and how many exist."""
-    summaries = _newest_first([obj for obj in objects if obj.key.endswith("/" + SUMMARY_FILE)])
-    reads = parallel_map(lambda obj: _dry_run_summary(s3, bucket, obj), summaries[:limit])
+    summaries = [
+        (batch_id, obj)
+        for obj in objects
+        if (batch_id := layout.batch_id_in(DRY_RUN, obj.key))
+        and obj.key == layout.dry_run_summary_key(batch_id)
+    ]
+    summaries.sort(key=lambda s: (s[1].modified, s[1].key), reverse=True)
+    reads = parallel_map(lambda s: _dry_run_summary(store, *s), summaries[:limit])
     return (
         [read for read in reads if isinstance(read, DryRunView)],
         [read for read in reads if isinstance(read, Unreadable)],
@@ -431,32 +426,28 @@ def _dry_run_plans(
 
 
 def _dry_run_rejections(
-    s3: Any, bucket: str, prefix: str, objects: list[StoredObject], limit: int
+    store: LakeStore, layout: PushLayout, objects: list[StoredObject], limit: int
 ) -> tuple[list[RejectedFile], int]:
     """The newest dry-run rejection reports, and how many exist. Nothing but reports is written
     directly in `dry_run/` (the file a report is about stays in `approved/`)."""
     refusals = [
         _Refusal(obj.key.removesuffix(REPORT_SUFFIX), None, obj)
         for obj in objects
-        if obj.key.endswith(REPORT_SUFFIX) and "/" not in obj.key[len(prefix) :]
+        if obj.key.endswith(REPORT_SUFFIX) and layout.directly_in(DRY_RUN, obj.key)
     ]
     shown = _newest_refusals(refusals)[:limit]
-    return parallel_map(lambda r: _rejected_file(s3, bucket, r), shown), len(refusals)
+    return parallel_map(lambda r: _rejected_file(store, r), shown), len(refusals)
 
 
-def plan_view(s3: Any, layout: PushLayout, batch_id: str, lines: int = PLAN_LINES) -> PlanView:
+def plan_view(s3: S3Client, layout: PushLayout, batch_id: str, lines: int = PLAN_LINES) -> PlanView:
+    """The stored plan as `push.summary` sums it up: totals per location, largest changes."""
     plan = read_plan(s3, layout, batch_id)
-    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for planned in plan.lines:
-        entry = totals[planned.line.location_id]
-        entry[0] += 1
-        entry[1] += planned.current
-        entry[2] += planned.line.quantity
-    largest = sorted(plan.lines, key=lambda p: (-abs(p.delta), p.chunk, p.line.row))[:lines]
+    largest = largest_changes(plan, lines)
     return PlanView(
         lines=len(plan.lines),
         locations=tuple(
-            LocationTotals(location, *values) for location, values in sorted(totals.items())
+            LocationTotals(location, t["lines"], t["current"], t["new"])
+            for location, t in totals_by_location(plan).items()
         ),
         largest=tuple(
             PlanLine(
@@ -485,11 +476,11 @@ def _outcome(doc: ChunkDocument) -> ChunkOutcome:
     )
 
 
-def _batch_document(s3: Any, layout: PushLayout, batch_id: str) -> Batch | Unreadable:
+def _batch_document(store: LakeStore, layout: PushLayout, batch_id: str) -> Batch | Unreadable:
     key = layout.batch_key(batch_id)
 
     def read() -> Batch:
-        doc = _checked(_json(s3, layout.root.bucket, key), BATCH_FIELDS, "it")
+        doc = _checked(_json(store, key), BATCH_FIELDS, "it")
         for event in doc["events"]:
             _checked(event, EVENT_FIELDS, "an event")
         return Batch.from_document(cast(BatchDocument, doc))
@@ -497,15 +488,15 @@ def _batch_document(s3: Any, layout: PushLayout, batch_id: str) -> Batch | Unrea
     return _attempt(key, read)
 
 
-def _chunk_outcome(s3: Any, bucket: str, key: str) -> ChunkOutcome | Unreadable:
+def _chunk_outcome(store: LakeStore, key: str) -> ChunkOutcome | Unreadable:
     return _attempt(
         key,
-        lambda: _outcome(cast(ChunkDocument, _checked(_json(s3, bucket, key), CHUNK_FIELDS, "it"))),
+        lambda: _outcome(cast(ChunkDocument, _checked(_json(store, key), CHUNK_FIELDS, "it"))),
     )
 
 
 def _plan(
-    s3: Any, layout: PushLayout, batch_id: str, listed: set[str]
+    s3: S3Client, layout: PushLayout, batch_id: str, listed: set[str]
 ) -> PlanView | Unreadable | None:
     key = layout.plan_key(batch_id, dry_run=False, ext="parquet")
     return _attempt(key, lambda: plan_view(s3, layout, batch_id)) if key in listed else None
@@ -521,19 +512,21 @@ def _batch_view(
 
 
 def _batches(
-    s3: Any, layout: PushLayout, limit: int
+    store: LakeStore, layout: PushLayout, limit: int
 ) -> tuple[list[BatchView], list[Unreadable], int]:
     """The newest batches, those whose document could not be read, and how many there are."""
-    bucket, ledger = layout.root.bucket, layout.ledger_prefix()
     keys_by_batch: dict[str, set[str]] = defaultdict(set)
-    documents: list[StoredObject] = []
-    for obj in list_objects(s3, bucket, ledger):
-        batch_id = obj.key[len(ledger) :].split("/", 1)[0]
+    documents: list[tuple[str, StoredObject]] = []
+    for obj in store.list_objects(layout.ledger_prefix()):
+        batch_id = layout.batch_id_in(LEDGER, obj.key)
+        if batch_id is None:
+            continue
         keys_by_batch[batch_id].add(obj.key)
         if obj.key == layout.batch_key(batch_id):
-            documents.append(obj)
-    newest = [obj.key.split("/")[-2] for obj in _newest_first(documents)][:limit]
-    docs = parallel_map(lambda batch_id: _batch_document(s3, layout, batch_id), newest)
+            documents.append((batch_id, obj))
+    by_age = sorted(documents, key=lambda d: (d[1].modified, d[1].key), reverse=True)
+    newest = [batch_id for batch_id, _ in by_age[:limit]]
+    docs = parallel_map(lambda batch_id: _batch_document(store, layout, batch_id), newest)
     readable = [(b, doc) for b, doc in zip(newest, docs, strict=True) if isinstance(doc, Batch)]
     chunk_keys = [
         (batch_id, key)
@@ -541,11 +534,13 @@ def _batches(
         for key in sorted(keys_by_batch[batch_id])
         if key.startswith(layout.chunks_prefix(batch_id))
     ]
-    chunk_reads = parallel_map(lambda item: _chunk_outcome(s3, bucket, item[1]), chunk_keys)
+    chunk_reads = parallel_map(lambda item: _chunk_outcome(store, item[1]), chunk_keys)
     reads_by_batch: dict[str, list[ChunkOutcome | Unreadable]] = defaultdict(list)
     for (batch_id, _), read in zip(chunk_keys, chunk_reads, strict=True):
         reads_by_batch[batch_id].append(read)
-    plans = parallel_map(lambda item: _plan(s3, layout, item[0], keys_by_batch[item[0]]), readable)
+    plans = parallel_map(
+        lambda item: _plan(store.client, layout, item[0], keys_by_batch[item[0]]), readable
+    )
     views = [
         _batch_view(doc, reads_by_batch[batch_id], plan)
         for (batch_id, doc), plan in zip(readable, plans, strict=True)
@@ -554,23 +549,23 @@ def _batches(
 
 
 def push_overview(
-    s3: Any, root: LakeRoot, *, file_limit: int = FILE_LIMIT, batch_limit: int = BATCH_LIMIT
+    s3: S3Client, root: LakeRoot, *, file_limit: int = FILE_LIMIT, batch_limit: int = BATCH_LIMIT
 ) -> PushOverview:
     layout = PushLayout(root)
-    pending = _newest_first(_folder(s3, layout, APPROVED))
-    processed = _newest_first(_folder(s3, layout, PROCESSED))
-    rejected, rejected_total = _rejected(s3, layout, file_limit)
-    batches, unreadable_batches, batches_total = _batches(s3, layout, batch_limit)
-    dry_run_prefix = root.key(SET_ADJUSTMENTS_STAGING_PATH, DRY_RUN) + "/"
-    dry_run_objects = list(list_objects(s3, root.bucket, dry_run_prefix))
+    store = LakeStore(s3, root.bucket)
+    pending = _newest_first(_folder(store, layout, APPROVED))
+    processed = _newest_first(_folder(store, layout, PROCESSED))
+    rejected, rejected_total = _rejected(store, layout, file_limit)
+    batches, unreadable_batches, batches_total = _batches(store, layout, batch_limit)
+    dry_run_objects = list(store.list_objects(layout.folder_prefix(DRY_RUN)))
     dry_runs, unreadable_dry_runs, dry_runs_total = _dry_run_plans(
-        s3, root.bucket, dry_run_objects, batch_limit
+        store, layout, dry_run_objects, batch_limit
     )
     dry_run_rejections, dry_run_rejections_total = _dry_run_rejections(
-        s3, root.bucket, dry_run_prefix, dry_run_objects, batch_limit
+        store, layout, dry_run_objects, batch_limit
     )
     return PushOverview(
-        staging_uri=root.uri(SET_ADJUSTMENTS_STAGING_PATH) + "/",
+        staging_uri=layout.uri(layout.staging_prefix),
         pending=tuple(_staged(obj) for obj in pending[:file_limit]),
         processed=tuple(_staged(obj) for obj in processed[:file_limit]),
         rejected=tuple(rejected),

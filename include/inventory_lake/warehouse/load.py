@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from include.inventory_lake import assets
-from include.inventory_lake.facts.raw_partition import (
+from include.inventory_lake.facts.run_dates import RunDatesError, context_run_dates
+from include.inventory_lake.failures import fail_fast_on
+from include.inventory_lake.lake.connection import lake_root, s3_client
+from include.inventory_lake.lake.location import Partition
+from include.inventory_lake.lake.partition_reader import (
     PartitionNotReady,
     PartitionSchemaMismatch,
     fetch_partition,
     read_markers,
 )
-from include.inventory_lake.facts.run_dates import RunDatesError, context_run_dates
-from include.inventory_lake.failures import fail_fast_on
-from include.inventory_lake.lake.connection import lake_root, s3_client
-from include.inventory_lake.lake.location import Partition
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import FACTS_LINES_PATH
 from include.inventory_lake.warehouse.duckdb_merge import TABLE, connect, merge_partition

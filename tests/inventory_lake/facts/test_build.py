@@ -13,12 +13,12 @@ import pytest
 
 from include.inventory_lake.facts.build import build_facts_partition, raw_partitions
 from include.inventory_lake.facts.quality import DataQualityError
-from include.inventory_lake.facts.raw_partition import (
+from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.partition_reader import (
     PartitionChanged,
     PartitionNotReady,
     PartitionSchemaMismatch,
 )
-from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.partition_writer import PartitionWriter
 from include.inventory_lake.schemas import facts, haravan, stocky
 from include.inventory_lake.settings import (

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
-from include.inventory_lake.push.archive import put_bytes
+from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.push.audit import audit_rows, write_audit
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger
@@ -155,8 +155,8 @@ def reject_file(
     layout = PushLayout(root)
     sha = hashlib.sha256(body).hexdigest()
     file_key, report_key = layout.rejected_key(name, sha), layout.report_key(name, sha)
-    put_bytes(s3, root.bucket, file_key, body, "text/csv")
-    put_bytes(s3, root.bucket, report_key, rejection_report(problems), "text/csv")
+    LakeStore(s3, root.bucket).put_bytes(file_key, body, "text/csv")
+    LakeStore(s3, root.bucket).put_bytes(report_key, rejection_report(problems), "text/csv")
     return file_key, report_key
 
 
@@ -177,5 +177,7 @@ def dry_run(
     summary = summarise(plan, file_name=file_name, plan_uri=layout.uri(csv_key))
     summary["pushed_before_as"] = pushed_before_as
     body = json.dumps(summary, indent=1).encode()
-    put_bytes(s3, root.bucket, layout.dry_run_summary_key(batch_id), body, "application/json")
+    LakeStore(s3, root.bucket).put_bytes(
+        layout.dry_run_summary_key(batch_id), body, "application/json"
+    )
     return plan

@@ -1,4 +1,5 @@
-"""Fetch one committed lake partition to a local file, checked against its `_SUCCESS` marker.
+"""Fetch one committed lake partition (of any dataset: raw extracts, facts) to a local file,
+checked against its `_SUCCESS` marker.
 
 A partition without its marker has not been written (or is being rewritten): that is never
 read as "no data", because an empty day has a marker too. The downloaded file must have the
@@ -8,18 +9,19 @@ schema the dataset declares (else it was written by another version of the pipel
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from include.inventory_lake.lake.location import Partition
-from include.inventory_lake.lake.partition_writer import TRANSFER
+from include.inventory_lake.lake.store import LakeStore, file_sha256
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 class PartitionNotReady(RuntimeError):
@@ -57,21 +59,9 @@ class FetchedPartition:
         return pq.ParquetFile(self.path)
 
 
-def read_marker(s3: Any, partition: Partition) -> dict[str, Any] | None:
-    """The partition's marker, or None if it has none."""
-    try:
-        body = s3.get_object(Bucket=partition.root.bucket, Key=partition.marker_key)["Body"]
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-            return None
-        raise
-    marker: dict[str, Any] = json.loads(body.read())
-    return marker
-
-
-def read_markers(s3: Any, partitions: list[Partition]) -> list[dict[str, Any]]:
+def read_markers(s3: S3Client, partitions: list[Partition]) -> list[dict[str, Any]]:
     """Every partition's marker; raises PartitionNotReady naming all that lack one."""
-    markers = [read_marker(s3, partition) for partition in partitions]
+    markers = [LakeStore(s3, p.root.bucket).read_marker(p) for p in partitions]
     missing = [p for p, marker in zip(partitions, markers, strict=True) if marker is None]
     if missing:
         raise PartitionNotReady(missing)
@@ -79,7 +69,7 @@ def read_markers(s3: Any, partitions: list[Partition]) -> list[dict[str, Any]]:
 
 
 def fetch_partition(
-    s3: Any,
+    s3: S3Client,
     partition: Partition,
     marker: dict[str, Any],
     schema: pa.Schema,
@@ -88,14 +78,13 @@ def fetch_partition(
     """Download the data file the marker describes and check it is that file."""
     path = directory / (partition.dataset.replace("/", "__") + ".parquet")
     try:
-        s3.download_file(partition.root.bucket, partition.data_key, str(path), Config=TRANSFER)
+        LakeStore(s3, partition.root.bucket).download_file(partition.data_key, path)
     except ClientError as error:
         raise PartitionChanged(
             f"{partition.uri}: marker present but data file unreadable ({error}); "
             "the partition is probably being rewritten, retry"
         ) from error
-    with path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    digest = file_sha256(path)
     if digest != marker.get("sha256"):
         raise PartitionChanged(
             f"{partition.uri}: data file sha256 {digest[:12]}… differs from its marker's "
