@@ -128,11 +128,27 @@ class PushLayout:
 
     def audit_key(self, day: date, batch_id: str) -> str:
         return self.root.key(
-            SET_ADJUSTMENTS_AUDIT_PATH, f"dt={day.isoformat()}", f"part-{batch_id}.parquet"
+            SET_ADJUSTMENTS_AUDIT_PATH, f"dt={day.isoformat()}", audit_file(batch_id)
         )
 
     def uri(self, key: str) -> str:
         return f"s3://{self.root.bucket}/{key}"
+
+
+AUDIT_FILE_PREFIX = "part-"
+AUDIT_FILE_SUFFIX = ".parquet"
+
+
+def audit_file(batch_id: str) -> str:
+    """The name of a batch's audit file inside its day's partition."""
+    return f"{AUDIT_FILE_PREFIX}{batch_id}{AUDIT_FILE_SUFFIX}"
+
+
+def batch_of_audit_file(name: str) -> str | None:
+    """The batch an audit file's name belongs to, or None for any other file."""
+    if name.startswith(AUDIT_FILE_PREFIX) and name.endswith(AUDIT_FILE_SUFFIX):
+        return name[len(AUDIT_FILE_PREFIX) : -len(AUDIT_FILE_SUFFIX)] or None
+    return None
 
 
 def connect() -> tuple[S3Client, PushLayout]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 from include.inventory_lake.lake.location import DATA_FILE, MARKER_FILE, LakeRoot, Partition
 from include.inventory_lake.lake.store import LakeStore, StoredObject
+from include.inventory_lake.push.layout import batch_of_audit_file
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,
     HARAVAN_ADJUSTMENTS_PATH,
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 
 DatasetKind = Literal["daily", "audit"]
 PartitionState = Literal["complete", "incomplete", "missing", "no_push"]
-AUDIT_FILE_PREFIX = "part-"
-AUDIT_FILE_SUFFIX = ".parquet"
 
 
 @dataclass(frozen=True)
@@ -172,11 +171,12 @@ def _daily_status(
 def _audit_status(s3: S3Client, root: LakeRoot, day: date, found: _Day) -> PartitionStatus:
     import pyarrow.parquet as pq
 
-    files = [
-        obj
+    by_batch = {
+        batch: obj
         for name, obj in sorted(found.files.items())
-        if name.startswith(AUDIT_FILE_PREFIX) and name.endswith(AUDIT_FILE_SUFFIX)
-    ]
+        if (batch := batch_of_audit_file(name)) is not None
+    }
+    files = list(by_batch.values())
     if not files:
         return PartitionStatus(day, "no_push")
     rows = 0
@@ -190,10 +190,7 @@ def _audit_status(s3: S3Client, root: LakeRoot, day: date, found: _Day) -> Parti
         rows += table.num_rows
         runs.update(str(run) for run in table.column("run_id").unique().to_pylist())
         statuses.update(str(status) for status in table.column("status").to_pylist())
-    batches = tuple(
-        obj.key.rsplit("/", 1)[-1][len(AUDIT_FILE_PREFIX) : -len(AUDIT_FILE_SUFFIX)]
-        for obj in files
-    )
+    batches = tuple(by_batch)
     return PartitionStatus(
         day,
         "complete",
