@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.settings import FACTS_LINES_PATH
-from include.inventory_lake.ui.s3_reads import parallel_map
+from include.inventory_lake.ui.parallel_reads import parallel_map
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -25,7 +25,7 @@ from include.inventory_lake.settings import (
     STOCKY_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
-from include.inventory_lake.ui.s3_reads import parallel_map
+from include.inventory_lake.ui.parallel_reads import parallel_map
 from include.inventory_lake.ui.window import DayWindow
 
 if TYPE_CHECKING:

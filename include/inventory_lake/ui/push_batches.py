@@ -43,7 +43,7 @@ from include.inventory_lake.push.plan_store import read_plan
 from include.inventory_lake.push.report import REPORT_COLUMNS
 from include.inventory_lake.push.summary import largest_changes, totals_by_location
 from include.inventory_lake.schemas.push import BatchDocument, ChunkDocument
-from include.inventory_lake.ui.s3_reads import parallel_map
+from include.inventory_lake.ui.parallel_reads import parallel_map
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
