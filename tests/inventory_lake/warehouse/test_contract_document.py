@@ -1,5 +1,6 @@
 """docs/warehouse-contract.md says what the code does: the column table is the schema, the DDL
-lists every column with its mapped type, and the SQL it recommends runs and merges correctly."""
+lists every column with its mapped type, the SQL it recommends runs and merges correctly, its
+warehouse options are the safe ones, and the glob it gives reads what the producer writes."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pytest
 
 from include.inventory_lake import assets
 from include.inventory_lake.facts import flatten
 from include.inventory_lake.facts.build import CHECKS
+from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.partition_writer import PartitionWriter
 from include.inventory_lake.schemas import facts, stocky
 from include.inventory_lake.settings import FACTS_LINES_PATH
 from include.inventory_lake.warehouse.duckdb_merge import CREATE_FILLED_VIEW
@@ -24,6 +28,7 @@ from tests.inventory_lake.facts.raw_builders import (
     stocky_adjustment,
     stocky_item,
 )
+from tests.servers import S3Server
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "warehouse-contract.md"
 TEXT = DOCUMENT.read_text(encoding="utf-8")
@@ -63,6 +68,22 @@ def engine_type(engine: str, type_: pa.DataType) -> str:
 def block(starting: str) -> str:
     [found] = [sql for sql in SQL_BLOCKS if sql.lstrip().startswith(starting)]
     return found
+
+
+def section(heading: str) -> str:
+    """The text under the heading that starts with `heading` (e.g. `### Snowflake`), up to the
+    next heading of the same or a higher level."""
+    level = heading.split(" ", 1)[0]
+    start = re.search(rf"^{re.escape(heading)}.*$", TEXT, flags=re.MULTILINE)
+    assert start, heading
+    end = re.compile(rf"^#{{1,{len(level)}}} ", flags=re.MULTILINE).search(TEXT, start.end())
+    return TEXT[start.end() : end.start() if end else len(TEXT)]
+
+
+def statements(sql: str) -> list[str]:
+    """The statements of a SQL text, comments dropped, whitespace collapsed."""
+    sql = re.sub(r"--[^\n]*", "", sql)
+    return [" ".join(s.split()) for s in sql.split(";") if s.strip()]
 
 
 def test_the_column_table_is_the_schema() -> None:
@@ -165,3 +186,131 @@ def test_the_documented_athena_query_gives_the_current_rows() -> None:
         ("stocky:1", "adjusted"),
         ("stocky:2", "adjusted"),
     ]
+
+
+SNOWFLAKE = section("### Snowflake")
+
+
+def snowflake_statement(starting: str) -> str:
+    blocks = re.findall(r"```sql\n(.*?)```", SNOWFLAKE, flags=re.DOTALL)
+    [found] = [s for s in statements("\n".join(blocks)) if s.startswith(starting)]
+    return found
+
+
+def test_snowflake_matches_the_lowercase_parquet_columns_case_insensitively() -> None:
+    """The files' columns are lowercase and Snowflake's unquoted identifiers uppercase: COPY
+    with `MATCH_BY_COLUMN_NAME = CASE_SENSITIVE` would load rows of NULLs without an error."""
+    file_format = snowflake_statement("CREATE FILE FORMAT")
+    assert "TYPE = PARQUET" in file_format and "USE_LOGICAL_TYPE = TRUE" in file_format
+    stage = snowflake_statement("CREATE STAGE")
+    assert "FILE_FORMAT = inventory_lake_parquet" in stage
+    copy = snowflake_statement("COPY INTO staged_lines")
+    assert re.findall(r"MATCH_BY_COLUMN_NAME = (\w+)", copy) == ["CASE_INSENSITIVE"]
+    # anywhere on the page, prose included, in any spelling of the option
+    options = re.findall(r"MATCH_BY_COLUMN_NAME\s*=\s*(\w+)", TEXT, flags=re.IGNORECASE)
+    assert options and set(options) == {"CASE_INSENSITIVE"}
+    # the external table reads VARIANT paths, which are case-sensitive: exactly the file's names
+    external = snowflake_statement("CREATE EXTERNAL TABLE")
+    paths = re.findall(r"(\w+) [\w(),]+ AS \(VALUE:(\w+)::", external)
+    assert [path for _, path in paths] == facts.LINES.names
+    assert all(column == path for column, path in paths)
+    assert "MATCH_BY_COLUMN_NAME" not in file_format + stage + external
+
+
+SPARK_SET = "SET spark.sql.variable.substitute=false;"
+HIVE_SET = "SET hive.variable.substitute=false;"
+
+
+def test_no_sql_with_a_placeholder_runs_through_spark_or_hive_unguarded() -> None:
+    """Spark SQL and Hive replace `${name}` in a statement's text before running it (Spark with
+    an empty string when `name` is unset), silently. Neither has an escape for `${`, so every
+    `${` in a SQL block counts. The rule: a SQL block may hold `${` only if the same section,
+    before the block, gives both statements that turn substitution off (`SET
+    spark.sql.variable.substitute=false;` and `SET hive.variable.substitute=false;`) in a SQL
+    block of their own and says that Athena runs the statement as is. The only placeholder is
+    Athena's partition-projection `${dt}`."""
+    guarded = 0
+    for part in re.split(r"^#{2,3} ", TEXT, flags=re.MULTILINE):
+        for found in re.finditer(r"```sql\n(.*?)```", part, flags=re.DOTALL):
+            if "${" not in found.group(1):
+                continue
+            assert re.findall(r"\$\{([^}]*)\}", found.group(1)) == ["dt"]
+            before = part[: found.start()]
+            earlier_sql = "\n".join(re.findall(r"```sql\n(.*?)```", before, flags=re.DOTALL))
+            assert SPARK_SET in earlier_sql and HIVE_SET in earlier_sql, found.group(1)[:60]
+            assert "in Athena (console, API, JDBC) run the statement as is" in " ".join(
+                before.split()
+            )
+            guarded += 1
+    assert guarded == 1  # the Athena DDL's storage.location.template
+
+
+READERS = section("## Readers")
+
+
+def reader_globs(reader: str) -> list[str]:
+    [row] = re.findall(rf"^\| {reader} \|.*$", READERS, flags=re.MULTILINE)
+    return re.findall(r"[\'\"]([^\'\"]*\*[^\'\"]*)[\'\"]", row)
+
+
+def test_every_glob_given_for_duckdb_and_polars_names_the_data_files() -> None:
+    """`_SUCCESS` sits next to the data file: a glob reader must ask for `part-*.parquet`."""
+    for reader in ("DuckDB", "Polars"):
+        globs = reader_globs(reader)
+        assert globs, reader
+        assert all(g.endswith(f"/{FACTS_LINES_PATH}/dt=*/part-*.parquet") for g in globs), globs
+    # every quoted path glob over the partitions, anywhere on the page
+    quoted = re.findall(r"[\'\"]([^\'\"\s]*dt=\*[^\'\"\s]*)[\'\"]", TEXT)
+    assert quoted and all(path.endswith("/dt=*/part-*.parquet") for path in quoted), quoted
+
+
+def lake_written_by_the_producer(s3: S3Server, local: Path) -> dict[date, int]:
+    """Two days of facts (one of them empty) written by the producer's own PartitionWriter to
+    the S3 server, then copied key for key under `local` (DuckDB here has no S3 extension)."""
+    s3.empty_bucket()
+    root = LakeRoot(s3.bucket, "lake")
+    items = [stocky_item(i, 101, -i, at(DAY, 9)) for i in (1, 2, 3)]
+    lookup = flatten.stocky_adjustment_lookup(
+        pa.Table.from_batches(
+            [batch([stocky_adjustment(101, at(DAY, 1))], stocky.STOCK_ADJUSTMENTS)]
+        )
+    )
+    days = {DAY: [flatten.stocky_lines(batch(items, stocky.STOCK_ADJUSTMENT_ITEMS), lookup)]}
+    days[DAY + timedelta(days=1)] = []
+    for day, batches in days.items():
+        partition = Partition(root, FACTS_LINES_PATH, day)
+        with PartitionWriter(s3.client(), partition, facts.LINES, f"run-{day}") as writer:
+            for lines in batches:
+                writer.write(lines)
+            writer.commit()
+    client = s3.client()
+    keys = s3.keys("lake/")
+    assert (
+        sorted(k.rsplit("/", 1)[-1] for k in keys)
+        == ["_SUCCESS", "_SUCCESS"] + ["part-00000.parquet"] * 2
+    )
+    for key in keys:
+        (local / key).parent.mkdir(parents=True, exist_ok=True)
+        client.download_file(s3.bucket, key, str(local / key))
+    s3.empty_bucket()
+    return {day: sum(b.num_rows for b in batches) for day, batches in days.items()}
+
+
+def test_the_documented_glob_reads_the_producers_partitions_and_a_plain_one_does_not(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    rows = lake_written_by_the_producer(s3_server, tmp_path)
+    lake = str(tmp_path / "lake")
+    [documented] = re.findall(r"`(read_parquet\(.*?\))`", READERS)
+    with duckdb.connect() as db:
+        read = documented.replace("s3://<lake>", lake)
+        counted = db.execute(f"SELECT dt, count(*) FROM {read} GROUP BY dt").fetchall()
+        assert {str(dt): n for dt, n in counted} == {str(d): n for d, n in rows.items() if n}
+        assert db.execute(f"SELECT count(*) FROM {read}").fetchone() == (sum(rows.values()),)
+        plain = documented.replace("s3://<lake>", lake).replace("/dt=*/part-*.parquet", "/dt=*/*")
+        assert plain != read
+        with pytest.raises(duckdb.Error, match="_SUCCESS"):
+            db.execute(f"SELECT count(*) FROM {plain}").fetchall()
+    # pyarrow's dataset discovery skips `_` files, as the page says
+    dataset = ds.dataset(f"{lake}/{FACTS_LINES_PATH}/", format="parquet", partitioning="hive")
+    assert dataset.count_rows() == sum(rows.values())
