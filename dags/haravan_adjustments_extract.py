@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import dag, task
+from airflow.sdk import dag
 
 from include.inventory_lake import assets, dag_defaults, settings, tags
+from include.inventory_lake.lineage.operators import lake_task
 
 
 @dag(
@@ -33,7 +34,7 @@ from include.inventory_lake import assets, dag_defaults, settings, tags
     doc_md=__doc__,
 )
 def haravan_adjustments_extract() -> None:
-    @task(
+    @lake_task(
         pool=settings.HARAVAN_POOL,
         execution_timeout=dag_defaults.API_TASK_TIMEOUT,
         outlets=[assets.HARAVAN_ADJUSTMENTS_RAW],

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import dag, task, task_group
+from airflow.sdk import dag, task_group
 
 from include.inventory_lake import dag_defaults, settings, tags
+from include.inventory_lake.lineage.operators import lake_task
 from include.inventory_lake.push.approval import PlanApprovalOperator
 from include.inventory_lake.push.options import dag_params
 
@@ -49,7 +50,7 @@ from include.inventory_lake.push.options import dag_params
     doc_md=__doc__,
 )
 def haravan_set_adjustments_push() -> None:
-    @task
+    @lake_task
     def discover() -> list[dict[str, Any]]:
         from include.inventory_lake.push.tasks import discover
 
@@ -62,19 +63,19 @@ def haravan_set_adjustments_push() -> None:
     # not counted as unfinished by DagRun.task_instance_scheduling_decisions).
     @task_group(group_id="each_file")
     def each_file(staged: dict[str, Any]) -> None:
-        @task(pool=settings.HARAVAN_POOL, execution_timeout=dag_defaults.API_TASK_TIMEOUT)
+        @lake_task(pool=settings.HARAVAN_POOL, execution_timeout=dag_defaults.API_TASK_TIMEOUT)
         def prepare(staged: dict[str, Any]) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import prepare
 
             return prepare(staged)
 
-        @task(pool=settings.HARAVAN_POOL, execution_timeout=dag_defaults.API_TASK_TIMEOUT)
+        @lake_task(pool=settings.HARAVAN_POOL, execution_timeout=dag_defaults.API_TASK_TIMEOUT)
         def push(decision: dict[str, Any]) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import push
 
             return push(decision)
 
-        @task
+        @lake_task
         def record(pushed: dict[str, Any]) -> dict[str, Any]:
             from include.inventory_lake.push.tasks import record
 

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import AssetAll, AssetOrTimeSchedule, dag, task
+from airflow.sdk import AssetAll, AssetOrTimeSchedule, dag
 
 from include.inventory_lake import assets, dag_defaults, tags
+from include.inventory_lake.lineage.operators import lake_task
 
 
 @dag(
@@ -53,13 +54,15 @@ from include.inventory_lake import assets, dag_defaults, tags
     doc_md=__doc__,
 )
 def inventory_adjustment_facts() -> None:
-    @task
+    @lake_task
     def partition_days(**context: Any) -> list[str]:
         from include.inventory_lake.facts.tasks import partition_days
 
         return partition_days(context)
 
-    @task(outlets=[assets.FACTS_ADJUSTMENT_LINES], map_index_template="{{ task.op_kwargs.dt }}")
+    @lake_task(
+        outlets=[assets.FACTS_ADJUSTMENT_LINES], map_index_template="{{ task.op_kwargs.dt }}"
+    )
     def build_partition(dt: str, **context: Any) -> dict[str, Any]:
         from include.inventory_lake.facts.tasks import build_partition
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import AssetOrTimeSchedule, dag, task
+from airflow.sdk import AssetOrTimeSchedule, dag
 
 from include.inventory_lake import assets, dag_defaults, tags
+from include.inventory_lake.lineage.operators import lake_task
 
 
 @dag(
@@ -41,7 +42,7 @@ from include.inventory_lake import assets, dag_defaults, tags
     doc_md=__doc__,
 )
 def inventory_facts_warehouse_load() -> None:
-    @task(outlets=[assets.WAREHOUSE_ADJUSTMENT_LINES])
+    @lake_task(outlets=[assets.WAREHOUSE_ADJUSTMENT_LINES])
     def merge_partitions(**context: Any) -> dict[str, Any]:
         from include.inventory_lake.warehouse.load import load_partitions
 

@@ -9,13 +9,16 @@ from datetime import date
 from typing import Any
 
 from include.inventory_lake import assets
-from include.inventory_lake.facts.build import build_facts_partition
+from include.inventory_lake.facts.build import CHECKS, build_facts_partition
 from include.inventory_lake.facts.quality import DataQualityError
 from include.inventory_lake.facts.run_dates import RunDatesError, context_run_dates
 from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.lake.connection import lake_root, s3_client
+from include.inventory_lake.lake.location import Partition
 from include.inventory_lake.lake.partition_reader import PartitionNotReady, PartitionSchemaMismatch
+from include.inventory_lake.lineage.recorder import checked_s3
 from include.inventory_lake.schemas import facts
+from include.inventory_lake.settings import FACTS_LINES_PATH
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +50,28 @@ def skip_days_still_extracting(context: Mapping[str, Any]) -> Iterator[None]:
         ) from error
 
 
+@contextmanager
+def checks_reported_to_lineage(uri: str) -> Iterator[None]:
+    """Each data-quality check's outcome on the facts partition, as lineage assertions."""
+    try:
+        yield
+    except DataQualityError as error:
+        failed = {failure.check for failure in error.failures}
+        for check in CHECKS:
+            checked_s3(uri, check, check not in failed)
+        raise
+    for check in CHECKS:
+        checked_s3(uri, check, True)
+
+
 def build_partition(dt: str, context: Mapping[str, Any]) -> dict[str, Any]:
+    day, root = date.fromisoformat(dt), lake_root()
     with (
         skip_days_still_extracting(context),
         fail_fast_on(PartitionSchemaMismatch, DataQualityError),
+        checks_reported_to_lineage(Partition(root, FACTS_LINES_PATH, day).uri),
     ):
-        committed, report = build_facts_partition(
-            s3_client(), lake_root(), date.fromisoformat(dt), context["run_id"]
-        )
+        committed, report = build_facts_partition(s3_client(), root, day, context["run_id"])
     summary = {
         "dt": dt,
         "uri": committed.uri,

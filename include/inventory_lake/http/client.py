@@ -42,6 +42,7 @@ from include.inventory_lake.http.retry import (
     call_with_retries,
 )
 from include.inventory_lake.http.stats import ClientStats
+from include.inventory_lake.lineage.recorder import called_api
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class JsonApiClient(Closing):
 
         On a list endpoint, 404 means the API is gone (`ApiRetiredError`), never "no data".
         """
-        return call_with_retries(
+        result = call_with_retries(
             lambda: self._attempt("GET", path, params, None, parse, list_endpoint),
             method="GET",
             path=path,
@@ -144,9 +145,11 @@ class JsonApiClient(Closing):
             sleep=self._sleep,
             rng=self._rng,
         )
+        called_api(self._base_url, self._connection_id, "GET", path)
+        return result
 
     def post(self, path: str, body: Mapping[str, Any], *, parse: Callable[[Any], T]) -> T:
-        return call_with_retries(
+        result = call_with_retries(
             lambda: self._attempt("POST", path, None, body, parse, False),
             method="POST",
             path=path,
@@ -156,6 +159,8 @@ class JsonApiClient(Closing):
             sleep=self._sleep,
             rng=self._rng,
         )
+        called_api(self._base_url, self._connection_id, "POST", path)
+        return result
 
     def _attempt(
         self,

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from include.inventory_lake.lake.location import Partition
 from include.inventory_lake.lake.store import LakeStore, file_sha256
+from include.inventory_lake.lineage.recorder import read_s3, schema_fields
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -101,6 +102,7 @@ def fetch_partition(
         raise PartitionChanged(
             f"{partition.uri}: data file has {rows} rows, its marker says {marker.get('rows')}"
         )
+    read_s3(partition.uri, fields=schema_fields(schema), rows=rows, size=path.stat().st_size)
     return FetchedPartition(partition, path, marker)
 
 

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from include.inventory_lake.lake.location import Partition
 from include.inventory_lake.lake.store import LakeStore, file_sha256
+from include.inventory_lake.lineage.recorder import schema_fields, wrote_s3
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -109,6 +110,7 @@ class PartitionWriter:
         }
         self._store.put_json(partition.marker_key, marker, indent=2)
         log.info("committed %s: %d rows, %d bytes", partition.uri, self.rows, size)
+        wrote_s3(partition.uri, fields=schema_fields(self._schema), rows=self.rows, size=size)
         return CommittedPartition(partition.uri, self.rows, size, marker)
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from include.inventory_lake.lake.store import LakeStore
+from include.inventory_lake.lineage.recorder import schema_fields, wrote_s3
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.push.planning import Plan
@@ -95,5 +96,7 @@ def write_audit(s3: S3Client, layout: PushLayout, batch: Batch, rows: list[dict[
     pq.write_table(table, buffer, compression="zstd")
     key = layout.audit_key(audit_day(batch), batch.batch_id)
     LakeStore(s3, layout.root.bucket).put_bytes(key, buffer.getvalue())
+    size = buffer.getbuffer().nbytes
+    wrote_s3(layout.uri(key), fields=schema_fields(AUDIT), rows=len(rows), size=size)
     log.info("audit: %d rows to %s", len(rows), layout.uri(key))
     return key

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from include.inventory_lake.lake.store import LakeStore
+from include.inventory_lake.lineage.recorder import wrote_s3
 from include.inventory_lake.push.audit import audit_rows, write_audit
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger, StoredBatch
@@ -40,10 +41,14 @@ def reject_file(
     if dry_run:
         key = layout.dry_run_report_key(source.name, source.sha256)
         store.put_bytes(key, report, REPORT_TYPE)
+        wrote_s3(layout.uri(key), rows=len(problems), size=len(report))
         return layout.uri(key)
     key = layout.report_key(source.name, source.sha256)
     store.put_bytes(key, report, REPORT_TYPE)
-    store.move(source.key, layout.rejected_key(source.name, source.sha256), source.etag)
+    wrote_s3(layout.uri(key), rows=len(problems), size=len(report))
+    rejected = layout.rejected_key(source.name, source.sha256)
+    store.move(source.key, rejected, source.etag)
+    wrote_s3(layout.uri(rejected))
     log.warning("%s rejected with %d problem(s): %s", source.key, len(problems), layout.uri(key))
     return layout.uri(key)
 
@@ -120,6 +125,7 @@ def finalize_batch(
     if kind == "done":
         destination = layout.processed_key(source.name, source.sha256)
         LakeStore(s3, layout.root.bucket).move(source.key, destination, source.etag)
+        wrote_s3(layout.uri(destination))
         return ledger.save(stored, stored.batch.finish(run_id))
     if kind == "failed":
         problems = [*problems, *refused_problems(plan, outcomes)]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from include.inventory_lake.lake.store import LakeStore
+from include.inventory_lake.lineage.recorder import schema_fields, wrote_s3
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.planning import Plan, plan_from_rows, plan_rows
 from include.inventory_lake.push.report import csv_bytes
@@ -44,6 +45,12 @@ def write_plan(s3: S3Client, layout: PushLayout, plan: Plan, *, dry_run: bool) -
     parquet_key = layout.plan_key(plan.batch_id, dry_run=dry_run, ext="parquet")
     csv_key = layout.plan_key(plan.batch_id, dry_run=dry_run, ext="csv")
     store.put_bytes(parquet_key, buffer.getvalue(), "application/vnd.apache.parquet")
+    wrote_s3(
+        layout.uri(parquet_key),
+        fields=schema_fields(PLAN),
+        rows=len(rows),
+        size=buffer.getbuffer().nbytes,
+    )
     table_rows = (
         [
             *(row[column] for column in CSV_COLUMNS[:-1]),

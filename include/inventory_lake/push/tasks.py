@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.http.errors import ApiPermanentError, MalformedResponseError
 from include.inventory_lake.lake.store import LakeStore
+from include.inventory_lake.lineage.recorder import read_s3
 from include.inventory_lake.push.batch import batch_id_for, content_sha256
 from include.inventory_lake.push.claim import (
     Claim,
@@ -129,6 +130,7 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
     if read is None:
         _skip(f"{staged.key} is gone (moved by another run or by a person)")
     body = read.body
+    read_s3(layout.uri(staged.key), size=len(body))
     source = SourceFile(
         staged.key, staged.name, read.etag.strip('"'), hashlib.sha256(body).hexdigest()
     )
