@@ -126,6 +126,11 @@ def _measure(s3: Any, days: list[date]) -> dict[str, Any]:
 
 
 def main() -> None:
+    # Airflow logs to stdout; keep stdout for the figure (one JSON object) by sending fd 1 to
+    # stderr while Airflow runs.
+    sys.stdout.flush()
+    figure_out = os.dup(1)
+    os.dup2(2, 1)
     days = [END - timedelta(days=offset) for offset in range(DAYS, 0, -1)]
     emulator_args = ("--days", str(DAYS), "--end", f"{END.isoformat()}T00:00:00Z")
     with harness.s3_server() as s3_server, harness.emulator(*emulator_args) as emulator:
@@ -142,6 +147,8 @@ def main() -> None:
         _prepare_airflow(s3_server.url, emulator.url)
         timing = _backfill(days)
         figures = _measure(s3, days)
+    sys.stdout.flush()
+    os.dup2(figure_out, 1)
     harness.emit(
         "stocky_lines_without_adjustment",
         f"demo data, {DAYS}-day backfill {days[0]}..{days[-1]}: each day both extract DAGs "
