@@ -12,7 +12,10 @@ an event on the `facts_inventory_adjustment_lines` Asset with `dt`, `uri` and `r
 Contract for warehouse loads: `docs/warehouse-contract.md`.
 
 **When it runs.** After both extracts: once all three raw Assets have new events, for every
-`dt` named in those events. **Backfill** any range from the UI (Trigger → Backfill: one run per
+`dt` named in those events and every day in their `facts_rebuild_dts` (days whose Stocky items
+lacked an adjustment that has landed since). A Stocky item's adjustment comes from the same
+day's raw partition, else from `index/stocky_adjustments/current.parquet`.
+**Backfill** any range from the UI (Trigger → Backfill: one run per
 UTC day), or trigger with params `dt_start` / `dt_end` (inclusive) for a range in one run; a
 manual run without params builds yesterday (UTC). There are no time-scheduled runs: they
 would race the extracts.

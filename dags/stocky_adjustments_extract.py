@@ -12,6 +12,12 @@ Writes two typed Parquet partitions, each replaced atomically on every run:
 `part-00000.parquet` plus a `_SUCCESS` marker), and events on the
 `raw_stocky_stock_adjustments` and `raw_stocky_stock_adjustment_items` Assets.
 
+Then merges the day's adjustments into
+`<inventory_lake_uri>/index/stocky_adjustments/current.parquet` (newest version of every
+Stocky adjustment in the lake, by id; a conditional write, retried when another run wrote
+first). Earlier days whose items waited for an adjustment this run
+brought are named in both events' extra as `facts_rebuild_dts`, so the facts DAG rebuilds them.
+
 A Stocky API that stops answering (it is being retired) fails the task loudly and writes
 nothing. Owner: data engineering.
 """

@@ -1,6 +1,8 @@
 """Assets the DAGs emit, one per dataset; downstream DAGs schedule on them.
 
-Each event's extra carries `dt`, the partition `uri` and its row counts.
+Each event's extra carries `dt`, the partition `uri` and its row counts. The Stocky extract's
+events also carry `facts_rebuild_dts`: earlier days whose facts lack an adjustment that this
+run brought into the lake (the facts DAG rebuilds them too).
 """
 
 from __future__ import annotations
@@ -8,6 +10,8 @@ from __future__ import annotations
 from airflow.sdk import Asset
 
 GROUP = "inventory_lake"
+FACTS_REBUILD_DTS = "facts_rebuild_dts"
+"""Event extra key: a list of other days (YYYY-MM-DD) whose facts partitions must be rebuilt."""
 
 HARAVAN_ADJUSTMENTS_RAW = Asset(name="raw_haravan_inventory_adjustments", group=GROUP)
 STOCKY_ADJUSTMENTS_RAW = Asset(name="raw_stocky_stock_adjustments", group=GROUP)

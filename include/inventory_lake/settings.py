@@ -16,6 +16,8 @@ OWNER = "data-engineering"
 HARAVAN_ADJUSTMENTS_PATH = "raw/haravan/inventory_adjustments"
 STOCKY_ADJUSTMENTS_PATH = "raw/stocky/stock_adjustments"
 STOCKY_ITEMS_PATH = "raw/stocky/stock_adjustment_items"
+# Current state of every Stocky adjustment the lake holds, whichever raw day it landed in.
+STOCKY_ADJUSTMENT_INDEX_PATH = "index/stocky_adjustments"
 FACTS_LINES_PATH = "facts/inventory_adjustment_lines"
 SET_ADJUSTMENTS_STAGING_PATH = "staging/set_adjustments"
 SET_ADJUSTMENTS_AUDIT_PATH = "audit/set_adjustments"

@@ -17,6 +17,7 @@ from include.inventory_lake.http.errors import ApiPermanentError
 from include.inventory_lake.lake.connection import lake_root, s3_client
 from include.inventory_lake.lake.location import Partition
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
+from include.inventory_lake.lake.stocky_index import IndexUpdate, update_index
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.schemas import haravan as haravan_schema
 from include.inventory_lake.schemas import stocky as stocky_schema
@@ -96,6 +97,16 @@ def _extract_haravan(context: Mapping[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def _index_summary(index: IndexUpdate) -> dict[str, Any]:
+    return {
+        "uri": index.uri,
+        "known": index.known,
+        "awaited": index.awaited,
+        "facts_rebuild_dts": [day.isoformat() for day in index.rebuild],
+        "attempts": index.attempts,
+    }
+
+
 def _extract_stocky(context: Mapping[str, Any]) -> dict[str, Any]:
     """Both datasets are fetched before either is committed: a failure writes nothing."""
     interval = _interval(context)
@@ -124,15 +135,29 @@ def _extract_stocky(context: Mapping[str, Any]) -> dict[str, Any]:
         details = {**_interval_details(interval), "api": client.summary()}
         committed_adjustments = adj_writer.commit({**details, **adj_stats.as_marker()})
         committed_items = item_writer.commit({**details, **item_stats.as_marker()})
+        index = update_index(
+            s3,
+            root,
+            interval.dt,
+            adj_writer.read_committed(),
+            item_writer.read_committed(["stock_adjustment_id"]).column(0).combine_chunks(),
+        )
+    # Days whose facts lack an adjustment this run brought into the lake: rebuilt too.
+    rebuild = {assets.FACTS_REBUILD_DTS: [day.isoformat() for day in index.rebuild]}
     outlet_events = context["outlet_events"]
-    outlet_events[assets.STOCKY_ADJUSTMENTS_RAW].extra = _event_extra(
-        interval, committed_adjustments
-    )
-    outlet_events[assets.STOCKY_ITEMS_RAW].extra = _event_extra(interval, committed_items)
+    outlet_events[assets.STOCKY_ADJUSTMENTS_RAW].extra = {
+        **_event_extra(interval, committed_adjustments),
+        **rebuild,
+    }
+    outlet_events[assets.STOCKY_ITEMS_RAW].extra = {
+        **_event_extra(interval, committed_items),
+        **rebuild,
+    }
     summary = {
         "dt": interval.dt.isoformat(),
         "stock_adjustments": committed_adjustments.rows,
         "stock_adjustment_items": committed_items.rows,
+        "adjustment_index": _index_summary(index),
         **client.summary(),
     }
     log.info("Stocky extract done: %s", summary)

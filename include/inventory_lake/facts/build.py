@@ -9,6 +9,10 @@ partitions of both sources.
 4. Write pass: the raw files are streamed in batches, flattened, filtered to the winners,
    checked and written; memory is bounded by a batch plus the key columns, not the partition.
 5. The checks gate the commit: a failure aborts the writer and the old partition stays.
+
+Stocky items take their adjustment from the same day's raw partition, else from the lake's
+index of Stocky adjustments (`lake.stocky_index`, any raw day): `adjustment_missing` is true
+only for an adjustment the lake does not hold at all.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from include.inventory_lake.lake.partition_reader import (
     read_markers,
 )
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
+from include.inventory_lake.lake.stocky_index import index_uri, read_index
+from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.schemas import facts, haravan, stocky
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,
@@ -114,7 +120,9 @@ def build_facts_partition(
         null_ids = [plan.null_ids for plan in (haravan_plan, stocky_plan) if plan.null_ids]
         if null_ids:
             raise DataQualityError(dt, null_ids)
-        lookup = flatten.stocky_adjustment_lookup(stocky_adjustments_raw.open().read())
+        same_day = flatten.stocky_adjustment_lookup(stocky_adjustments_raw.open().read())
+        index = read_index(LakeStore(s3, root.bucket), root)
+        lookup, from_index_ids = stocky_lookup(same_day, index.known())
 
         report = BuildReport(dt)
         checks = LineChecks()
@@ -125,13 +133,15 @@ def build_facts_partition(
             ):
                 if checks.observe(facts.HARAVAN, batch):
                     writer.write(batch)
-            adjustment_missing = 0
+            adjustment_missing = adjustment_from_index = 0
             for batch in _winners(
                 _stocky_item_batches(stocky_items_raw),
                 lambda items: flatten.stocky_lines(items, lookup),
                 stocky_plan.keep,
             ):
                 adjustment_missing += pc.sum(batch.column("adjustment_missing")).as_py() or 0
+                from_index = pc.is_in(batch.column("adjustment_id"), value_set=from_index_ids)
+                adjustment_from_index += pc.sum(from_index).as_py() or 0
                 if checks.observe(facts.STOCKY, batch):
                     writer.write(batch)
 
@@ -155,11 +165,26 @@ def build_facts_partition(
                     "superseded_duplicates": stocky_plan.superseded,
                     "rows": checks.rows[facts.STOCKY],
                     "adjustment_missing": adjustment_missing,
+                    "adjustment_from_index": adjustment_from_index,
+                    "adjustment_index": {
+                        "uri": index_uri(root),
+                        "etag": index.etag,
+                        "known": index.known().num_rows,
+                    },
                 },
             }
             committed = writer.commit({"sources": report.sources, "checks_passed": list(CHECKS)})
     log.info("facts dt=%s: %s", dt, report.sources)
     return committed, report
+
+
+def stocky_lookup(same_day: pa.Table, indexed: pa.Table) -> tuple[pa.Table, pa.Array]:
+    """The day's adjustments, then every other adjustment the lake's index holds; and the ids
+    that only the index supplied."""
+    same_day_ids = same_day.column("id").combine_chunks()
+    others = indexed.filter(pc.invert(pc.is_in(indexed.column("id"), value_set=same_day_ids)))
+    lookup = pa.concat_tables([same_day.cast(indexed.schema), others])
+    return lookup, others.column("id").combine_chunks()
 
 
 def plan_haravan(raw: FetchedPartition) -> LinePlan:

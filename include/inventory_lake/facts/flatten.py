@@ -3,8 +3,8 @@
 Haravan: `line_items` is exploded (`list_flatten`) and the adjustment's columns are repeated for
 each line by `take` with the lines' parent indices. Stocky: items are matched to their
 adjustment by `index_in` on `stock_adjustment_id` and the adjustment's columns taken by that
-index; an item whose adjustment is not in the lookup gets nulls there and
-`adjustment_missing = true`.
+index; an item whose adjustment is not in the lookup (the day's adjustments, then the lake's
+index of Stocky adjustments) gets nulls there and `adjustment_missing = true`.
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def stocky_adjustment_lookup(adjustments: pa.Table) -> pa.Table:
             "location_id": pc.struct_field(location, "id"),
             "location_shopify_id": pc.struct_field(location, "shopify_id"),
             "reason": pc.struct_field(reason, "reason"),
+            "updated_at": latest.column("updated_at"),
         }
     )
 

@@ -2,7 +2,9 @@
 
 1. the run's params `dt_start` / `dt_end` (inclusive; a manual run for any range);
 2. the `dt` in the extra of every asset event that triggered the run (an asset-triggered run
-   may consume several events, e.g. after an extract backfill: it processes each day once);
+   may consume several events, e.g. after an extract backfill: it processes each day once),
+   plus the days listed in an extra's `facts_rebuild_dts` (the Stocky extract names there the
+   earlier days whose facts lack an adjustment it just brought into the lake);
 3. the UTC days of the run's data interval (backfills and manual runs without params).
 
 An asset event without a valid `dt` fails the run rather than being skipped: a silently ignored
@@ -14,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+
+from include.inventory_lake.assets import FACTS_REBUILD_DTS
 
 MAX_DAYS = 366
 
@@ -61,6 +65,14 @@ def days_from_events(events: Iterable[tuple[str, Mapping[str, Any]]]) -> list[da
                 "trigger the DAG with params dt_start/dt_end instead"
             )
         days.add(_parse_day(extra["dt"], f"event on asset {asset_name!r}"))
+        rebuild = extra.get(FACTS_REBUILD_DTS) or []
+        if not isinstance(rebuild, list):
+            raise RunDatesError(
+                f"an event on asset {asset_name!r} has {FACTS_REBUILD_DTS}={rebuild!r}, "
+                "expected a list of dates YYYY-MM-DD"
+            )
+        where = f"{FACTS_REBUILD_DTS} of an event on asset {asset_name!r}"
+        days.update(_parse_day(day, where) for day in rebuild)
     return sorted(days)
 
 

@@ -113,6 +113,13 @@ class PartitionWriter:
         wrote_s3(partition.uri, fields=schema_fields(self._schema), rows=self.rows, size=size)
         return CommittedPartition(partition.uri, self.rows, size, marker)
 
+    def read_committed(self, columns: list[str] | None = None) -> pa.Table:
+        """The rows just committed, read back from the local file (after `commit`, before
+        `close`), so a caller can derive more from them without downloading the partition."""
+        if self._writer.is_open:
+            raise RuntimeError("read_committed() needs a committed partition")
+        return pq.read_table(self._path, columns=columns)
+
     def close(self) -> None:
         """Drop the local file; after a commit this is cleanup, before one it is an abort."""
         if self._writer.is_open:

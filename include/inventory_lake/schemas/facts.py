@@ -138,9 +138,11 @@ LINES = pa.schema(
         _field(
             "adjustment_missing",
             pa.bool_(),
-            "Stocky only: true when the item's adjustment is not in the same day's raw "
-            "adjustments partition, so location, reason, note, created_at, adjustment_number "
-            "and archived are null. Always false for Haravan.",
+            "Stocky only: true when the item's adjustment is not in the lake at all (neither "
+            "in the same day's raw adjustments partition nor in the lake's index of Stocky "
+            "adjustments, which holds the adjustments of every raw day), so location, reason, "
+            "note, created_at, adjustment_number and archived are null. Always false for "
+            "Haravan.",
             nullable=False,
         ),
     ],

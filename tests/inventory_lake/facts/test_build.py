@@ -20,10 +20,12 @@ from include.inventory_lake.lake.partition_reader import (
     PartitionSchemaMismatch,
 )
 from include.inventory_lake.lake.partition_writer import PartitionWriter
+from include.inventory_lake.lake.stocky_index import update_index
 from include.inventory_lake.schemas import facts, haravan, stocky
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,
     HARAVAN_ADJUSTMENTS_PATH,
+    STOCKY_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
 from tests.inventory_lake.facts.raw_builders import (
@@ -194,3 +196,46 @@ def test_a_raw_file_replaced_under_its_marker_is_detected(
     client.put_object(Bucket=s3.bucket, Key=items.data_key, Body=sink.getvalue())
     with pytest.raises(PartitionChanged, match="sha256"):
         build_facts_partition(client, root, DAY, "run-1")
+
+
+def test_an_item_takes_its_adjustment_from_the_index_when_it_landed_the_next_day(
+    lake: tuple[S3Server, LakeRoot],
+) -> None:
+    """Fails with the same-day-only lookup: 101 is in the next day's raw partition only."""
+    s3, root = lake
+    next_day = date(2026, 1, 11)
+    write_raw_day(
+        s3.client(),
+        root,
+        DAY,
+        [],
+        [],
+        [stocky_item(1001, 101, 5, at(DAY, 23)), stocky_item(1002, 404, 1, at(DAY, 23))],
+    )
+    late = stocky_adjustment(101, at(next_day, 0, 5), reason="Theft")
+    write_raw_day(s3.client(), root, next_day, [], [late], [])
+    for day in (DAY, next_day):
+        raw_adjustments = read_partition_table(s3, Partition(root, STOCKY_ADJUSTMENTS_PATH, day))
+        raw_items = read_partition_table(s3, Partition(root, STOCKY_ITEMS_PATH, day))
+        update_index(
+            s3.client(), root, day, raw_adjustments, raw_items.column("stock_adjustment_id")
+        )
+
+    committed, report = build_facts_partition(s3.client(), root, DAY, "run-1")
+    rows = {row["line_key"]: row for row in read_facts(s3, root).to_pylist()}
+    found = rows["stocky:1001"]
+    assert found["adjustment_missing"] is False
+    assert (found["location_id"], found["location_shopify_id"]) == (11, 61234567890)
+    assert (found["reason"], found["adjustment_number"]) == ("Theft", "1")
+    assert rows["stocky:1002"]["adjustment_missing"] is True, "404 is nowhere in the lake"
+    assert rows["stocky:1002"]["location_id"] is None
+    stocky_source = committed.marker["sources"]["stocky"]
+    assert stocky_source["adjustment_missing"] == 1
+    assert stocky_source["adjustment_from_index"] == 1
+    assert stocky_source["adjustment_index"]["known"] == 1
+    assert report.sources["stocky"]["adjustment_missing"] == 1
+
+
+def read_partition_table(s3: S3Server, partition: Partition) -> pa.Table:
+    body = s3.client().get_object(Bucket=s3.bucket, Key=partition.data_key)["Body"].read()
+    return pq.read_table(io.BytesIO(body))

@@ -1,0 +1,88 @@
+"""A Stocky adjustment that lands the day after its items (its `updated_at` follows theirs):
+the later extract brings it into the lake's index and names the earlier day in its asset
+events, and the facts run those events trigger rebuilds that day with location and reason."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from include.inventory_lake import assets
+from include.inventory_lake.settings import FACTS_LINES_PATH
+from tests.airflow_runs import asset_events
+from tests.inventory_lake.facts.dag_runs import (
+    create_asset_triggered_run,
+    extract,
+    run_existing,
+    start_listening,
+    task_states,
+)
+from tests.lake_reads import read_marker, read_partition
+from tests.servers import Emulator, S3Server, truth
+
+FACTS_DAG = "inventory_adjustment_facts"
+
+
+def day_of(timestamp: str) -> date:
+    return datetime.fromisoformat(timestamp).astimezone(UTC).date()
+
+
+def built_days(run: Any) -> list[str]:
+    return [ti.rendered_map_index for ti in run.get_task_instances() if ti.map_index >= 0]
+
+
+def facts_rows(s3: S3Server, day: date) -> dict[int, dict[str, Any]]:
+    table = read_partition(s3, FACTS_LINES_PATH, day)
+    return {row["line_id"]: row for row in table.to_pylist() if row["source"] == "stocky"}
+
+
+def test_an_adjustment_landing_the_next_day_completes_the_facts_of_its_items_day(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    emulator, s3 = world
+    adjustments = {a["id"]: a for a in truth(emulator, "stocky/stock_adjustments")}
+    late = [
+        item
+        for item in truth(emulator, "stocky/stock_adjustment_items")
+        if day_of(adjustments[item["stock_adjustment_id"]]["updated_at"])
+        == day_of(item["updated_at"]) + timedelta(days=1)
+    ]
+    assert late, "the demo data has items whose adjustment changes the next day"
+    day = Counter(day_of(item["updated_at"]) for item in late).most_common(1)[0][0]
+    late_items = {item["id"]: item for item in late if day_of(item["updated_at"]) == day}
+    next_day = day + timedelta(days=1)
+
+    start_listening(FACTS_DAG)
+    extract(day)
+    first = run_existing(FACTS_DAG, create_asset_triggered_run(FACTS_DAG))
+    assert first.state == "success" and built_days(first) == [day.isoformat()], task_states(first)
+    before = facts_rows(s3, day)
+    assert all(before[item_id]["adjustment_missing"] for item_id in late_items)
+    assert all(before[item_id]["location_id"] is None for item_id in late_items)
+    missing_before = read_marker(s3, FACTS_LINES_PATH, day)["sources"]["stocky"][
+        "adjustment_missing"
+    ]
+
+    extract(next_day)
+    for asset in (assets.STOCKY_ADJUSTMENTS_RAW, assets.STOCKY_ITEMS_RAW):
+        event = asset_events(asset.name)[-1]
+        assert event["dt"] == next_day.isoformat() and {"uri", "rows"} <= event.keys()
+        assert event[assets.FACTS_REBUILD_DTS] == [day.isoformat()], event
+    later = run_existing(FACTS_DAG, create_asset_triggered_run(FACTS_DAG))
+    assert later.state == "success", task_states(later)
+    assert built_days(later) == [day.isoformat(), next_day.isoformat()]
+
+    after = facts_rows(s3, day)
+    for item_id, item in late_items.items():
+        adjustment = adjustments[item["stock_adjustment_id"]]
+        row = after[item_id]
+        reason = adjustment["stock_adjustment_reason"]
+        assert row["adjustment_missing"] is False, item_id
+        assert row["location_id"] == adjustment["location"]["id"]
+        assert row["location_shopify_id"] == adjustment["location"]["shopify_id"]
+        assert row["reason"] == (reason["reason"] if reason else None)
+        assert row["adjustment_number"] == str(adjustment["sequential_id"])
+    stocky_source = read_marker(s3, FACTS_LINES_PATH, day)["sources"]["stocky"]
+    assert stocky_source["adjustment_missing"] == missing_before - len(late_items)
+    assert stocky_source["adjustment_from_index"] >= len(late_items)
