@@ -59,6 +59,7 @@ def _end_session() -> None:
 # Airflow's own exit handler has closed its connections to the server.
 atexit.register(_end_session)
 
+LINEAGE_EVENTS = AIRFLOW_HOME / "openlineage-events.jsonl"
 os.environ.update(
     {
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
@@ -67,6 +68,10 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": METADATA_DB.url("postgresql+psycopg2"),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(AIRFLOW_HOME / "logs"),
+        # Every task's OpenLineage events, as `make run` writes them (tests/lineage_events.py).
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(LINEAGE_EVENTS), "append": True}
+        ),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
 )

@@ -40,6 +40,13 @@ from include.inventory_lake.lake.connection import client_for_connection, ensure
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 AIRFLOW_USER = "admin"
+# Any of these in .env means the user chose where OpenLineage events go (e.g. Marquez over HTTP).
+LINEAGE_SETTINGS = (
+    "AIRFLOW__OPENLINEAGE__TRANSPORT",
+    "AIRFLOW__OPENLINEAGE__CONFIG_PATH",
+    "AIRFLOW__OPENLINEAGE__DISABLED",
+    "OPENLINEAGE_URL",
+)
 METADATA_DB_VARIABLE = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 PROCESSES = ("airflow", "emulator", "s3", "postgres")
 
@@ -64,6 +71,11 @@ class StackPaths:
     @property
     def airflow_home(self) -> Path:
         return self.local / "airflow"
+
+    @property
+    def lineage_events(self) -> Path:
+        """OpenLineage events of every task run, one JSON object per line."""
+        return self.local / "openlineage-events.jsonl"
 
     @property
     def env_file(self) -> Path:
@@ -123,6 +135,10 @@ def airflow_env(paths: StackPaths, env: dict[str, str], metadata_db: str) -> dic
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), merged.get("PATH", "")]),
         }
     )
+    if not any(key in merged for key in LINEAGE_SETTINGS):  # else .env chose a transport
+        merged["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
+            {"type": "file", "log_file_path": str(paths.lineage_events), "append": True}
+        )
     return merged
 
 

@@ -26,6 +26,7 @@ from include.inventory_lake.lake.partition_reader import (
     fetch_partition,
     read_markers,
 )
+from include.inventory_lake.lineage.recorder import RECORDER, schema_fields
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import FACTS_LINES_PATH
 from include.inventory_lake.warehouse.duckdb_merge import TABLE, connect, merge_partition
@@ -51,7 +52,8 @@ def load_partitions(context: Mapping[str, Any]) -> dict[str, Any]:
         partitions = [Partition(root, FACTS_LINES_PATH, day) for day in days]
         markers = read_markers(s3, partitions)
         path = warehouse_path()
-        loads = []
+        loads: list[dict[str, Any]] = []
+        loaded_rows = 0
         with tempfile.TemporaryDirectory(prefix="warehouse-") as tmp, connect(path) as db:
             for partition, marker in zip(partitions, markers, strict=True):
                 fetched = fetch_partition(s3, partition, marker, facts.LINES, Path(tmp))
@@ -64,6 +66,7 @@ def load_partitions(context: Mapping[str, Any]) -> dict[str, Any]:
                     result.updated,
                     result.kept_newer,
                 )
+                loaded_rows += result.rows
                 loads.append(
                     {
                         "dt": partition.dt.isoformat(),
@@ -75,6 +78,13 @@ def load_partitions(context: Mapping[str, Any]) -> dict[str, Any]:
                 fetched.path.unlink()
             row = db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
     summary = {"warehouse": str(path), "table": TABLE, "current_rows": row[0] if row else 0}
+    RECORDER.record(
+        "output",
+        f"duckdb://{path}",
+        TABLE,
+        fields=schema_fields(facts.LINES),
+        rows=loaded_rows,
+    )
     context["outlet_events"][assets.WAREHOUSE_ADJUSTMENT_LINES].extra = {
         **summary,
         "dts": [load["dt"] for load in loads],
