@@ -49,12 +49,14 @@ def sync_dags() -> None:
 
 def start_listening(dag_id: str) -> None:
     """Deploy `dag_id` now: unpaused (a paused DAG gets no asset-triggered runs) and scheduling
-    on its Assets from now on, so asset events of earlier tests are not in its first run."""
-    from airflow.models.asset import DagScheduleAssetReference
+    on its Assets from now on, so asset events of earlier tests are not in its first run (nor
+    the events they left queued for it)."""
+    from airflow.models.asset import AssetDagRunQueue, DagScheduleAssetReference
     from airflow.models.dag import DagModel
+    from airflow.models.dagrun import DagRun
     from airflow.sdk import timezone
     from airflow.utils.session import create_session
-    from sqlalchemy import update
+    from sqlalchemy import delete, update
 
     sync_dags()
     with create_session() as session:
@@ -66,6 +68,12 @@ def start_listening(dag_id: str) -> None:
             update(DagScheduleAssetReference)
             .where(DagScheduleAssetReference.dag_id == dag_id)
             .values(created_at=timezone.utcnow())
+        )
+        session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id))
+        # The scheduler takes a run's events from after the previous asset-triggered run;
+        # those of earlier tests would otherwise count as new ones.
+        session.execute(
+            delete(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_type == "asset_triggered")
         )
 
 
