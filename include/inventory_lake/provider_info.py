@@ -53,6 +53,7 @@ CONN_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
             "integer",
             DEFAULT_BUCKET_SIZE,
             "Size of the shop's leaky bucket (API calls), as X-Haravan-Api-Call-Limit says.",
+            minimum=1,
         ),
         "leak_rate": _field(
             "Leak rate (calls/s)",
