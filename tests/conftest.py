@@ -211,6 +211,6 @@ def airflow_standalone(
     url = start_airflow(paths, env)
     try:
         password = json.loads(paths.passwords_file.read_text())["admin"]
-        yield AirflowApi(url, password, metadata_db=metadata_db)
+        yield AirflowApi(url, password, metadata_db=metadata_db, env=env)
     finally:
         down(paths)
