@@ -3,6 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The project as an Airflow provider (connection types `haravan` and `stocky`): its package
+# metadata, built into this checkout, found through PYTHONPATH (devtools/provider_metadata.py).
+PROVIDER := inventory_lake.egg-info/entry_points.txt
 # Headless Chromium + chromedriver from Debian's packages, for the UI plugin's browser test.
 BROWSER_STAMP := /usr/bin/chromedriver
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
@@ -16,13 +19,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 
+$(PROVIDER): pyproject.toml $(STAMP)
+	$(BIN)/python -m devtools.provider_metadata
+
 $(BROWSER_STAMP):
 	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	  chromium chromium-driver; }
 
 ## make run: install, start local S3 + API emulator + PostgreSQL + Airflow standalone, print the UI login
-run: $(STAMP) postgres-server
+run: $(STAMP) $(PROVIDER) postgres-server
 	$(BIN)/python -m devtools.devstack up
 
 # PostgreSQL from Debian's packages: Airflow's metadata DB for `make run` and the tests. It runs
@@ -39,33 +45,33 @@ os-services: postgres-server
 	  apt-get install -y --no-install-recommends redis-server; }
 
 ## make run-distributed: the same, on PostgreSQL + Redis + CeleryExecutor with two workers
-run-distributed: $(STAMP) os-services
+run-distributed: $(STAMP) $(PROVIDER) os-services
 	$(BIN)/python -m devtools.devstack up-distributed
 
 ## make stop: end every process `make run` or `make run-distributed` started, by pid
 stop:
 	@test -x $(BIN)/python && $(BIN)/python -m devtools.devstack down || true
 
-status: $(STAMP)
+status: $(STAMP) $(PROVIDER)
 	$(BIN)/python -m devtools.devstack status
 
 ## make test: the whole test suite against real local servers (what CI runs)
-test: $(STAMP) $(BROWSER_STAMP) postgres-server
+test: $(STAMP) $(PROVIDER) $(BROWSER_STAMP) postgres-server
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 ## make test-faults: only the fault suite (it is part of make test too)
-test-faults: $(STAMP) postgres-server
+test-faults: $(STAMP) $(PROVIDER) postgres-server
 	$(BIN)/python -m pytest -m faults
 
 ## make test-backfills: 20 UI backfills in a row, each right after unpausing (make test runs 8)
-test-backfills: $(STAMP) postgres-server
+test-backfills: $(STAMP) $(PROVIDER) postgres-server
 	INVENTORY_LAKE_BACKFILL_REPEATS=20 $(BIN)/python -m pytest tests/dags/test_backfill_from_the_ui.py
 
 ## make test-distributed: extract -> facts -> push on the distributed stack (not in make test)
-test-distributed: $(STAMP) os-services
+test-distributed: $(STAMP) $(PROVIDER) os-services
 	$(BIN)/python -m pytest -m distributed tests/distributed
 
 lint: $(STAMP)
@@ -85,4 +91,4 @@ requirements:
 	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements-bench.in -o requirements-bench.txt
 
 clean: stop
-	rm -rf .local $(VENV)
+	rm -rf .local $(VENV) inventory_lake.egg-info

@@ -38,6 +38,11 @@ from devtools.devstack.processes import (  # noqa: E402
     start_s3_server,
     stop_pid_group,
 )
+from devtools.provider_metadata import ensure as ensure_provider_metadata  # noqa: E402
+
+# The connection types `haravan` and `stocky` (what `make test` does first): before Airflow is
+# imported, as its providers manager reads the entry points once.
+ensure_provider_metadata(ROOT)
 
 RUN_DIR = Path(tempfile.mkdtemp(prefix="inventory-lake-tests-"))
 # PostgreSQL runs as an unprivileged user when the tests run as root: it must reach its folder.
@@ -150,11 +155,11 @@ def airflow_connections(s3_server: S3Server, emulator: Emulator) -> dict[str, st
     """Point the project's connection ids and lake variable at the local servers."""
     env = {
         "AIRFLOW_CONN_HARAVAN_DEFAULT": json.dumps(
-            {"conn_type": "http", "host": emulator.url, "password": emulator.haravan_token}
+            {"conn_type": "haravan", "host": emulator.url, "password": emulator.haravan_token}
         ),
         "AIRFLOW_CONN_STOCKY_DEFAULT": json.dumps(
             {
-                "conn_type": "http",
+                "conn_type": "stocky",
                 "host": emulator.url,
                 "login": emulator.stocky_store,
                 "password": emulator.stocky_key,
@@ -211,6 +216,6 @@ def airflow_standalone(
     url = start_airflow(paths, env)
     try:
         password = json.loads(paths.passwords_file.read_text())["admin"]
-        yield AirflowApi(url, password, metadata_db=metadata_db)
+        yield AirflowApi(url, password, metadata_db=metadata_db, env=env)
     finally:
         down(paths)

@@ -136,10 +136,16 @@ class AirflowApi:
     """Airflow's REST API (what the UI calls) on a running `airflow standalone`."""
 
     def __init__(
-        self, url: str, password: str, user: str = "admin", metadata_db: str | None = None
+        self,
+        url: str,
+        password: str,
+        user: str = "admin",
+        metadata_db: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.url = url
         self.metadata_db = metadata_db  # its SQLAlchemy URL, when the test world started it
+        self.env = env  # the environment its processes run with, when the test world started it
         self.user = user
         self.password = password
         response = requests.post(
@@ -154,10 +160,12 @@ class AirflowApi:
         path: str,
         body: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
+        prefix: str = "api/v2",
     ) -> Any:
+        """One call of the public API, or (prefix `ui`) of the routes the UI itself calls."""
         response = requests.request(
             method,
-            f"{self.url}/api/v2/{path}",
+            f"{self.url}/{prefix}/{path}",
             json=body,
             params=params,
             headers=self.headers,
@@ -165,7 +173,7 @@ class AirflowApi:
         )
         if not response.ok:
             raise AssertionError(f"{method} {path}: HTTP {response.status_code} {response.text}")
-        return response.json()
+        return response.json() if response.content else None
 
     def set_paused(self, dag_id: str, paused: bool) -> None:
         self.call("PATCH", f"dags/{dag_id}", {"is_paused": paused})

@@ -1,4 +1,5 @@
-"""Build API clients from Airflow connections. Called inside tasks only."""
+"""Build API clients from Airflow connections (through the hooks in
+`include/inventory_lake/hooks.py`). Called inside tasks only."""
 
 from __future__ import annotations
 
@@ -55,39 +56,17 @@ def retry_policy(conn_id: str, extra: dict[str, Any]) -> RetryPolicy | None:
     return RetryPolicy(max_retry_after_s=float(value))
 
 
-def _get(conn_id: str) -> Connection:
-    from airflow.sdk import BaseHook
-
-    return BaseHook.get_connection(conn_id)
-
-
 def haravan_client(conn_id: str = HARAVAN_CONN_ID) -> HaravanClient:
-    from include.inventory_lake.sources.haravan import HaravanClient
+    """A HaravanClient for the connection (type `haravan`, or `http` as before), through
+    HaravanHook."""
+    from include.inventory_lake.hooks import HaravanHook
 
-    conn = _get(conn_id)
-    token = header_field(conn_id, "password (the Haravan access token)", conn.password)
-    extra = conn.extra_dejson
-    return HaravanClient(
-        base_url=base_url(conn),
-        token=token,
-        connection_id=conn_id,
-        retry_policy=retry_policy(conn_id, extra),
-        **{key: extra[key] for key in ("page_size", "bucket_size", "leak_rate") if key in extra},
-    )
+    return HaravanHook(conn_id).get_conn()
 
 
 def stocky_client(conn_id: str = STOCKY_CONN_ID) -> StockyClient:
-    from include.inventory_lake.sources.stocky import StockyClient
+    """A StockyClient for the connection (type `stocky`, or `http` as before), through
+    StockyHook."""
+    from include.inventory_lake.hooks import StockyHook
 
-    conn = _get(conn_id)
-    store_name = header_field(conn_id, "login (the Stocky store name)", conn.login)
-    api_key = header_field(conn_id, "password (the Stocky API key)", conn.password)
-    extra = conn.extra_dejson
-    return StockyClient(
-        base_url=base_url(conn),
-        store_name=store_name,
-        api_key=api_key,
-        connection_id=conn_id,
-        retry_policy=retry_policy(conn_id, extra),
-        **{key: extra[key] for key in ("page_size",) if key in extra},
-    )
+    return StockyHook(conn_id).get_conn()
