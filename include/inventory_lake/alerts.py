@@ -34,6 +34,7 @@ from include.inventory_lake import settings
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from airflow.sdk.execution_time.hitl import HITLUser
 
 FRESHNESS = "freshness"
 APPROVAL = "approval"
@@ -47,7 +48,7 @@ class Approver:
     id: str
     email: str | None = None
 
-    def as_hitl_user(self) -> dict[str, str]:
+    def as_hitl_user(self) -> HITLUser:
         return {"id": self.id, "name": self.id}
 
 
