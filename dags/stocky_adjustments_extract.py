@@ -38,6 +38,7 @@ from include.inventory_lake.lineage.operators import lake_task
     catchup=False,
     max_active_runs=4,
     default_args=dag_defaults.default_args(),
+    deadline=dag_defaults.freshness_deadline(),
     tags=[tags.EXTRACT, tags.STOCKY],
     doc_md=__doc__,
 )

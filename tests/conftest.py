@@ -192,16 +192,13 @@ def airflow_db() -> str:
     return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
 
 
-@pytest.fixture(scope="session")
-def airflow_standalone(
+def _standalone(
     tmp_path_factory: pytest.TempPathFactory,
     airflow_connections: dict[str, str],
-    emulator: Emulator,
-    s3_server: S3Server,
+    name: str,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[AirflowApi]:
-    """A real `airflow standalone` (scheduler, LocalExecutor, API server and UI) on a free port,
-    with its own AIRFLOW_HOME and the same connections as the rest of the tests."""
-    paths = StackPaths(ROOT, local_dir=tmp_path_factory.mktemp("standalone"))
+    paths = StackPaths(ROOT, local_dir=tmp_path_factory.mktemp(name))
     ports = {
         # Free ports for every server standalone starts, so it never collides with another
         # Airflow on the machine (a `make run`, a parallel test session).
@@ -211,11 +208,49 @@ def airflow_standalone(
     }
     # Its own database on the session's server: the scheduler's runs stay apart from the
     # dag.test() runs of the other tests.
-    metadata_db = create_database(METADATA_DB, "standalone").url("postgresql+psycopg2")
+    metadata_db = create_database(METADATA_DB, name).url("postgresql+psycopg2")
     env = airflow_env(paths, {**airflow_connections, **ports}, metadata_db)
+    env.update(extra_env or {})
     url = start_airflow(paths, env)
     try:
         password = json.loads(paths.passwords_file.read_text())["admin"]
-        yield AirflowApi(url, password, metadata_db=metadata_db, env=env)
+        api = AirflowApi(url, password, metadata_db=metadata_db, env=env)
+        api.passwords_file = paths.passwords_file
+        yield api
     finally:
         down(paths)
+
+
+@pytest.fixture(scope="session")
+def airflow_standalone(
+    tmp_path_factory: pytest.TempPathFactory,
+    airflow_connections: dict[str, str],
+    emulator: Emulator,
+    s3_server: S3Server,
+) -> Iterator[AirflowApi]:
+    """A real `airflow standalone` (scheduler, LocalExecutor, API server and UI) on a free port,
+    with its own AIRFLOW_HOME and the same connections as the rest of the tests."""
+    yield from _standalone(tmp_path_factory, airflow_connections, "standalone")
+
+
+# Two more users besides admin, for the push's named approvers; and a freshness deadline short
+# enough for a test to see it missed (settings.FRESHNESS_DEADLINE_S).
+ALERTS_STANDALONE_ENV = {
+    "INVENTORY_LAKE_FRESHNESS_DEADLINE_S": "5",
+    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,alice:op,bob:op",
+}
+
+
+@pytest.fixture(scope="session")
+def airflow_standalone_alerts(
+    tmp_path_factory: pytest.TempPathFactory,
+    airflow_connections: dict[str, str],
+    emulator: Emulator,
+    s3_server: S3Server,
+) -> Iterator[AirflowApi]:
+    """Like `airflow_standalone`, with ALERTS_STANDALONE_ENV: a 5 s freshness deadline and the
+    users alice and bob (passwords in `api.passwords_file`). A second standalone, only for the
+    tests that select it: the others keep the production deadline."""
+    yield from _standalone(
+        tmp_path_factory, airflow_connections, "standalone_alerts", ALERTS_STANDALONE_ENV
+    )

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -146,6 +147,7 @@ class AirflowApi:
         self.url = url
         self.metadata_db = metadata_db  # its SQLAlchemy URL, when the test world started it
         self.env = env  # the environment its processes run with, when the test world started it
+        self.passwords_file: Path | None = None  # SimpleAuthManager's, when the tests started it
         self.user = user
         self.password = password
         response = requests.post(
@@ -174,6 +176,37 @@ class AirflowApi:
         if not response.ok:
             raise AssertionError(f"{method} {path}: HTTP {response.status_code} {response.text}")
         return response.json() if response.content else None
+
+    def as_user(self, user: str) -> AirflowApi:
+        """The same API, logged in as another SimpleAuthManager user of this standalone."""
+        assert self.passwords_file is not None, "not a standalone the tests started"
+        password = json.loads(self.passwords_file.read_text())[user]
+        other = AirflowApi(
+            self.url, password, user=user, metadata_db=self.metadata_db, env=self.env
+        )
+        other.passwords_file = self.passwords_file
+        return other
+
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, **params: Any
+    ) -> requests.Response:
+        """`call` without the status check: for a test that expects a refusal."""
+        return requests.request(
+            method,
+            f"{self.url}/api/v2/{path}",
+            json=body,
+            params=params or None,
+            headers=self.headers,
+            timeout=TIMEOUT_S,
+        )
+
+    def variable(self, key: str) -> Any | None:
+        """The JSON value of Variable `key`, or None while it does not exist."""
+        response = self.request("GET", f"variables/{key}")
+        if response.status_code == 404:
+            return None
+        assert response.ok, f"GET variables/{key}: HTTP {response.status_code} {response.text}"
+        return json.loads(response.json()["value"])
 
     def set_paused(self, dag_id: str, paused: bool) -> None:
         self.call("PATCH", f"dags/{dag_id}", {"is_paused": paused})

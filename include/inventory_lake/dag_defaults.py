@@ -1,5 +1,5 @@
 """What every DAG of the project shares: owner, retries, start date, timetables, the day-range
-params and the time limit of a task that calls an API.
+params, the time limit of a task that calls an API and the extracts' freshness deadline.
 
 The DAG policy test (`tests/dags/test_dag_policy.py`) checks every task and DAG against these
 values, so a DAG that hard-codes its own fails there.
@@ -12,7 +12,11 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, CronTriggerTimetable, Param
+from airflow.sdk.definitions.callback import AsyncCallback
+from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
+from include.inventory_lake import settings
+from include.inventory_lake.alerts import FreshnessNotifier
 from include.inventory_lake.settings import OWNER
 
 START_DATE = pendulum.datetime(2025, 1, 1, tz="UTC")
@@ -43,6 +47,25 @@ def default_args(**overrides: Any) -> dict[str, Any]:
         "retry_exponential_backoff": RETRY_EXPONENTIAL_BACKOFF,
         **overrides,
     }
+
+
+def freshness_deadline() -> DeadlineAlert:
+    """The extracts' Deadline Alert: a day's partition must land within
+    `settings.FRESHNESS_DEADLINE_S` (env INVENTORY_LAKE_FRESHNESS_DEADLINE_S, default 3 hours)
+    of its run being queued, else `alerts.FreshnessNotifier` runs in the triggerer.
+
+    Measured from DAGRUN_QUEUED_AT: the scheduler queues a day's run the moment the day (its
+    data interval) ends, so for the daily runs this is "N hours after the day ended". A run
+    queued later (a backfill, a manual run, a scheduler that was down) gets its N hours from
+    when it was queued, instead of an alert at once for an old day. A run that succeeds before
+    the deadline drops it; a failed or still running one alerts once the deadline passes.
+    """
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=timedelta(seconds=settings.FRESHNESS_DEADLINE_S),
+        callback=AsyncCallback(FreshnessNotifier),
+        name="partition_freshness",
+    )
 
 
 def daily_utc_interval() -> CronDataIntervalTimetable:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 HARAVAN_CONN_ID = "haravan_default"
 STOCKY_CONN_ID = "stocky_default"
 AWS_CONN_ID = "aws_default"
@@ -21,3 +23,38 @@ STOCKY_ADJUSTMENT_INDEX_PATH = "index/stocky_adjustments"
 FACTS_LINES_PATH = "facts/inventory_adjustment_lines"
 SET_ADJUSTMENTS_STAGING_PATH = "staging/set_adjustments"
 SET_ADJUSTMENTS_AUDIT_PATH = "audit/set_adjustments"
+
+# --- Alerts (docs/set-adjustments.md, "Alerts and approvers") -------------------------------
+# Read from the environment of the Airflow processes, never from the metadata DB: the freshness
+# deadline is part of the DAG definition, so it is known when the DAG file is parsed. (Airflow's
+# own `VariableInterval` would read a Variable instead, but on Airflow 3.3.2 a missing or
+# malformed Variable makes the scheduler refuse to create the run at all: "Failed creating
+# DagRun". An alerting knob must never be able to stop the extract it watches.)
+#
+# INVENTORY_LAKE_FRESHNESS_DEADLINE_S: how long after a day's run is queued (the scheduler
+#   queues it when the day ends) its partition must have landed, in seconds. Default 3 hours.
+# INVENTORY_LAKE_ALERT_CHANNEL: where alerts go besides the log: `log` (default: the callback or
+#   task log plus the `inventory_lake_alert__<kind>__<dag_id>` Variable), `smtp` (also an
+#   email through the `smtp_default` connection) or `slack` (also a message through the
+#   `slack_alerts` Slack incoming-webhook connection; needs apache-airflow-providers-slack).
+# INVENTORY_LAKE_ALERT_EMAILS: comma-separated addresses of the data engineers (`smtp` channel).
+_FRESHNESS_DEADLINE_DEFAULT_S = 3 * 60 * 60
+FRESHNESS_DEADLINE_S = int(
+    os.environ.get("INVENTORY_LAKE_FRESHNESS_DEADLINE_S", "") or _FRESHNESS_DEADLINE_DEFAULT_S
+)
+ALERT_CHANNEL = os.environ.get("INVENTORY_LAKE_ALERT_CHANNEL", "") or "log"
+ALERT_CHANNELS = ("log", "smtp", "slack")
+ALERT_EMAILS = tuple(
+    address.strip()
+    for address in os.environ.get("INVENTORY_LAKE_ALERT_EMAILS", "").split(",")
+    if address.strip()
+)
+SMTP_CONN_ID = "smtp_default"
+SLACK_WEBHOOK_CONN_ID = "slack_alerts"
+ALERT_RECORD_PREFIX = "inventory_lake_alert"
+
+# Who may answer a push approval: a Variable read by the approval task when it asks (never at
+# parse time), comma-separated user ids as the auth manager knows them (SimpleAuthManager: the
+# user name), each optionally `id:email` for the `smtp` channel. Unset or empty: any user
+# allowed to answer required actions may answer (the previous behaviour), with a warning.
+PUSH_APPROVERS_VARIABLE = "inventory_lake_push_approvers"

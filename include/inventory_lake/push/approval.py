@@ -6,6 +6,14 @@ without asking. A person's answer is written to the ledger; a rejection closes t
 (audit rows `declined`, file moved to `rejected/` with a report) and the push is skipped.
 The push itself checks the ledger again, so marking this task successful by hand cannot send
 a plan that needed approval.
+
+Only the named approvers may answer: when it asks, the task reads the Variable
+`inventory_lake_push_approvers` (`settings.PUSH_APPROVERS_VARIABLE`; comma-separated user ids,
+each optionally `id:email`) into the request's `assigned_users`, which Airflow's API enforces
+(HTTP 403 for anyone else), and `alerts.ApprovalRequestNotifier` tells them what waits. Read in
+the task, not at parse time: `assigned_users` is only sent to Airflow when the task asks, so the
+list can change without a deploy. Unset or empty: anyone allowed to answer required actions may
+answer, and the task log says so.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOper
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from include.inventory_lake.alerts import Approver
     from include.inventory_lake.push.handoffs import Prepared
 
 APPROVAL_TIMEOUT = timedelta(hours=24)
@@ -34,8 +43,28 @@ class PlanApprovalOperator(ApprovalOperator):
         kwargs.setdefault("subject", "Approve a bulk stock overwrite")
         kwargs.setdefault("defaults", ApprovalOperator.REJECT)
         kwargs.setdefault("response_timeout", APPROVAL_TIMEOUT)
+        if "notifiers" not in kwargs:
+            from include.inventory_lake.alerts import ApprovalRequestNotifier
+
+            kwargs["notifiers"] = [ApprovalRequestNotifier()]
         super().__init__(**kwargs)
         self.prepared = prepared
+        self.approvers: list[Approver] = []
+
+    def _named_approvers(self) -> list[Approver]:
+        from airflow.sdk import Variable
+
+        from include.inventory_lake.alerts import parse_approvers
+        from include.inventory_lake.settings import PUSH_APPROVERS_VARIABLE
+
+        approvers = parse_approvers(Variable.get(PUSH_APPROVERS_VARIABLE, default=None))
+        if not approvers:
+            self.log.warning(
+                "no approvers named (Variable %s is unset or empty): anyone allowed to answer "
+                "required actions may approve this plan",
+                PUSH_APPROVERS_VARIABLE,
+            )
+        return approvers
 
     def _prepared(self) -> Prepared:
         from include.inventory_lake.push.handoffs import Prepared
@@ -61,6 +90,10 @@ class PlanApprovalOperator(ApprovalOperator):
             return earlier.as_xcom()
         self.subject = prepared.subject
         self.body = prepared.body
+        self.approvers = self._named_approvers()
+        if self.approvers:
+            self.assigned_users = [approver.as_hitl_user() for approver in self.approvers]
+            self.log.info("approvers: %s", ", ".join(a.id for a in self.approvers))
         self.log.info("plan needs approval: %s", "; ".join(prepared.guard_reasons))
         return super().execute(context)
 

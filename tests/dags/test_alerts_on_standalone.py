@@ -1,0 +1,132 @@
+"""Alerts through a real scheduler and triggerer (`airflow_standalone_alerts`: a 5 s freshness
+deadline, users alice and bob): a failing extract misses its deadline and the notifier's record
+says so; a push plan waiting for approval names its approvers, and only they may answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from include.inventory_lake import settings
+from tests.inventory_lake.push.support import APPROVED, csv_text, posts, put, set_lines
+from tests.servers import AirflowApi, Emulator, S3Server
+
+HARAVAN = "haravan_adjustments_extract"
+PUSH = "haravan_set_adjustments_push"
+FRESHNESS_RECORD = f"{settings.ALERT_RECORD_PREFIX}__freshness__{HARAVAN}"
+APPROVAL_RECORD = f"{settings.ALERT_RECORD_PREFIX}__approval__{PUSH}"
+APPROVE_TASK = "each_file.approve"
+
+
+def end_run(api: AirflowApi, dag_id: str, run_id: str) -> None:
+    """Stop a run the test no longer needs (its retries would go on for minutes)."""
+    api.set_paused(dag_id, True)
+    run = api.call("GET", f"dags/{dag_id}/dagRuns/{run_id}")
+    if run["state"] in ("queued", "running"):
+        api.call("PATCH", f"dags/{dag_id}/dagRuns/{run_id}", {"state": "failed"})
+
+
+@pytest.mark.timeout(900)  # starting airflow standalone is part of this test's setup
+def test_an_extract_that_misses_its_deadline_alerts_with_dag_day_and_lateness(
+    airflow_standalone_alerts: AirflowApi, emulator: Emulator, s3_server: S3Server
+) -> None:
+    api = airflow_standalone_alerts
+    emulator.reset()
+    s3_server.empty_bucket()
+    # Every API call fails: the day's run keeps retrying, its partition never lands.
+    emulator.set_faults(script=[{"kind": "status", "status": 500, "times": -1}])
+    try:
+        # Unpaused, the scheduler queues the latest complete day at once (catchup=False): the
+        # daily run the deadline is about, 5 s from being queued here.
+        api.set_paused(HARAVAN, False)
+        run = api.wait_until(
+            "the scheduled run of the latest day",
+            lambda: next(iter(api.runs(HARAVAN, run_type=["scheduled"])), None),
+        )
+        record = api.wait_until(
+            "the freshness alert of that run",
+            lambda: (
+                (r := api.variable(FRESHNESS_RECORD)) and r["run_id"] == run["dag_run_id"] and r
+            ),
+            timeout_s=300,
+        )
+    finally:
+        emulator.reset()
+    end_run(api, HARAVAN, run["dag_run_id"])
+
+    day = run["data_interval_start"][:10]
+    assert (record["kind"], record["dag_id"], record["dt"]) == ("freshness", HARAVAN, day)
+    assert record["deadline_after_queued_s"] == 5.0
+    assert record["day_end"][:10] == run["data_interval_end"][:10]
+    # How late: the scheduler notices a passed deadline within a loop or two.
+    assert 0 <= record["late_s"] < 120, record
+    assert record["subject"] == (
+        f"[inventory-lake] {HARAVAN}: partition dt={day} has not landed, "
+        f"{record['subject'].split('landed, ')[1]}"
+    )
+    assert record["subject"].endswith("past its deadline")
+    assert f"Day (partition): dt={day}" in record["body"]
+    assert "5s after the run was queued" in record["body"]
+    assert not s3_server.keys(settings.HARAVAN_ADJUSTMENTS_PATH), "nothing landed"
+
+
+def waiting_approval(api: AirflowApi) -> dict[str, Any] | None:
+    details = api.call("GET", "dags/~/dagRuns/~/hitlDetails", params={"dag_id": PUSH})
+    pending = [d for d in details["hitl_details"] if not d["response_received"]]
+    return pending[0] if pending else None
+
+
+@pytest.mark.timeout(900)
+def test_only_a_named_approver_may_approve_a_held_plan(
+    airflow_standalone_alerts: AirflowApi, emulator: Emulator, s3_server: S3Server
+) -> None:
+    api = airflow_standalone_alerts
+    emulator.reset()
+    s3_server.empty_bucket()
+    api.call("POST", "variables", {"key": settings.PUSH_APPROVERS_VARIABLE, "value": "alice"})
+    # Far from the current stock: the guard asks for approval.
+    lines = set_lines(emulator, locations=1, per_location=30, close_to_current=False)
+    put(s3_server, APPROVED + "big.csv", csv_text(lines))
+    api.set_paused(PUSH, False)
+    try:
+        api.call("POST", f"dags/{PUSH}/dagRuns", {"logical_date": None})
+        detail = api.wait_until("a plan waiting for approval", lambda: waiting_approval(api))
+        ti = detail["task_instance"]
+        run_id, map_index = ti["dag_run_id"], ti["map_index"]
+        assert [u["id"] for u in detail["assigned_users"]] == ["alice"]
+
+        # The approvers were told, in the task's log and the record.
+        note = api.variable(APPROVAL_RECORD)
+        assert note is not None and note["run_id"] == run_id, note
+        assert note["approvers"] == ["alice"] and "Approvers: alice" in note["body"]
+        assert note["subject"].startswith("[inventory-lake] approval needed: Overwrite Haravan")
+
+        path = f"dags/{PUSH}/dagRuns/{run_id}/taskInstances/{APPROVE_TASK}/{map_index}/hitlDetails"
+        answer = {"chosen_options": ["Approve"], "params_input": {}}
+        refused = api.as_user("bob").request("PATCH", path, answer)
+        assert refused.status_code == 403, refused.text
+        assert "not a respondent" in refused.text
+        assert posts(emulator) == [], "bob's answer sent nothing"
+        # Not even the admin: only the named approvers answer.
+        assert api.request("PATCH", path, answer).status_code == 403
+
+        accepted = api.as_user("alice").request("PATCH", path, answer)
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["responded_by"]["id"] == "alice"
+        done = api.wait_until(
+            "the approved run ended",
+            lambda: (
+                (r := api.call("GET", f"dags/{PUSH}/dagRuns/{run_id}"))["state"]
+                in ("success", "failed")
+                and r
+            ),
+            timeout_s=300,
+        )
+        assert done["state"] == "success"
+        assert len(posts(emulator)) == 1, "alice's approval sent the plan"
+    finally:
+        api.set_paused(PUSH, True)
+        api.request("DELETE", f"variables/{settings.PUSH_APPROVERS_VARIABLE}")
+        api.wait_until_idle()
+        emulator.reset()
