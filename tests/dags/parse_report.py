@@ -27,6 +27,15 @@ dags = {
         "catchup": dag.catchup,
         "timetable": type(dag.timetable).__name__,
         "start_date": dag.start_date.isoformat() if dag.start_date else None,
+        "deadlines": [
+            {
+                "reference": type(alert.reference).__name__,
+                "interval_s": seconds(alert.interval),
+                "callback": getattr(alert.callback, "path", None),
+            }
+            for alert in (dag.deadline if isinstance(dag.deadline, list) else [dag.deadline])
+            if alert is not None
+        ],
         "tasks": {
             task.task_id: {
                 "retries": task.retries,

@@ -169,3 +169,17 @@ def test_a_dag_bypassing_the_defaults_is_reported(tmp_path: Path) -> None:
     assert not any(
         v.startswith("local_work:") and "owner" not in v for v in violations["drifting"]
     ), "a task that sets the default values itself passes"
+
+
+def test_the_extracts_ship_with_a_three_hour_freshness_deadline() -> None:
+    """As deployed (the setting unset): both extracts alert through the project's notifier
+    when a day's run has not succeeded 3 hours after it was queued; no other DAG has one."""
+    shipped = json_report(PARSE_REPORT, str(ROOT / "dags"), INVENTORY_LAKE_FRESHNESS_DEADLINE_S="")
+    deadline = {
+        "reference": "DagRunQueuedAtDeadline",
+        "interval_s": 3 * 60 * 60,
+        "callback": "include.inventory_lake.alerts.FreshnessNotifier",
+    }
+    assert {dag_id: dag["deadlines"] for dag_id, dag in shipped["dags"].items()} == {
+        dag_id: [deadline] if dag_id.endswith("_extract") else [] for dag_id in EXPECTED_DAGS
+    }

@@ -89,11 +89,17 @@ def test_the_deadline_callback_logs_and_records_the_alert(
     assert "partition dt=2026-01-14 has not landed" in capsys.readouterr().out
 
 
-def test_the_extracts_deadline_is_queued_at_plus_the_setting() -> None:
+def test_the_extracts_deadline_is_queued_at_plus_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "FRESHNESS_DEADLINE_S", 10800)
     deadline = dag_defaults.freshness_deadline()
+    assert deadline is not None
     assert type(deadline.reference).__name__ == "DagRunQueuedAtDeadline"
-    assert deadline.interval == timedelta(seconds=settings.FRESHNESS_DEADLINE_S)
+    assert deadline.interval == timedelta(seconds=10800)
     assert deadline.callback.path == "include.inventory_lake.alerts.FreshnessNotifier"
+    monkeypatch.setattr(settings, "FRESHNESS_DEADLINE_S", 0)
+    assert dag_defaults.freshness_deadline() is None, "0 turns the deadline off"
 
 
 @pytest.mark.parametrize(

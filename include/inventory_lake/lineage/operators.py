@@ -56,10 +56,6 @@ def _dataset_facets(use: DatasetUse) -> dict[str, Any]:
     return facets
 
 
-def _has_statistics(use: DatasetUse) -> bool:
-    return use.rows is not None or use.bytes is not None
-
-
 def operator_lineage() -> OperatorLineage[Any, Any]:
     """The recorded inputs and outputs as the provider's OperatorLineage."""
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -73,13 +69,9 @@ def operator_lineage() -> OperatorLineage[Any, Any]:
             namespace=use.namespace,
             name=use.name,
             facets=_dataset_facets(use),
-            inputFacets={
-                "inputStatistics": read_stats.InputStatisticsInputDatasetFacet(
-                    rowCount=use.rows, size=use.bytes
-                )
-            }
-            if _has_statistics(use)
-            else {},
+            inputFacets=_statistics(
+                use, "inputStatistics", read_stats.InputStatisticsInputDatasetFacet
+            ),
         )
         for use in recorded.inputs
     ]
@@ -88,17 +80,20 @@ def operator_lineage() -> OperatorLineage[Any, Any]:
             namespace=use.namespace,
             name=use.name,
             facets=_dataset_facets(use),
-            outputFacets={
-                "outputStatistics": write_stats.OutputStatisticsOutputDatasetFacet(
-                    rowCount=use.rows, size=use.bytes
-                )
-            }
-            if _has_statistics(use)
-            else {},
+            outputFacets=_statistics(
+                use, "outputStatistics", write_stats.OutputStatisticsOutputDatasetFacet
+            ),
         )
         for use in recorded.outputs
     ]
     return OperatorLineage(inputs=inputs, outputs=outputs)
+
+
+def _statistics(use: DatasetUse, key: str, facet: Any) -> dict[str, Any]:
+    """Rows and bytes read or written, when known."""
+    if use.rows is None and use.bytes is None:
+        return {}
+    return {key: facet(rowCount=use.rows, size=use.bytes)}
 
 
 class LakePythonOperator(ReportsLineage, _PythonDecoratedOperator):
