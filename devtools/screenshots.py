@@ -213,6 +213,11 @@ def fill_the_lake(api: Api, settings: dict[str, str]) -> list[date]:
         wait_until(f"DAG {dag_id} parsed", lambda d=dag_id: api.dag_parsed(d), 300)  # type: ignore[misc]
     for dag_id in dag_ids:
         api.call("PATCH", f"dags/{dag_id}", {"is_paused": False})
+    # Unpaused, each extract gets the scheduler's run for yesterday (catchup is off). Backfill
+    # only once it exists, as a person in the UI does: a backfill created in the same instant
+    # makes Airflow 3.3.2's scheduler exit on the duplicate (dag_id, logical_date).
+    for dag_id in EXTRACTS:
+        wait_until(f"{dag_id}'s first run", lambda d=dag_id: api.runs(d), 120)  # type: ignore[misc]
     today = datetime.now(UTC).date()
     days = [today - timedelta(days=n) for n in range(DAYS, 0, -1)]
     log(f"backfilling {days[0]} .. {days[-1]} for both extracts ...")
