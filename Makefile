@@ -11,7 +11,7 @@ BROWSER_STAMP := /usr/bin/chromedriver
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run run-distributed postgres-server os-services stop status test test-faults test-backfills test-distributed lint bench clean
+.PHONY: run run-distributed postgres-server os-services stop status upload-sample screenshots test test-faults test-backfills test-distributed lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,14 @@ stop:
 
 status: $(STAMP) $(PROVIDER)
 	$(BIN)/python -m devtools.devstack status
+
+## make upload-sample [FILE=my.csv]: put a set-adjustment file (default: the shipped sample) in the local lake's approved/
+upload-sample: $(STAMP)
+	$(BIN)/python -m devtools.upload $(FILE)
+
+## make screenshots: the README's first ten minutes on a throwaway stack, photographed into docs/images/
+screenshots: $(STAMP) $(BROWSER_STAMP) postgres-server
+	$(BIN)/python -m devtools.screenshots
 
 ## make test: the whole test suite against real local servers (what CI runs)
 test: $(STAMP) $(PROVIDER) $(BROWSER_STAMP) postgres-server

@@ -167,4 +167,4 @@ def _reap(pid: int) -> None:
 
 
 def project_root() -> Path:
-    return Path(__file__).resolve().parents[3]
+    return Path(__file__).resolve().parents[2]

@@ -1,5 +1,5 @@
 """The fault suite's ledger: every scenario records how often it ran and what was lost, and
-the session ends with the reliability table the README carries."""
+the session ends with the reliability table docs/reliability.md carries."""
 
 from __future__ import annotations
 
