@@ -20,15 +20,13 @@ import json
 import shutil
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import requests
-
+from devtools.airflow_rest import AirflowRest, wait_until
 from devtools.devstack.postgres import create_database, start_postgres, stop_postgres
 from devtools.devstack.processes import (
     free_port,
@@ -43,8 +41,6 @@ from include.inventory_lake.lake.connection import client_for_connection
 from include.inventory_lake.lake.location import MARKER_FILE, LakeRoot
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.settings import FACTS_LINES_PATH
-
-T = TypeVar("T")
 
 ROOT = project_root()
 IMAGES = ROOT / "docs" / "images"
@@ -65,7 +61,6 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--window-size=1400,1000",
 )  # fmt: skip
-HTTP_TIMEOUT_S = 30
 PAGE_TIMEOUT_S = 60
 
 
@@ -73,58 +68,8 @@ def log(message: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
 
-def wait_until(what: str, done: Callable[[], T | None], timeout_s: float) -> T:
-    """Poll `done()` until it returns something truthy; fail naming `what` after the bound."""
-    deadline = time.monotonic() + timeout_s
-    while not (result := done()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout_s:.0f}s")
-        time.sleep(1.0)
-    return result
-
-
-class Api:
-    """Airflow's REST API, as the UI calls it."""
-
-    def __init__(self, url: str, password: str) -> None:
-        self.url = url
-        self.password = password
-        response = requests.post(
-            f"{url}/auth/token",
-            json={"username": AIRFLOW_USER, "password": password},
-            timeout=HTTP_TIMEOUT_S,
-        )
-        response.raise_for_status()
-        self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-    def call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
-        response = requests.request(
-            method,
-            f"{self.url}/api/v2/{path}",
-            json=body,
-            params=params,
-            headers=self.headers,
-            timeout=HTTP_TIMEOUT_S,
-        )
-        if not response.ok:
-            raise RuntimeError(f"{method} {path}: HTTP {response.status_code} {response.text}")
-        return response.json()
-
-    def dag_parsed(self, dag_id: str) -> bool:
-        response = requests.get(
-            f"{self.url}/api/v2/dags/{dag_id}", headers=self.headers, timeout=HTTP_TIMEOUT_S
-        )
-        return response.ok
-
-    def runs(self, dag_id: str = "~", **params: Any) -> list[dict[str, Any]]:
-        runs: list[dict[str, Any]] = self.call(
-            "GET", f"dags/{dag_id}/dagRuns", limit=1000, **params
-        )["dag_runs"]
-        return runs
-
-
 @contextmanager
-def throwaway_stack(workdir: Path) -> Iterator[tuple[Api, dict[str, str], StackPaths]]:
+def throwaway_stack(workdir: Path) -> Iterator[tuple[AirflowRest, dict[str, str], StackPaths]]:
     """PostgreSQL, S3, emulator and `airflow standalone` on free ports under `workdir`."""
     logs = workdir / "logs"
     with ExitStack() as cleanup:
@@ -185,7 +130,7 @@ def throwaway_stack(workdir: Path) -> Iterator[tuple[Api, dict[str, str], StackP
         cleanup.callback(down, paths)
         password = json.loads(paths.passwords_file.read_text())[AIRFLOW_USER]
         log(f"Airflow UI at {url}")
-        yield Api(url, password), settings, paths
+        yield AirflowRest(url, password, AIRFLOW_USER), settings, paths
 
 
 def facts_complete(settings: dict[str, str], days: list[date]) -> bool:
@@ -206,13 +151,13 @@ def staged_names(settings: dict[str, str], folder: str) -> list[str]:
     return [obj["Key"][len(prefix) :] for obj in listing.get("Contents", [])]
 
 
-def fill_the_lake(api: Api, settings: dict[str, str]) -> list[date]:
+def fill_the_lake(api: AirflowRest, settings: dict[str, str]) -> list[date]:
     """Unpause, backfill last week for both extracts, wait for the asset-triggered facts."""
     dag_ids = (*EXTRACTS, FACTS, PUSH)
     for dag_id in dag_ids:
-        wait_until(f"DAG {dag_id} parsed", lambda d=dag_id: api.dag_parsed(d), 300)  # type: ignore[misc]
+        wait_until(f"DAG {dag_id} parsed", lambda d=dag_id: api.request("GET", f"dags/{d}").ok, 300)  # type: ignore[misc]
     for dag_id in dag_ids:
-        api.call("PATCH", f"dags/{dag_id}", {"is_paused": False})
+        api.set_paused(dag_id, False)
     # Unpaused, each extract gets the scheduler's run for yesterday (catchup is off). Backfill
     # only once it exists, as a person in the UI does: a backfill created in the same instant
     # makes Airflow 3.3.2's scheduler exit on the duplicate (dag_id, logical_date).
@@ -222,41 +167,27 @@ def fill_the_lake(api: Api, settings: dict[str, str]) -> list[date]:
     days = [today - timedelta(days=n) for n in range(DAYS, 0, -1)]
     log(f"backfilling {days[0]} .. {days[-1]} for both extracts ...")
     backfills = [
-        api.call(
-            "POST",
-            "backfills",
-            {
-                "dag_id": dag_id,
-                "from_date": f"{days[0]}T00:00:00Z",
-                "to_date": f"{days[-1]}T00:00:00Z",
-                "max_active_runs": 3,
-                "reprocess_behavior": "none",
-            },
-        )
+        api.create_backfill(dag_id, days[0], days[-1], reprocess_behavior="none")
         for dag_id in EXTRACTS
     ]
     for backfill in backfills:
-        wait_until(
-            f"backfill {backfill['id']} of {backfill['dag_id']}",
-            lambda b=backfill: api.call("GET", f"backfills/{b['id']}")["completed_at"],  # type: ignore[misc]
-            1200,
-        )
+        api.wait_for_backfill(backfill["id"], timeout_s=1200)
     log("extract backfills done; waiting for the facts runs ...")
     wait_until(
         "facts partitions for every backfilled day",
         lambda: facts_complete(settings, days) or None,
         900,
     )
-    wait_until("every run ended", lambda: all_runs_ended(api), 600)
+    api.wait_until_idle()
     failed = [f"{r['dag_id']} {r['dag_run_id']}" for r in api.runs(state=["failed"])]
     if failed:
         raise RuntimeError(f"runs failed: {failed}")
     return days
 
 
-def pending_approval(api: Api) -> dict[str, Any] | None:
+def pending_approval(api: AirflowRest) -> dict[str, Any] | None:
     details: list[dict[str, Any]] = api.call(
-        "GET", f"dags/{PUSH}/dagRuns/~/hitlDetails", response_received=False
+        "GET", f"dags/{PUSH}/dagRuns/~/hitlDetails", params={"response_received": False}
     )["hitl_details"]
     return details[0] if details else None
 
@@ -310,7 +241,9 @@ class Browser:
         self.driver.quit()
 
 
-def approve_in_the_ui(browser: Browser, api: Api, detail: dict[str, Any], out: Path) -> None:
+def approve_in_the_ui(
+    browser: Browser, api: AirflowRest, detail: dict[str, Any], out: Path
+) -> None:
     """The task instance's Required Action tab: photographed, then Approve clicked."""
     from selenium.webdriver.common.by import By
 
@@ -339,16 +272,12 @@ def approve_in_the_ui(browser: Browser, api: Api, detail: dict[str, Any], out: P
     )
 
 
-def all_runs_ended(api: Api) -> bool:
-    return not api.runs(state=["queued", "running"])
-
-
 def sample_processed(settings: dict[str, str]) -> bool:
     return any(name.endswith(SAMPLE.name) for name in staged_names(settings, "processed"))
 
 
 def photograph(
-    api: Api, settings: dict[str, str], detail: dict[str, Any], out_dir: Path, profile: Path
+    api: AirflowRest, settings: dict[str, str], detail: dict[str, Any], out_dir: Path, profile: Path
 ) -> None:
     """Log in, photograph and answer the approval, then photograph the lake page."""
     from selenium.webdriver.common.by import By
@@ -358,7 +287,7 @@ def photograph(
         browser.log_in(api.url, api.password)
         approve_in_the_ui(browser, api, detail, out_dir / "approval.png")
         wait_until("the sample in processed/", lambda: sample_processed(settings), 600)
-        wait_until("every run ended", lambda: all_runs_ended(api), 600)
+        api.wait_until_idle()
         log("sample processed; photographing the Inventory lake page ...")
         browser.driver.get(f"{api.url}/inventory-lake/")
         browser.wait_for(By.CSS_SELECTOR, "table.processed")

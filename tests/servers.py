@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import boto3
 import pytest
 import requests
 
+from devtools.airflow_rest import AirflowRest, wait_until
 from devtools.devstack.processes import ServerProcess
 
 TIMEOUT_S = 30.0
@@ -133,8 +133,8 @@ def small_pages(
     monkeypatch.setenv(f"AIRFLOW_CONN_{api.upper()}_DEFAULT", json.dumps(conn))
 
 
-class AirflowApi:
-    """Airflow's REST API (what the UI calls) on a running `airflow standalone`."""
+class AirflowApi(AirflowRest):
+    """Airflow's REST API (what the UI calls) on a `airflow standalone` the tests started."""
 
     def __init__(
         self,
@@ -144,38 +144,10 @@ class AirflowApi:
         metadata_db: str | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
-        self.url = url
+        super().__init__(url, password, user)
         self.metadata_db = metadata_db  # its SQLAlchemy URL, when the test world started it
         self.env = env  # the environment its processes run with, when the test world started it
         self.passwords_file: Path | None = None  # SimpleAuthManager's, when the tests started it
-        self.user = user
-        self.password = password
-        response = requests.post(
-            f"{url}/auth/token", json={"username": user, "password": password}, timeout=TIMEOUT_S
-        )
-        response.raise_for_status()
-        self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None = None,
-        params: dict[str, Any] | None = None,
-        prefix: str = "api/v2",
-    ) -> Any:
-        """One call of the public API, or (prefix `ui`) of the routes the UI itself calls."""
-        response = requests.request(
-            method,
-            f"{self.url}/{prefix}/{path}",
-            json=body,
-            params=params,
-            headers=self.headers,
-            timeout=TIMEOUT_S,
-        )
-        if not response.ok:
-            raise AssertionError(f"{method} {path}: HTTP {response.status_code} {response.text}")
-        return response.json() if response.content else None
 
     def as_user(self, user: str) -> AirflowApi:
         """The same API, logged in as another SimpleAuthManager user of this standalone."""
@@ -187,19 +159,6 @@ class AirflowApi:
         other.passwords_file = self.passwords_file
         return other
 
-    def request(
-        self, method: str, path: str, body: dict[str, Any] | None = None, **params: Any
-    ) -> requests.Response:
-        """`call` without the status check: for a test that expects a refusal."""
-        return requests.request(
-            method,
-            f"{self.url}/api/v2/{path}",
-            json=body,
-            params=params or None,
-            headers=self.headers,
-            timeout=TIMEOUT_S,
-        )
-
     def variable(self, key: str) -> Any | None:
         """The JSON value of Variable `key`, or None while it does not exist."""
         response = self.request("GET", f"variables/{key}")
@@ -208,56 +167,8 @@ class AirflowApi:
         assert response.ok, f"GET variables/{key}: HTTP {response.status_code} {response.text}"
         return json.loads(response.json()["value"])
 
-    def set_paused(self, dag_id: str, paused: bool) -> None:
-        self.call("PATCH", f"dags/{dag_id}", {"is_paused": paused})
-
-    def create_backfill(
-        self, dag_id: str, first: date, last: date, max_active_runs: int = 3
-    ) -> dict[str, Any]:
-        """What the UI's Trigger → Backfill dialog posts: every day from `first` to `last`."""
-        backfill: dict[str, Any] = self.call(
-            "POST",
-            "backfills",
-            {
-                "dag_id": dag_id,
-                "from_date": f"{first}T00:00:00Z",
-                "to_date": f"{last}T00:00:00Z",
-                "max_active_runs": max_active_runs,
-                "reprocess_behavior": "completed",
-            },
-        )
-        return backfill
-
-    def runs(self, dag_id: str = "~", **params: Any) -> list[dict[str, Any]]:
-        """Runs of one DAG (or of all, `~`), filtered by the API's query parameters."""
-        runs: list[dict[str, Any]] = self.call(
-            "GET", f"dags/{dag_id}/dagRuns", params={"limit": 1000, **params}
-        )["dag_runs"]
-        return runs
-
     def wait_until(self, what: str, done: Any, timeout_s: float = 600) -> Any:
-        """Poll `done()` until it returns something truthy; fail naming `what` after the
-        timeout, a bound on a hung scheduler, not an expectation of how long it takes."""
-        deadline = time.monotonic() + timeout_s
-        while not (result := done()):
-            assert time.monotonic() < deadline, f"{what}: not within {timeout_s:.0f}s"
-            time.sleep(0.5)
-        return result
-
-    def wait_for_backfill(self, backfill_id: int) -> dict[str, Any]:
-        """The backfill once the scheduler marked it completed (every run of it ended)."""
-        backfill: dict[str, Any] = self.wait_until(
-            f"backfill {backfill_id}",
-            lambda: (b := self.call("GET", f"backfills/{backfill_id}"))["completed_at"] and b,
-        )
-        return backfill
-
-    def wait_until_idle(self) -> None:
-        """Until no run of any DAG is queued or running."""
-        self.wait_until("every run ended", lambda: not self.active_runs())
-
-    def active_runs(self) -> list[dict[str, Any]]:
-        return self.runs(state=["queued", "running"])
+        return wait_until(what, done, timeout_s)
 
 
 @contextmanager
