@@ -235,7 +235,7 @@ class Browser:
             self.driver.set_window_size(1400, height)
         self.driver.save_screenshot(str(path))
         self.driver.set_window_size(1400, 1000)
-        log(f"saved {path.relative_to(ROOT)}")
+        log(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
     def quit(self) -> None:
         self.driver.quit()
