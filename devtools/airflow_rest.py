@@ -122,6 +122,18 @@ class AirflowRest:
     def active_runs(self) -> list[dict[str, Any]]:
         return self.runs(state=["queued", "running"])
 
-    def wait_until_idle(self, timeout_s: float = 600) -> None:
-        """Until no run of any DAG is queued or running."""
-        wait_until("every run ended", lambda: not self.active_runs() or None, timeout_s)
+    def pause_once_idle(self, *dag_ids: str, timeout_s: float = 600) -> None:
+        """Wait until no run of these DAGs is queued or running, then pause them. In that
+        order: the scheduler never moves a paused DAG's runs on, so a run still going when its
+        DAG is paused (e.g. the scheduled run unpausing created) would stay running for ever."""
+        for dag_id in dag_ids:
+            self.wait_until_idle(timeout_s, dag_id)
+            self.set_paused(dag_id, True)
+
+    def wait_until_idle(self, timeout_s: float = 600, dag_id: str = "~") -> None:
+        """Until no run of any DAG (or of `dag_id`) is queued or running."""
+        wait_until(
+            f"every run of {'every DAG' if dag_id == '~' else dag_id} ended",
+            lambda: not self.runs(dag_id, state=["queued", "running"]) or None,
+            timeout_s,
+        )

@@ -8,13 +8,16 @@ HARAVAN_CONN_ID = "haravan_default"
 STOCKY_CONN_ID = "stocky_default"
 AWS_CONN_ID = "aws_default"
 LAKE_URI_VARIABLE = "inventory_lake_uri"
+# The shops this deployment serves (include/inventory_lake/shops.py); unset: one shop, `default`.
+SHOPS_VARIABLE = "inventory_lake_shops"
 
 HARAVAN_POOL = "haravan_api"
 STOCKY_POOL = "stocky_api"
 
 OWNER = "data-engineering"
 
-# Lake paths, relative to the lake root held by the `inventory_lake_uri` variable.
+# Lake paths, relative to the lake root held by the `inventory_lake_uri` variable. Each dataset
+# holds one folder per shop and, in it, one per day: `<path>/shop=<id>/dt=YYYY-MM-DD/`.
 HARAVAN_ADJUSTMENTS_PATH = "raw/haravan/inventory_adjustments"
 STOCKY_ADJUSTMENTS_PATH = "raw/stocky/stock_adjustments"
 STOCKY_ITEMS_PATH = "raw/stocky/stock_adjustment_items"

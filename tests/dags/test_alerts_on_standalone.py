@@ -19,12 +19,13 @@ APPROVAL_RECORD = f"{settings.ALERT_RECORD_PREFIX}__approval__{PUSH}"
 APPROVE_TASK = "each_file.approve"
 
 
-def end_run(api: AirflowApi, dag_id: str, run_id: str) -> None:
-    """Stop a run the test no longer needs (its retries would go on for minutes)."""
+def end_active_runs(api: AirflowApi, dag_id: str) -> None:
+    """Pause the DAG (no new runs), then fail every run of it still queued or running: the
+    scheduler never moves a paused DAG's run on, so one left running would stay so for ever
+    (and a test waiting for an idle Airflow with it)."""
     api.set_paused(dag_id, True)
-    run = api.call("GET", f"dags/{dag_id}/dagRuns/{run_id}")
-    if run["state"] in ("queued", "running"):
-        api.call("PATCH", f"dags/{dag_id}/dagRuns/{run_id}", {"state": "failed"})
+    for run in api.runs(dag_id, state=["queued", "running"]):
+        api.call("PATCH", f"dags/{dag_id}/dagRuns/{run['dag_run_id']}", {"state": "failed"})
 
 
 @pytest.mark.timeout(900)  # starting airflow standalone is part of this test's setup
@@ -53,7 +54,7 @@ def test_an_extract_that_misses_its_deadline_alerts_with_dag_day_and_lateness(
         )
     finally:
         emulator.reset()
-    end_run(api, HARAVAN, run["dag_run_id"])
+    end_active_runs(api, HARAVAN)
 
     day = run["data_interval_start"][:10]
     assert (record["kind"], record["dag_id"], record["dt"]) == ("freshness", HARAVAN, day)
@@ -88,6 +89,8 @@ def test_only_a_named_approver_may_approve_a_held_plan(
     # Far from the current stock: the guard asks for approval.
     lines = set_lines(emulator, locations=1, per_location=30, close_to_current=False)
     put(s3_server, APPROVED + "big.csv", csv_text(lines))
+    # Unpausing also lets the scheduler start the push's latest 10-minute run, next to the
+    # manual one: whichever claims the batch asks for approval, the other leaves it alone.
     api.set_paused(PUSH, False)
     try:
         api.call("POST", f"dags/{PUSH}/dagRuns", {"logical_date": None})
@@ -114,19 +117,17 @@ def test_only_a_named_approver_may_approve_a_held_plan(
         accepted = api.as_user("alice").request("PATCH", path, answer)
         assert accepted.status_code == 200, accepted.text
         assert accepted.json()["responded_by"]["id"] == "alice"
-        done = api.wait_until(
-            "the approved run ended",
-            lambda: (
-                (r := api.call("GET", f"dags/{PUSH}/dagRuns/{run_id}"))["state"]
-                in ("success", "failed")
-                and r
-            ),
+        # Every push run ends on its own, the DAG still unpaused (a paused DAG's runs stall).
+        api.wait_until(
+            "every push run ended",
+            lambda: not api.runs(PUSH, state=["queued", "running"]) or None,
             timeout_s=300,
         )
-        assert done["state"] == "success"
-        assert len(posts(emulator)) == 1, "alice's approval sent the plan"
+        done = api.call("GET", f"dags/{PUSH}/dagRuns/{run_id}")
+        assert done["state"] == "success", done
+        assert len(posts(emulator)) == 1, "alice's approval sent the plan, once"
+        assert waiting_approval(api) is None, "no other run asked again"
     finally:
-        api.set_paused(PUSH, True)
+        end_active_runs(api, PUSH)
         api.request("DELETE", f"variables/{settings.PUSH_APPROVERS_VARIABLE}")
-        api.wait_until_idle()
         emulator.reset()

@@ -95,7 +95,7 @@ def test_a_three_day_backfill_from_the_ui_lands_three_exact_partitions(
     for day in DAYS:
         assert [r["state"] for r in runs_on(airflow_standalone, HARAVAN, day)] == ["success"]
         assert_partitions_exact(HARAVAN, day, emulator, s3_server)
-    airflow_standalone.set_paused(HARAVAN, True)
+    airflow_standalone.pause_once_idle(HARAVAN)
     airflow_standalone.wait_until_idle()
 
 
@@ -148,6 +148,5 @@ def test_backfills_posted_right_after_unpausing_while_other_runs_are_active_are_
         finish(dag_id, day, backfill_ids[k])
 
     assert len(backfill_ids) == REPEATED_BACKFILLS
-    for dag_id in (HARAVAN, STOCKY, FACTS):
-        api.set_paused(dag_id, True)
+    api.pause_once_idle(HARAVAN, STOCKY, FACTS)
     api.wait_until_idle()

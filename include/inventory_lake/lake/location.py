@@ -1,4 +1,5 @@
-"""Lake root and partition addresses: `s3://bucket[/prefix]/<dataset>/dt=YYYY-MM-DD/`."""
+"""Lake root and partition addresses:
+`s3://bucket[/prefix]/<dataset>/shop=<shop>/dt=YYYY-MM-DD/`."""
 
 from __future__ import annotations
 
@@ -29,15 +30,29 @@ class LakeRoot:
         return f"s3://{self.bucket}/{self.key(*parts)}"
 
 
+def shop_folder(shop: str) -> str:
+    return f"shop={shop}"
+
+
+def day_folder(dt: date) -> str:
+    return f"dt={dt.isoformat()}"
+
+
+def shop_prefix(root: LakeRoot, dataset: str, shop: str) -> str:
+    """The key prefix holding one shop's partitions of a dataset (ends with `/`)."""
+    return root.key(dataset, shop_folder(shop)) + "/"
+
+
 @dataclass(frozen=True)
 class Partition:
     root: LakeRoot
     dataset: str
+    shop: str
     dt: date
 
     @property
     def prefix(self) -> str:
-        return self.root.key(self.dataset, f"dt={self.dt.isoformat()}") + "/"
+        return self.root.key(self.dataset, shop_folder(self.shop), day_folder(self.dt)) + "/"
 
     @property
     def data_key(self) -> str:

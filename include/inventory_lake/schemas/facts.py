@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from include.inventory_lake.schemas.types import ID, MONEY, QUANTITY, TIMESTAMP
 
-CONTRACT_VERSION = "1.0"
+CONTRACT_VERSION = "2.0"
 
 HARAVAN = "haravan"
 STOCKY = "stocky"
@@ -24,6 +24,14 @@ def _field(name: str, type_: pa.DataType, description: str, *, nullable: bool = 
 
 LINES = pa.schema(
     [
+        _field(
+            "shop",
+            pa.string(),
+            "The shop the line belongs to: its id in the deployment's shops configuration "
+            "(`default` for a single-shop deployment); also the `shop=` folder of the "
+            "partition. Merge on (`shop`, `line_key`).",
+            nullable=False,
+        ),
         _field("source", pa.string(), "`haravan` or `stocky`.", nullable=False),
         _field(
             "line_key",
