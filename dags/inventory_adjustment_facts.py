@@ -52,26 +52,27 @@ from include.inventory_lake.lineage.operators import lake_task
     catchup=False,
     max_active_runs=4,
     default_args=dag_defaults.default_args(),
-    params=dag_defaults.day_range_params("build"),
+    params={**dag_defaults.day_range_params("build"), **dag_defaults.shops_param()},
     tags=[tags.FACTS, tags.LAKE],
     doc_md=__doc__,
 )
 def inventory_adjustment_facts() -> None:
     @lake_task
-    def partition_days(**context: Any) -> list[str]:
-        from include.inventory_lake.facts.tasks import partition_days
+    def partitions(**context: Any) -> list[str]:
+        from include.inventory_lake.facts.tasks import partition_keys
 
-        return partition_days(context)
+        return partition_keys(context)
 
+    # One task instance per shop and day, named by its key `<shop>|<YYYY-MM-DD>`.
     @lake_task(
-        outlets=[assets.FACTS_ADJUSTMENT_LINES], map_index_template="{{ task.op_kwargs.dt }}"
+        outlets=[assets.FACTS_ADJUSTMENT_LINES], map_index_template="{{ task.op_kwargs.key }}"
     )
-    def build_partition(dt: str, **context: Any) -> dict[str, Any]:
+    def build_partition(key: str, **context: Any) -> dict[str, Any]:
         from include.inventory_lake.facts.tasks import build_partition
 
-        return build_partition(dt, context)
+        return build_partition(key, context)
 
-    build_partition.expand(dt=partition_days())
+    build_partition.expand(key=partitions())
 
 
 dag_object = inventory_adjustment_facts()

@@ -39,21 +39,31 @@ from include.inventory_lake.lineage.operators import lake_task
     max_active_runs=4,
     default_args=dag_defaults.default_args(),
     deadline=dag_defaults.freshness_deadline(),
+    params=dag_defaults.shops_param(),
     tags=[tags.EXTRACT, tags.STOCKY],
     doc_md=__doc__,
 )
 def stocky_adjustments_extract() -> None:
+    @lake_task
+    def shops(**context: Any) -> list[dict[str, Any]]:
+        from include.inventory_lake.extract.tasks import shops_to_extract
+
+        return shops_to_extract(context, stocky=True)
+
+    # One task instance per shop, each with its own connection and rate-limit bucket: shops
+    # run in parallel, and a shop that fails (a refused token) fails alone.
     @lake_task(
         pool=settings.STOCKY_POOL,
         execution_timeout=dag_defaults.API_TASK_TIMEOUT,
         outlets=[assets.STOCKY_ADJUSTMENTS_RAW, assets.STOCKY_ITEMS_RAW],
+        map_index_template="{{ task.op_kwargs.shop.id }}",
     )
-    def extract_adjustments_and_items(**context: Any) -> dict[str, Any]:
+    def extract_adjustments_and_items(shop: dict[str, Any], **context: Any) -> dict[str, Any]:
         from include.inventory_lake.extract.tasks import extract_stocky
 
-        return extract_stocky(context)
+        return extract_stocky(shop, context)
 
-    extract_adjustments_and_items()
+    extract_adjustments_and_items.expand(shop=shops())
 
 
 dag_object = stocky_adjustments_extract()

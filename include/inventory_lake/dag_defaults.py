@@ -92,3 +92,19 @@ def day_range_params(verb: str) -> dict[str, Param]:
         "dt_start": Param(None, **DATE_PARAM, description=f"First day to {verb} (YYYY-MM-DD)."),
         "dt_end": Param(None, **DATE_PARAM, description=f"Last day to {verb}, inclusive."),
     }
+
+
+def shops_param() -> dict[str, Param]:
+    """`shops`: which configured shops a run covers (empty: all). In the trigger and backfill
+    forms, so a backfill can load one shop's history without touching the others."""
+    return {
+        "shops": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            description=(
+                "Shop ids to cover (Variable inventory_lake_shops; `default` for a single-shop "
+                "deployment). Empty: every configured shop."
+            ),
+        )
+    }

@@ -1,5 +1,6 @@
-"""The extract tasks' bodies: interval from the context, clients and lake from Airflow, then
-stream pages into atomically committed partitions and describe them on the Assets."""
+"""The extract tasks' bodies: which shops a run extracts, then, for one shop, its interval from
+the context, its clients and the lake from Airflow, pages streamed into atomically committed
+partitions of that shop, described on the Assets."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from include.inventory_lake.extract.stream import stream_pages
 from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.http.errors import ApiPermanentError
 from include.inventory_lake.lake.connection import lake_root, s3_client
-from include.inventory_lake.lake.location import Partition
+from include.inventory_lake.lake.location import Partition, ShopLake
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
 from include.inventory_lake.lake.stocky_index import IndexUpdate, update_index
 from include.inventory_lake.lake.store import LakeStore
@@ -26,6 +27,7 @@ from include.inventory_lake.settings import (
     STOCKY_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
+from include.inventory_lake.shops import Shop, ShopConfigError, configured_shops, select_shops
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -42,8 +44,15 @@ def _interval_details(interval: DailyInterval) -> dict[str, str]:
     return {"interval_start": interval.start.isoformat(), "interval_end": interval.end.isoformat()}
 
 
-def _event_extra(interval: DailyInterval, committed: CommittedPartition) -> dict[str, Any]:
-    return {"dt": interval.dt.isoformat(), "uri": committed.uri, "rows": committed.rows}
+def _event_extra(
+    shop: Shop, interval: DailyInterval, committed: CommittedPartition
+) -> dict[str, Any]:
+    return {
+        "shop": shop.id,
+        "dt": interval.dt.isoformat(),
+        "uri": committed.uri,
+        "rows": committed.rows,
+    }
 
 
 # Refused credentials or a retired API will not heal within the retries: fail now.
@@ -51,14 +60,29 @@ def _event_extra(interval: DailyInterval, committed: CommittedPartition) -> dict
 PERMANENT_FAILURES = (ApiPermanentError,)
 
 
-def extract_haravan(context: Mapping[str, Any]) -> dict[str, Any]:
-    with fail_fast_on(*PERMANENT_FAILURES):
-        return _extract_haravan(context)
+def shops_to_extract(context: Mapping[str, Any], *, stocky: bool) -> list[dict[str, Any]]:
+    """The shops this run extracts (its `shops` param; empty: every configured shop), as
+    mapping arguments. For Stocky, only the shops with a Stocky connection. A shops setting
+    that cannot be read, or a named shop that is not configured, fails the run at once."""
+    with fail_fast_on(ShopConfigError):
+        shops = select_shops(configured_shops(), (context.get("params") or {}).get("shops"))
+    if stocky:
+        skipped = [shop.id for shop in shops if shop.stocky_conn_id is None]
+        if skipped:
+            log.info("shops without a Stocky connection, not extracted: %s", skipped)
+        shops = [shop for shop in shops if shop.stocky_conn_id is not None]
+    log.info("extracting shop(s): %s", [shop.id for shop in shops])
+    return [shop.as_xcom() for shop in shops]
 
 
-def extract_stocky(context: Mapping[str, Any]) -> dict[str, Any]:
+def extract_haravan(shop: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
     with fail_fast_on(*PERMANENT_FAILURES):
-        return _extract_stocky(context)
+        return _extract_haravan(Shop.from_xcom(dict(shop)), context)
+
+
+def extract_stocky(shop: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    with fail_fast_on(*PERMANENT_FAILURES):
+        return _extract_stocky(Shop.from_xcom(dict(shop)), context)
 
 
 def _last_id_before(s3: S3Client, previous_day: Partition) -> int | None:
@@ -72,14 +96,20 @@ def _last_id_before(s3: S3Client, previous_day: Partition) -> int | None:
     return None
 
 
-def _extract_haravan(context: Mapping[str, Any]) -> dict[str, Any]:
+def _extract_haravan(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     interval = _interval(context)
-    s3, root = s3_client(), lake_root()
-    partition = Partition(root, HARAVAN_ADJUSTMENTS_PATH, interval.dt)
-    hint_id = _last_id_before(s3, Partition(root, HARAVAN_ADJUSTMENTS_PATH, interval.dt - DAY))
-    log.info("extracting Haravan adjustments created in [%s, %s)", interval.start, interval.end)
+    s3, lake = s3_client(), ShopLake(lake_root(), shop.id)
+    partition = lake.partition(HARAVAN_ADJUSTMENTS_PATH, interval.dt)
+    hint_id = _last_id_before(s3, lake.partition(HARAVAN_ADJUSTMENTS_PATH, interval.dt - DAY))
+    log.info(
+        "extracting shop %s's Haravan adjustments created in [%s, %s) through %s",
+        shop.id,
+        interval.start,
+        interval.end,
+        shop.haravan_conn_id,
+    )
     with (
-        haravan_client() as client,
+        haravan_client(shop.haravan_conn_id) as client,
         PartitionWriter(s3, partition, haravan_schema.ADJUSTMENTS, context["run_id"]) as writer,
     ):
         pages = client.iter_adjustments_created_between(
@@ -90,9 +120,14 @@ def _extract_haravan(context: Mapping[str, Any]) -> dict[str, Any]:
             {**_interval_details(interval), **stats.as_marker(), "api": client.summary()}
         )
     context["outlet_events"][assets.HARAVAN_ADJUSTMENTS_RAW].extra = _event_extra(
-        interval, committed
+        shop, interval, committed
     )
-    summary = {"dt": interval.dt.isoformat(), "rows": committed.rows, **client.summary()}
+    summary = {
+        "shop": shop.id,
+        "dt": interval.dt.isoformat(),
+        "rows": committed.rows,
+        **client.summary(),
+    }
     log.info("Haravan extract done: %s", summary)
     return summary
 
@@ -107,16 +142,23 @@ def _index_summary(index: IndexUpdate) -> dict[str, Any]:
     }
 
 
-def _extract_stocky(context: Mapping[str, Any]) -> dict[str, Any]:
+def _extract_stocky(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     """Both datasets are fetched before either is committed: a failure writes nothing."""
+    assert shop.stocky_conn_id is not None, "shops_to_extract passes Stocky shops only"
     interval = _interval(context)
-    s3, root = s3_client(), lake_root()
+    s3, lake = s3_client(), ShopLake(lake_root(), shop.id)
     run_id = context["run_id"]
-    adjustments = Partition(root, STOCKY_ADJUSTMENTS_PATH, interval.dt)
-    items = Partition(root, STOCKY_ITEMS_PATH, interval.dt)
-    log.info("extracting Stocky records updated in [%s, %s)", interval.start, interval.end)
+    adjustments = lake.partition(STOCKY_ADJUSTMENTS_PATH, interval.dt)
+    items = lake.partition(STOCKY_ITEMS_PATH, interval.dt)
+    log.info(
+        "extracting shop %s's Stocky records updated in [%s, %s) through %s",
+        shop.id,
+        interval.start,
+        interval.end,
+        shop.stocky_conn_id,
+    )
     with (
-        stocky_client() as client,
+        stocky_client(shop.stocky_conn_id) as client,
         PartitionWriter(s3, adjustments, stocky_schema.STOCK_ADJUSTMENTS, run_id) as adj_writer,
         PartitionWriter(s3, items, stocky_schema.STOCK_ADJUSTMENT_ITEMS, run_id) as item_writer,
     ):
@@ -137,7 +179,7 @@ def _extract_stocky(context: Mapping[str, Any]) -> dict[str, Any]:
         committed_items = item_writer.commit({**details, **item_stats.as_marker()})
         index = update_index(
             s3,
-            root,
+            lake,
             interval.dt,
             adj_writer.read_committed(),
             item_writer.read_committed(["stock_adjustment_id"]).column(0).combine_chunks(),
@@ -146,14 +188,15 @@ def _extract_stocky(context: Mapping[str, Any]) -> dict[str, Any]:
     rebuild = {assets.FACTS_REBUILD_DTS: [day.isoformat() for day in index.rebuild]}
     outlet_events = context["outlet_events"]
     outlet_events[assets.STOCKY_ADJUSTMENTS_RAW].extra = {
-        **_event_extra(interval, committed_adjustments),
+        **_event_extra(shop, interval, committed_adjustments),
         **rebuild,
     }
     outlet_events[assets.STOCKY_ITEMS_RAW].extra = {
-        **_event_extra(interval, committed_items),
+        **_event_extra(shop, interval, committed_items),
         **rebuild,
     }
     summary = {
+        "shop": shop.id,
         "dt": interval.dt.isoformat(),
         "stock_adjustments": committed_adjustments.rows,
         "stock_adjustment_items": committed_items.rows,

@@ -1,5 +1,5 @@
-"""Build one facts partition (`facts/inventory_adjustment_lines/dt=…/`) from that day's raw
-partitions of both sources.
+"""Build one shop's facts partition (`facts/inventory_adjustment_lines/shop=…/dt=…/`) from
+that shop's raw partitions of the day, of both sources (Haravan only for a shop without Stocky).
 
 1. All three raw partitions must carry their `_SUCCESS` marker: a missing one fails the build
    naming it (a missing marker means "not run", never "no data"), and nothing is written.
@@ -36,7 +36,7 @@ from include.inventory_lake.facts.quality import (
     LineChecks,
     NullLineIds,
 )
-from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.location import Partition, ShopLake
 from include.inventory_lake.lake.partition_reader import (
     FetchedPartition,
     fetch_partition,
@@ -86,6 +86,10 @@ class LinePlan:
         return len(self.keep) - (pc.sum(self.keep).as_py() or 0)
 
 
+NO_LINES = LinePlan(keep=pa.array([], type=pa.bool_()))
+"""The Stocky plan of a shop without Stocky: no lines."""
+
+
 @dataclass
 class BuildReport:
     dt: date
@@ -95,48 +99,52 @@ class BuildReport:
         return int(self.sources[source]["rows"])
 
 
-def raw_partitions(root: LakeRoot, dt: date) -> tuple[Partition, Partition, Partition]:
-    """Haravan adjustments, Stocky adjustments, Stocky items: the inputs of day `dt`."""
-    return (
-        Partition(root, HARAVAN_ADJUSTMENTS_PATH, dt),
-        Partition(root, STOCKY_ADJUSTMENTS_PATH, dt),
-        Partition(root, STOCKY_ITEMS_PATH, dt),
-    )
+RAW_SCHEMAS = (haravan.ADJUSTMENTS, stocky.STOCK_ADJUSTMENTS, stocky.STOCK_ADJUSTMENT_ITEMS)
+
+
+def raw_partitions(lake: ShopLake, dt: date, *, with_stocky: bool = True) -> list[Partition]:
+    """Haravan adjustments, then (for a shop with Stocky) Stocky adjustments and Stocky items:
+    the shop's inputs of day `dt`."""
+    paths = (HARAVAN_ADJUSTMENTS_PATH, STOCKY_ADJUSTMENTS_PATH, STOCKY_ITEMS_PATH)
+    return [lake.partition(path, dt) for path in paths[: 3 if with_stocky else 1]]
 
 
 def build_facts_partition(
-    s3: S3Client, root: LakeRoot, dt: date, run_id: str
+    s3: S3Client, lake: ShopLake, dt: date, run_id: str, *, with_stocky: bool = True
 ) -> tuple[CommittedPartition, BuildReport]:
-    inputs = raw_partitions(root, dt)
-    markers = read_markers(s3, list(inputs))
-    schemas = (haravan.ADJUSTMENTS, stocky.STOCK_ADJUSTMENTS, stocky.STOCK_ADJUSTMENT_ITEMS)
+    inputs = raw_partitions(lake, dt, with_stocky=with_stocky)
+    markers = read_markers(s3, inputs)
     with tempfile.TemporaryDirectory(prefix="facts-") as tmp:
-        haravan_raw, stocky_adjustments_raw, stocky_items_raw = (
+        fetched = [
             fetch_partition(s3, partition, marker, schema, Path(tmp))
-            for partition, marker, schema in zip(inputs, markers, schemas, strict=True)
-        )
+            for partition, marker, schema in zip(inputs, markers, RAW_SCHEMAS, strict=False)
+        ]
+        haravan_raw, stocky_raws = fetched[0], fetched[1:]
         haravan_plan = plan_haravan(haravan_raw)
-        stocky_plan = plan_stocky(stocky_items_raw)
+        stocky_plan = plan_stocky(stocky_raws[1]) if stocky_raws else NO_LINES
         null_ids = [plan.null_ids for plan in (haravan_plan, stocky_plan) if plan.null_ids]
         if null_ids:
             raise DataQualityError(dt, null_ids)
-        same_day = flatten.stocky_adjustment_lookup(stocky_adjustments_raw.open().read())
-        index = read_index(LakeStore(s3, root.bucket), root)
-        lookup, from_index_ids = stocky_lookup(same_day, index.known())
+        index = read_index(LakeStore(s3, lake.root.bucket), lake)
+        if stocky_raws:
+            same_day = flatten.stocky_adjustment_lookup(stocky_raws[0].open().read())
+            lookup, from_index_ids = stocky_lookup(same_day, index.known())
 
         report = BuildReport(dt)
         checks = LineChecks()
-        target = Partition(root, FACTS_LINES_PATH, dt)
+        target = lake.partition(FACTS_LINES_PATH, dt)
         with PartitionWriter(s3, target, facts.LINES, run_id) as writer:
             for batch in _winners(
-                _haravan_batches(haravan_raw), flatten.haravan_lines, haravan_plan.keep
+                _haravan_batches(haravan_raw),
+                lambda adjustments: flatten.haravan_lines(adjustments, lake.shop),
+                haravan_plan.keep,
             ):
                 if checks.observe(facts.HARAVAN, batch):
                     writer.write(batch)
             adjustment_missing = adjustment_from_index = 0
             for batch in _winners(
-                _stocky_item_batches(stocky_items_raw),
-                lambda items: flatten.stocky_lines(items, lookup),
+                _stocky_item_batches(stocky_raws[1]) if stocky_raws else iter(()),
+                lambda items: flatten.stocky_lines(items, lookup, lake.shop),
                 stocky_plan.keep,
             ):
                 adjustment_missing += pc.sum(batch.column("adjustment_missing")).as_py() or 0
@@ -160,21 +168,21 @@ def build_facts_partition(
                     "rows": checks.rows[facts.HARAVAN],
                 },
                 facts.STOCKY: {
-                    "raw": [_raw_details(stocky_items_raw), _raw_details(stocky_adjustments_raw)],
+                    "raw": [_raw_details(raw) for raw in reversed(stocky_raws)],
                     "lines": stocky_plan.lines,
                     "superseded_duplicates": stocky_plan.superseded,
                     "rows": checks.rows[facts.STOCKY],
                     "adjustment_missing": adjustment_missing,
                     "adjustment_from_index": adjustment_from_index,
                     "adjustment_index": {
-                        "uri": index_uri(root),
+                        "uri": index_uri(lake),
                         "etag": index.etag,
                         "known": index.known().num_rows,
                     },
                 },
             }
             committed = writer.commit({"sources": report.sources, "checks_passed": list(CHECKS)})
-    log.info("facts dt=%s: %s", dt, report.sources)
+    log.info("facts shop=%s dt=%s: %s", lake.shop, dt, report.sources)
     return committed, report
 
 

@@ -41,8 +41,8 @@ def haravan_line_versions(adjustments: pa.RecordBatch) -> pa.Array:
     return versions.take(pc.list_parent_indices(line_items))
 
 
-def haravan_lines(adjustments: pa.RecordBatch) -> pa.RecordBatch:
-    """One facts row per Haravan line item, in the order received."""
+def haravan_lines(adjustments: pa.RecordBatch, shop: str) -> pa.RecordBatch:
+    """One facts row per Haravan line item of `shop`, in the order received."""
     line_items = adjustments.column("line_items")
     items = pc.list_flatten(line_items)
     parents = pc.list_parent_indices(line_items)
@@ -57,6 +57,7 @@ def haravan_lines(adjustments: pa.RecordBatch) -> pa.RecordBatch:
     line_ids = item("id")
     return _facts_batch(
         {
+            "shop": _constant(shop, rows, pa.string()),
             "source": _constant(facts.HARAVAN, rows, pa.string()),
             "line_key": line_keys(facts.HARAVAN, line_ids),
             "line_id": line_ids,
@@ -104,8 +105,9 @@ def stocky_adjustment_lookup(adjustments: pa.Table) -> pa.Table:
     )
 
 
-def stocky_lines(items: pa.RecordBatch, lookup: pa.Table) -> pa.RecordBatch:
-    """One facts row per Stocky item, with location and reason from its adjustment."""
+def stocky_lines(items: pa.RecordBatch, lookup: pa.Table, shop: str) -> pa.RecordBatch:
+    """One facts row per Stocky item of `shop`, with location and reason from its
+    adjustment."""
     rows = items.num_rows
     match = pc.index_in(items.column("stock_adjustment_id"), value_set=lookup.column("id"))
     matched = lookup.take(match)
@@ -117,6 +119,7 @@ def stocky_lines(items: pa.RecordBatch, lookup: pa.Table) -> pa.RecordBatch:
     line_ids = items.column("id")
     return _facts_batch(
         {
+            "shop": _constant(shop, rows, pa.string()),
             "source": _constant(facts.STOCKY, rows, pa.string()),
             "line_key": line_keys(facts.STOCKY, line_ids),
             "line_id": line_ids,

@@ -1,33 +1,35 @@
-"""The facts DAG's task bodies: which days to build, then one partition per day."""
+"""The facts DAG's task bodies: which shops' days to build, then one partition per shop and
+day."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
 
 from include.inventory_lake import assets
 from include.inventory_lake.facts.build import CHECKS, build_facts_partition
 from include.inventory_lake.facts.quality import DataQualityError
-from include.inventory_lake.facts.run_dates import RunDatesError, context_run_dates
+from include.inventory_lake.facts.run_dates import RunDatesError, context_run_partitions
 from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.lake.connection import lake_root, s3_client
-from include.inventory_lake.lake.location import Partition
+from include.inventory_lake.lake.location import ShopDay, ShopLake
 from include.inventory_lake.lake.partition_reader import PartitionNotReady, PartitionSchemaMismatch
 from include.inventory_lake.lineage.recorder import checked_s3
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import FACTS_LINES_PATH
+from include.inventory_lake.shops import ShopConfigError, by_id, configured_shops
 
 log = logging.getLogger(__name__)
 
 
-def partition_days(context: Mapping[str, Any]) -> list[str]:
+def partition_keys(context: Mapping[str, Any]) -> list[str]:
+    """The run's partitions as keys `<shop>|<YYYY-MM-DD>`."""
     with fail_fast_on(RunDatesError):
-        days = context_run_dates(context)
-    log.info("building facts for %d day(s): %s", len(days), [d.isoformat() for d in days])
-    return [day.isoformat() for day in days]
+        keys = [partition.key for partition in context_run_partitions(context)]
+    log.info("building facts for %d partition(s): %s", len(keys), keys)
+    return keys
 
 
 @contextmanager
@@ -64,16 +66,31 @@ def checks_reported_to_lineage(uri: str) -> Iterator[None]:
         checked_s3(uri, check, True)
 
 
-def build_partition(dt: str, context: Mapping[str, Any]) -> dict[str, Any]:
-    day, root = date.fromisoformat(dt), lake_root()
+def build_partition(key: str, context: Mapping[str, Any]) -> dict[str, Any]:
+    partition = ShopDay.parse(key)
+    lake = ShopLake(lake_root(), partition.shop)
+    with fail_fast_on(ShopConfigError):
+        shop = by_id(configured_shops(), partition.shop)
+        if shop is None:
+            raise ShopConfigError(
+                f"shop {partition.shop!r} is not configured (Variable inventory_lake_shops): "
+                "add it back to build its facts"
+            )
     with (
         skip_days_still_extracting(context),
         fail_fast_on(PartitionSchemaMismatch, DataQualityError),
-        checks_reported_to_lineage(Partition(root, FACTS_LINES_PATH, day).uri),
+        checks_reported_to_lineage(lake.partition(FACTS_LINES_PATH, partition.dt).uri),
     ):
-        committed, report = build_facts_partition(s3_client(), root, day, context["run_id"])
+        committed, report = build_facts_partition(
+            s3_client(),
+            lake,
+            partition.dt,
+            context["run_id"],
+            with_stocky=shop.stocky_conn_id is not None,
+        )
     summary = {
-        "dt": dt,
+        "shop": partition.shop,
+        "dt": partition.dt.isoformat(),
         "uri": committed.uri,
         "rows": committed.rows,
         "haravan_rows": report.rows(facts.HARAVAN),

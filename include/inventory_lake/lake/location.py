@@ -65,3 +65,48 @@ class Partition:
     @property
     def uri(self) -> str:
         return f"s3://{self.root.bucket}/{self.prefix}"
+
+
+@dataclass(frozen=True)
+class ShopLake:
+    """One shop's part of the lake: every dataset's `shop=<shop>/` folder."""
+
+    root: LakeRoot
+    shop: str
+
+    def partition(self, dataset: str, dt: date) -> Partition:
+        return Partition(self.root, dataset, self.shop, dt)
+
+    def dataset_prefix(self, dataset: str) -> str:
+        """The key prefix of this shop's partitions of `dataset` (ends with `/`)."""
+        return shop_prefix(self.root, dataset, self.shop)
+
+    def key(self, dataset: str, *parts: str) -> str:
+        """A key inside this shop's folder of `dataset`."""
+        return self.root.key(dataset, shop_folder(self.shop), *parts)
+
+
+@dataclass(frozen=True, order=True)
+class ShopDay:
+    """One shop's day: the unit the facts and the warehouse load process, written as the
+    partition key `<shop>|<YYYY-MM-DD>` (the form Airflow's partitioned asset events use)."""
+
+    shop: str
+    dt: date
+
+    @property
+    def key(self) -> str:
+        return f"{self.shop}{KEY_SEPARATOR}{self.dt.isoformat()}"
+
+    @classmethod
+    def parse(cls, key: str) -> ShopDay:
+        shop, separator, day = key.partition(KEY_SEPARATOR)
+        if not separator or not shop:
+            raise ValueError(f"partition key {key!r} is not <shop>{KEY_SEPARATOR}<YYYY-MM-DD>")
+        try:
+            return cls(shop, date.fromisoformat(day))
+        except ValueError:
+            raise ValueError(f"partition key {key!r}: {day!r} is not a date YYYY-MM-DD") from None
+
+
+KEY_SEPARATOR = "|"

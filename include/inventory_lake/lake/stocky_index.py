@@ -1,5 +1,6 @@
 """The current state of every Stocky adjustment in the lake, whichever raw day it landed in:
-`<lake>/index/stocky_adjustments/current.parquet` (one Parquet file, one row per adjustment id).
+`<lake>/index/stocky_adjustments/shop=<shop>/current.parquet` (one Parquet file per shop, one row
+per adjustment id).
 
 Stocky partitions adjustments and items by their own `updated_at`, so an item often lands a
 day before (or after) its adjustment. The facts build looks an item's adjustment up in the same
@@ -42,7 +43,7 @@ import pyarrow.parquet as pq
 
 from include.inventory_lake.facts.dedupe import latest_per_key
 from include.inventory_lake.facts.flatten import stocky_adjustment_lookup
-from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.location import ShopLake
 from include.inventory_lake.lake.partition_reader import fetch_partition
 from include.inventory_lake.lake.store import LakeStore, WriteConflict
 from include.inventory_lake.schemas import stocky
@@ -93,13 +94,13 @@ class IndexContention(RuntimeError):
     """Every attempt to write the index lost its race to another writer."""
 
 
-def index_key(root: LakeRoot) -> str:
-    """The index object's key: the one place that builds the index's path."""
-    return root.key(STOCKY_ADJUSTMENT_INDEX_PATH, INDEX_FILE)
+def index_key(lake: ShopLake) -> str:
+    """The index object's key: the one place that builds the index's path (one per shop)."""
+    return lake.key(STOCKY_ADJUSTMENT_INDEX_PATH, INDEX_FILE)
 
 
-def index_uri(root: LakeRoot) -> str:
-    return f"s3://{root.bucket}/{index_key(root)}"
+def index_uri(lake: ShopLake) -> str:
+    return f"s3://{lake.root.bucket}/{index_key(lake)}"
 
 
 @dataclass(frozen=True)
@@ -117,15 +118,15 @@ def known_rows(index: pa.Table) -> pa.Table:
     return index.filter(pc.is_valid(index.column("raw_dt")))
 
 
-def read_index(store: LakeStore, root: LakeRoot) -> StoredIndex:
+def read_index(store: LakeStore, lake: ShopLake) -> StoredIndex:
     """The index and its ETag; an empty index (ETag None) when there is none yet."""
-    stored = store.read_versioned(index_key(root))
+    stored = store.read_versioned(index_key(lake))
     if stored is None:
         return StoredIndex(SCHEMA.empty_table(), None)
     table = pq.read_table(io.BytesIO(stored.body))
     if not table.schema.equals(SCHEMA, check_metadata=False):
         raise IndexSchemaMismatch(
-            f"{index_uri(root)} has columns {table.schema.names} with other types than "
+            f"{index_uri(lake)} has columns {table.schema.names} with other types than "
             f"{SCHEMA.names}; it was written by another version of the pipeline"
         )
     return StoredIndex(table.cast(SCHEMA), stored.etag)
@@ -196,9 +197,9 @@ def merge_day(index: pa.Table, entries: pa.Table, referenced: pa.Array, dt: date
     return Merged(table, sorted(rebuild))
 
 
-def _committed_days(store: LakeStore, root: LakeRoot) -> list[date]:
+def _committed_days(store: LakeStore, lake: ShopLake) -> list[date]:
     days = []
-    for name in store.child_prefixes(root.key(STOCKY_ADJUSTMENTS_PATH) + "/"):
+    for name in store.child_prefixes(lake.dataset_prefix(STOCKY_ADJUSTMENTS_PATH)):
         if name.startswith("dt="):
             try:
                 days.append(date.fromisoformat(name[3:]))
@@ -207,13 +208,13 @@ def _committed_days(store: LakeStore, root: LakeRoot) -> list[date]:
     return sorted(days)
 
 
-def _read_raw_day(s3: S3Client, root: LakeRoot, dt: date) -> tuple[pa.Table, pa.Array] | None:
+def _read_raw_day(s3: S3Client, lake: ShopLake, dt: date) -> tuple[pa.Table, pa.Array] | None:
     """A committed raw day's adjustments and its items' adjustment ids, or None when either
     partition has no marker (its extract has not completed; it will merge itself)."""
-    store = LakeStore(s3, root.bucket)
+    store = LakeStore(s3, lake.root.bucket)
     partitions = (
-        Partition(root, STOCKY_ADJUSTMENTS_PATH, dt),
-        Partition(root, STOCKY_ITEMS_PATH, dt),
+        lake.partition(STOCKY_ADJUSTMENTS_PATH, dt),
+        lake.partition(STOCKY_ITEMS_PATH, dt),
     )
     markers = [store.read_marker(partition) for partition in partitions]
     if any(marker is None for marker in markers):
@@ -233,17 +234,17 @@ def _read_raw_day(s3: S3Client, root: LakeRoot, dt: date) -> tuple[pa.Table, pa.
 
 
 def bootstrap(
-    s3: S3Client, root: LakeRoot, dt: date, entries: pa.Table, referenced: pa.Array
+    s3: S3Client, lake: ShopLake, dt: date, entries: pa.Table, referenced: pa.Array
 ) -> Merged:
     """The index from every committed raw Stocky day (the day `dt` from the given rows), and
     the days whose facts the same-day rule left without an adjustment that the lake holds."""
     index = SCHEMA.empty_table()
     same_day_misses: list[tuple[date, pa.Array]] = []
-    for day in sorted({*_committed_days(LakeStore(s3, root.bucket), root), dt}):
+    for day in sorted({*_committed_days(LakeStore(s3, lake.root.bucket), lake), dt}):
         if day == dt:
             day_rows, day_refs = entries, referenced
         else:
-            raw = _read_raw_day(s3, root, day)
+            raw = _read_raw_day(s3, lake, day)
             if raw is None:
                 continue
             day_rows, day_refs = day_entries(raw[0], day), raw[1]
@@ -278,7 +279,7 @@ class IndexUpdate:
 
 def update_index(
     s3: S3Client,
-    root: LakeRoot,
+    lake: ShopLake,
     dt: date,
     adjustments: pa.Table,
     referenced: pa.Array,
@@ -289,13 +290,13 @@ def update_index(
     """Merge raw day `dt` (its adjustments, its items' adjustment ids) into the index with a
     conditional write, re-reading and merging again whenever another writer got there first.
     `after_read` is called between the read and the write (tests use it to force a race)."""
-    store = LakeStore(s3, root.bucket)
-    key = index_key(root)
+    store = LakeStore(s3, lake.root.bucket)
+    key = index_key(lake)
     entries = day_entries(adjustments, dt)
     for attempt in range(1, attempts + 1):
-        current = read_index(store, root)
+        current = read_index(store, lake)
         if current.etag is None:
-            merged = bootstrap(s3, root, dt, entries, referenced)
+            merged = bootstrap(s3, lake, dt, entries, referenced)
         else:
             merged = merge_day(current.table, entries, referenced, dt)
         if after_read is not None:
@@ -311,7 +312,7 @@ def update_index(
             continue
         awaited = pc.sum(pc.is_null(merged.table.column("raw_dt"))).as_py() or 0
         update = IndexUpdate(
-            uri=index_uri(root),
+            uri=index_uri(lake),
             known=merged.table.num_rows - awaited,
             awaited=awaited,
             rebuild=merged.rebuild,
@@ -320,5 +321,5 @@ def update_index(
         log.info("merged dt=%s into %s: %s", dt, update.uri, update)
         return update
     raise IndexContention(
-        f"{index_uri(root)}: {attempts} attempts to merge dt={dt} all lost to other writers"
+        f"{index_uri(lake)}: {attempts} attempts to merge dt={dt} all lost to other writers"
     )

@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from include.inventory_lake.facts.build import raw_partitions
-from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.lake.location import ShopLake
 from include.inventory_lake.lake.partition_writer import PartitionWriter
 from include.inventory_lake.schemas import haravan, stocky
 
@@ -99,7 +99,7 @@ def batch(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
 
 def write_raw_day(
     s3: Any,
-    root: LakeRoot,
+    shop_lake: ShopLake,
     day: date,
     haravan_rows: Sequence[dict[str, Any]] = (),
     stocky_adjustment_rows: Sequence[dict[str, Any]] = (),
@@ -109,7 +109,7 @@ def write_raw_day(
 ) -> None:
     """Commit the day's three raw partitions as the extracts do (`only`: dataset paths)."""
     inputs = zip(
-        raw_partitions(root, day),
+        raw_partitions(shop_lake, day),
         (haravan.ADJUSTMENTS, stocky.STOCK_ADJUSTMENTS, stocky.STOCK_ADJUSTMENT_ITEMS),
         (haravan_rows, stocky_adjustment_rows, stocky_item_rows),
         strict=True,

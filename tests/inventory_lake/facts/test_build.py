@@ -13,7 +13,7 @@ import pytest
 
 from include.inventory_lake.facts.build import build_facts_partition, raw_partitions
 from include.inventory_lake.facts.quality import DataQualityError
-from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.location import LakeRoot, Partition, ShopLake
 from include.inventory_lake.lake.partition_reader import (
     PartitionChanged,
     PartitionNotReady,
@@ -42,25 +42,25 @@ DAY = date(2026, 1, 10)
 
 
 @pytest.fixture()
-def lake(s3_server: S3Server) -> Iterator[tuple[S3Server, LakeRoot]]:
+def lake(s3_server: S3Server) -> Iterator[tuple[S3Server, ShopLake]]:
     s3_server.empty_bucket()
-    yield s3_server, LakeRoot(s3_server.bucket, "lake")
+    yield s3_server, ShopLake(LakeRoot(s3_server.bucket, "lake"), "default")
 
 
-def facts_object(s3: S3Server, root: LakeRoot, name: str) -> bytes:
-    key = Partition(root, FACTS_LINES_PATH, DAY).prefix + name
+def facts_object(s3: S3Server, shop_lake: ShopLake, name: str) -> bytes:
+    key = shop_lake.partition(FACTS_LINES_PATH, DAY).prefix + name
     body: bytes = s3.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
     return body
 
 
-def read_facts(s3: S3Server, root: LakeRoot) -> pa.Table:
-    return pq.read_table(io.BytesIO(facts_object(s3, root, "part-00000.parquet")))
+def read_facts(s3: S3Server, shop_lake: ShopLake) -> pa.Table:
+    return pq.read_table(io.BytesIO(facts_object(s3, shop_lake, "part-00000.parquet")))
 
 
-def a_good_day(s3: S3Server, root: LakeRoot) -> None:
+def a_good_day(s3: S3Server, shop_lake: ShopLake) -> None:
     write_raw_day(
         s3.client(),
-        root,
+        shop_lake,
         DAY,
         [haravan_adjustment(1, at(DAY, 8), [haravan_line(11, -2, "-20.00")])],
         [stocky_adjustment(101, at(DAY, 9))],
@@ -69,12 +69,12 @@ def a_good_day(s3: S3Server, root: LakeRoot) -> None:
 
 
 def test_duplicated_line_keys_keep_the_newest_version_and_are_counted(
-    lake: tuple[S3Server, LakeRoot],
+    lake: tuple[S3Server, ShopLake],
 ) -> None:
-    s3, root = lake
+    s3, shop_lake = lake
     write_raw_day(
         s3.client(),
-        root,
+        shop_lake,
         DAY,
         [
             haravan_adjustment(1, at(DAY, 8), [haravan_line(11, -2, "-20.00")]),
@@ -92,9 +92,9 @@ def test_duplicated_line_keys_keep_the_newest_version_and_are_counted(
             stocky_item(1002, 101, -1, at(DAY, 9)),
         ],
     )
-    committed, report = build_facts_partition(s3.client(), root, DAY, "run-1")
+    committed, report = build_facts_partition(s3.client(), shop_lake, DAY, "run-1")
 
-    table = read_facts(s3, root)
+    table = read_facts(s3, shop_lake)
     rows = {row["line_key"]: row for row in table.to_pylist()}
     assert sorted(rows) == ["haravan:11", "haravan:12", "stocky:1001", "stocky:1002"]
     assert table.num_rows == committed.rows == 4
@@ -110,83 +110,89 @@ def test_duplicated_line_keys_keep_the_newest_version_and_are_counted(
 
 
 def test_an_empty_day_gets_an_empty_partition_with_its_marker(
-    lake: tuple[S3Server, LakeRoot],
+    lake: tuple[S3Server, ShopLake],
 ) -> None:
-    s3, root = lake
-    write_raw_day(s3.client(), root, DAY)
-    committed, report = build_facts_partition(s3.client(), root, DAY, "run-1")
+    s3, shop_lake = lake
+    write_raw_day(s3.client(), shop_lake, DAY)
+    committed, report = build_facts_partition(s3.client(), shop_lake, DAY, "run-1")
     assert committed.rows == 0
-    assert read_facts(s3, root).schema.equals(facts.LINES, check_metadata=False)
-    assert facts_object(s3, root, "_SUCCESS")
+    assert read_facts(s3, shop_lake).schema.equals(facts.LINES, check_metadata=False)
+    assert facts_object(s3, shop_lake, "_SUCCESS")
     assert report.rows("haravan") == report.rows("stocky") == 0
 
 
 def test_a_raw_partition_without_marker_fails_naming_it_and_keeps_the_old_facts(
-    lake: tuple[S3Server, LakeRoot],
+    lake: tuple[S3Server, ShopLake],
 ) -> None:
-    s3, root = lake
-    a_good_day(s3, root)
-    build_facts_partition(s3.client(), root, DAY, "run-1")
-    before = facts_object(s3, root, "part-00000.parquet"), facts_object(s3, root, "_SUCCESS")
+    s3, shop_lake = lake
+    a_good_day(s3, shop_lake)
+    build_facts_partition(s3.client(), shop_lake, DAY, "run-1")
+    before = (
+        facts_object(s3, shop_lake, "part-00000.parquet"),
+        facts_object(s3, shop_lake, "_SUCCESS"),
+    )
     client = s3.client()
-    for partition in raw_partitions(root, DAY)[1:]:
+    for partition in raw_partitions(shop_lake, DAY)[1:]:
         client.delete_object(Bucket=s3.bucket, Key=partition.marker_key)
 
     with pytest.raises(PartitionNotReady) as raised:
-        build_facts_partition(client, root, DAY, "run-2")
+        build_facts_partition(client, shop_lake, DAY, "run-2")
 
     message = str(raised.value)
     assert "2 partition(s) have no _SUCCESS marker" in message
     for dataset in ("raw/stocky/stock_adjustments", "raw/stocky/stock_adjustment_items"):
-        assert f"s3://{s3.bucket}/lake/{dataset}/dt=2026-01-10/" in message
+        assert f"s3://{s3.bucket}/lake/{dataset}/shop=default/dt=2026-01-10/" in message
     assert HARAVAN_ADJUSTMENTS_PATH not in message
-    after = facts_object(s3, root, "part-00000.parquet"), facts_object(s3, root, "_SUCCESS")
+    after = (
+        facts_object(s3, shop_lake, "part-00000.parquet"),
+        facts_object(s3, shop_lake, "_SUCCESS"),
+    )
     assert after == before
 
 
 def test_a_failed_check_publishes_nothing_and_names_the_check(
-    lake: tuple[S3Server, LakeRoot],
+    lake: tuple[S3Server, ShopLake],
 ) -> None:
-    s3, root = lake
-    a_good_day(s3, root)
-    build_facts_partition(s3.client(), root, DAY, "run-1")
-    before = facts_object(s3, root, "part-00000.parquet")
+    s3, shop_lake = lake
+    a_good_day(s3, shop_lake)
+    build_facts_partition(s3.client(), shop_lake, DAY, "run-1")
+    before = facts_object(s3, shop_lake, "part-00000.parquet")
     write_raw_day(
         s3.client(),
-        root,
+        shop_lake,
         DAY,
         [haravan_adjustment(7, at(DAY, 8), [haravan_line(None, 1, "1.00")])],
         only=[HARAVAN_ADJUSTMENTS_PATH],
     )
     with pytest.raises(DataQualityError) as raised:
-        build_facts_partition(s3.client(), root, DAY, "run-2")
+        build_facts_partition(s3.client(), shop_lake, DAY, "run-2")
     assert "line_key_not_null: 1 row(s)" in str(raised.value)
     assert "haravan adjustment 7" in str(raised.value)
-    assert facts_object(s3, root, "part-00000.parquet") == before
+    assert facts_object(s3, shop_lake, "part-00000.parquet") == before
 
 
 def test_a_raw_file_with_other_types_is_refused_naming_the_column(
-    lake: tuple[S3Server, LakeRoot],
+    lake: tuple[S3Server, ShopLake],
 ) -> None:
-    s3, root = lake
-    a_good_day(s3, root)
+    s3, shop_lake = lake
+    a_good_day(s3, shop_lake)
     changed = haravan.ADJUSTMENTS.set(
         haravan.ADJUSTMENTS.get_field_index("location_id"), pa.field("location_id", pa.string())
     )
-    partition = raw_partitions(root, DAY)[0]
+    partition = raw_partitions(shop_lake, DAY)[0]
     with PartitionWriter(s3.client(), partition, changed, "old-version") as writer:
         writer.write(pa.RecordBatch.from_pylist([], schema=changed))
         writer.commit()
     with pytest.raises(PartitionSchemaMismatch, match="location_id: string instead of int64"):
-        build_facts_partition(s3.client(), root, DAY, "run-1")
+        build_facts_partition(s3.client(), shop_lake, DAY, "run-1")
 
 
 def test_a_raw_file_replaced_under_its_marker_is_detected(
-    lake: tuple[S3Server, LakeRoot],
+    lake: tuple[S3Server, ShopLake],
 ) -> None:
-    s3, root = lake
-    a_good_day(s3, root)
-    items = Partition(root, STOCKY_ITEMS_PATH, DAY)
+    s3, shop_lake = lake
+    a_good_day(s3, shop_lake)
+    items = shop_lake.partition(STOCKY_ITEMS_PATH, DAY)
     client = s3.client()
     other = pa.Table.from_pylist(
         [stocky_item(1, 1, 1, at(DAY, 1))] * 2, schema=stocky.STOCK_ADJUSTMENT_ITEMS
@@ -195,34 +201,36 @@ def test_a_raw_file_replaced_under_its_marker_is_detected(
     pq.write_table(other, sink)
     client.put_object(Bucket=s3.bucket, Key=items.data_key, Body=sink.getvalue())
     with pytest.raises(PartitionChanged, match="sha256"):
-        build_facts_partition(client, root, DAY, "run-1")
+        build_facts_partition(client, shop_lake, DAY, "run-1")
 
 
 def test_an_item_takes_its_adjustment_from_the_index_when_it_landed_the_next_day(
-    lake: tuple[S3Server, LakeRoot],
+    lake: tuple[S3Server, ShopLake],
 ) -> None:
     """Fails with the same-day-only lookup: 101 is in the next day's raw partition only."""
-    s3, root = lake
+    s3, shop_lake = lake
     next_day = date(2026, 1, 11)
     write_raw_day(
         s3.client(),
-        root,
+        shop_lake,
         DAY,
         [],
         [],
         [stocky_item(1001, 101, 5, at(DAY, 23)), stocky_item(1002, 404, 1, at(DAY, 23))],
     )
     late = stocky_adjustment(101, at(next_day, 0, 5), reason="Theft")
-    write_raw_day(s3.client(), root, next_day, [], [late], [])
+    write_raw_day(s3.client(), shop_lake, next_day, [], [late], [])
     for day in (DAY, next_day):
-        raw_adjustments = read_partition_table(s3, Partition(root, STOCKY_ADJUSTMENTS_PATH, day))
-        raw_items = read_partition_table(s3, Partition(root, STOCKY_ITEMS_PATH, day))
+        raw_adjustments = read_partition_table(
+            s3, shop_lake.partition(STOCKY_ADJUSTMENTS_PATH, day)
+        )
+        raw_items = read_partition_table(s3, shop_lake.partition(STOCKY_ITEMS_PATH, day))
         update_index(
-            s3.client(), root, day, raw_adjustments, raw_items.column("stock_adjustment_id")
+            s3.client(), shop_lake, day, raw_adjustments, raw_items.column("stock_adjustment_id")
         )
 
-    committed, report = build_facts_partition(s3.client(), root, DAY, "run-1")
-    rows = {row["line_key"]: row for row in read_facts(s3, root).to_pylist()}
+    committed, report = build_facts_partition(s3.client(), shop_lake, DAY, "run-1")
+    rows = {row["line_key"]: row for row in read_facts(s3, shop_lake).to_pylist()}
     found = rows["stocky:1001"]
     assert found["adjustment_missing"] is False
     assert (found["location_id"], found["location_shopify_id"]) == (11, 61234567890)

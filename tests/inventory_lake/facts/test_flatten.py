@@ -44,7 +44,7 @@ def test_haravan_lines_repeat_their_adjustment_and_keep_exact_values() -> None:
         ],
         haravan.ADJUSTMENTS,
     )
-    rows = flatten.haravan_lines(raw).to_pylist()
+    rows = flatten.haravan_lines(raw, "default").to_pylist()
 
     assert [row["line_key"] for row in rows] == [
         "haravan:1124119453",
@@ -82,7 +82,7 @@ def test_haravan_adjustments_without_lines_give_no_rows_and_a_null_line_stays_vi
         ],
         haravan.ADJUSTMENTS,
     )
-    lines = flatten.haravan_lines(raw)
+    lines = flatten.haravan_lines(raw, "default")
     assert lines.column("adjustment_id").to_pylist() == [3, 3]
     assert lines.column("line_id").to_pylist() == [None, 31]
     assert lines.column("line_key").to_pylist() == [None, "haravan:31"]
@@ -125,7 +125,9 @@ def test_stocky_items_take_location_and_reason_from_their_adjustment_or_are_flag
         ],
         stocky.STOCK_ADJUSTMENT_ITEMS,
     )
-    rows = flatten.stocky_lines(items, flatten.stocky_adjustment_lookup(adjustments)).to_pylist()
+    rows = flatten.stocky_lines(
+        items, flatten.stocky_adjustment_lookup(adjustments), "default"
+    ).to_pylist()
 
     assert [row["line_key"] for row in rows] == [
         "stocky:1001",
@@ -158,14 +160,14 @@ def test_stocky_items_take_location_and_reason_from_their_adjustment_or_are_flag
 def test_stocky_items_with_no_adjustments_that_day_are_all_flagged() -> None:
     empty = stocky.STOCK_ADJUSTMENTS.empty_table()
     items = batch([stocky_item(1001, 101, 5, at(DAY, 1))], stocky.STOCK_ADJUSTMENT_ITEMS)
-    lines = flatten.stocky_lines(items, flatten.stocky_adjustment_lookup(empty))
+    lines = flatten.stocky_lines(items, flatten.stocky_adjustment_lookup(empty), "default")
     assert lines.column("adjustment_missing").to_pylist() == [True]
     assert lines.column("location_id").to_pylist() == [None]
 
 
 def test_batches_have_the_contract_schema_with_descriptions() -> None:
     raw = batch([haravan_adjustment(1, at(DAY, 1), [])], haravan.ADJUSTMENTS)
-    lines = flatten.haravan_lines(raw)
+    lines = flatten.haravan_lines(raw, "default")
     assert lines.schema.equals(facts.LINES, check_metadata=True)
     assert all(field.metadata and field.metadata[b"description"] for field in lines.schema)
 

@@ -23,7 +23,7 @@ DAY = date(2026, 1, 10)
 def haravan_batch(line_ids: list[int]) -> pa.RecordBatch:
     lines = [haravan_line(line_id, 1, "1.00") for line_id in line_ids]
     return flatten.haravan_lines(
-        batch([haravan_adjustment(5, at(DAY, 1), lines)], haravan.ADJUSTMENTS)
+        batch([haravan_adjustment(5, at(DAY, 1), lines)], haravan.ADJUSTMENTS), "default"
     )
 
 

@@ -1,4 +1,4 @@
-"""Which days a run builds: params, else asset events, else the data interval."""
+"""Which shops' days a run builds: params, else asset events, else the data interval."""
 
 from __future__ import annotations
 
@@ -10,16 +10,70 @@ import pytest
 from include.inventory_lake.facts.run_dates import (
     MAX_DAYS,
     RunDatesError,
-    context_run_dates,
-    run_dates,
+    context_run_partitions,
+    run_partitions,
 )
+from include.inventory_lake.lake.location import ShopDay
 
 JAN_10 = datetime(2026, 1, 10, tzinfo=UTC)
 JAN_11 = datetime(2026, 1, 11, tzinfo=UTC)
 
 
+SHOPS = ["hanoi", "saigon"]
+
+
 def event(asset: str, **extra: Any) -> tuple[str, dict[str, Any]]:
     return asset, extra
+
+
+def run_dates(
+    params: dict[str, Any],
+    events: list[tuple[str, dict[str, Any]]],
+    start: datetime | None,
+    end: datetime | None,
+) -> list[date]:
+    """The days of a single-shop run (the shop is `default`)."""
+    partitions = run_partitions(params, events, start, end, ["default"])
+    assert {p.shop for p in partitions} == {"default"}
+    return [p.dt for p in partitions]
+
+
+def test_params_and_interval_cover_every_shop_of_the_run() -> None:
+    jan = [date(2026, 1, 1), date(2026, 1, 2)]
+    params = {"dt_start": "2026-01-01", "dt_end": "2026-01-02"}
+    assert run_partitions(params, [], None, None, SHOPS) == [
+        ShopDay(shop, day) for shop in SHOPS for day in jan
+    ]
+    assert run_partitions({}, [], JAN_10, JAN_11, SHOPS) == [
+        ShopDay("hanoi", date(2026, 1, 10)),
+        ShopDay("saigon", date(2026, 1, 10)),
+    ]
+
+
+def test_events_name_their_shop_and_rebuilds_stay_in_that_shop() -> None:
+    events = [
+        event("raw_haravan", shop="hanoi", dt="2026-01-10"),
+        event("raw_stocky", shop="saigon", dt="2026-01-10", facts_rebuild_dts=["2026-01-08"]),
+        # Written before shops existed: the default shop's.
+        event("raw_haravan", dt="2026-01-09"),
+    ]
+    assert run_partitions({}, events, None, None, SHOPS) == [
+        ShopDay("default", date(2026, 1, 9)),
+        ShopDay("hanoi", date(2026, 1, 10)),
+        ShopDay("saigon", date(2026, 1, 8)),
+        ShopDay("saigon", date(2026, 1, 10)),
+    ]
+    with pytest.raises(RunDatesError, match=r"shop id '\.\./etc'"):
+        run_partitions({}, [event("raw_haravan", shop="../etc", dt="2026-01-10")], None, None, [])
+
+
+def test_a_partition_key_reads_back_and_refuses_what_is_not_one() -> None:
+    partition = ShopDay("hanoi", date(2026, 1, 10))
+    assert partition.key == "hanoi|2026-01-10"
+    assert ShopDay.parse(partition.key) == partition
+    for bad in ("2026-01-10", "hanoi|", "|2026-01-10", "hanoi|10/01/2026"):
+        with pytest.raises(ValueError, match="partition key"):
+            ShopDay.parse(bad)
 
 
 def test_params_win_and_cover_the_range_inclusive() -> None:
@@ -107,4 +161,8 @@ def test_the_task_context_of_an_asset_triggered_run_is_read() -> None:
         "data_interval_start": None,
         "data_interval_end": None,
     }
-    assert context_run_dates(context) == [date(2026, 1, 9), date(2026, 1, 10)]
+    # Events from before shops existed carry no shop: the default shop's days.
+    assert context_run_partitions(context) == [
+        ShopDay("default", date(2026, 1, 9)),
+        ShopDay("default", date(2026, 1, 10)),
+    ]

@@ -20,7 +20,9 @@ SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("name",
 @pytest.fixture()
 def partition(s3_server: S3Server) -> Partition:
     s3_server.empty_bucket()
-    return Partition(LakeRoot(s3_server.bucket, "lake"), "raw/test/things", date(2026, 1, 2))
+    return Partition(
+        LakeRoot(s3_server.bucket, "lake"), "raw/test/things", "default", date(2026, 1, 2)
+    )
 
 
 def read(s3: S3Server, key: str) -> pa.Table:
@@ -40,8 +42,8 @@ def test_commit_writes_one_file_and_a_marker_with_row_count(
             w.write(batch(range(start, start + 10)))
         w.commit({"interval_start": "2026-01-02T00:00:00+00:00"})
     assert sorted(s3_server.keys("lake/")) == [
-        "lake/raw/test/things/dt=2026-01-02/_SUCCESS",
-        "lake/raw/test/things/dt=2026-01-02/part-00000.parquet",
+        "lake/raw/test/things/shop=default/dt=2026-01-02/_SUCCESS",
+        "lake/raw/test/things/shop=default/dt=2026-01-02/part-00000.parquet",
     ]
     table = read(s3_server, partition.data_key)
     assert table.column("id").to_pylist() == list(range(100))

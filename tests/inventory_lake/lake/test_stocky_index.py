@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pyarrow as pa
 import pytest
 
-from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.lake.location import LakeRoot, ShopLake
 from include.inventory_lake.lake.stocky_index import (
     index_key,
     read_index,
@@ -33,9 +33,9 @@ NEXT = DAY + timedelta(days=1)
 
 
 @pytest.fixture()
-def lake(s3_server: S3Server) -> Iterator[tuple[S3Server, LakeRoot]]:
+def lake(s3_server: S3Server) -> Iterator[tuple[S3Server, ShopLake]]:
     s3_server.empty_bucket()
-    yield s3_server, LakeRoot(s3_server.bucket, "lake")
+    yield s3_server, ShopLake(LakeRoot(s3_server.bucket, "lake"), "default")
     s3_server.empty_bucket()
 
 
@@ -47,52 +47,52 @@ def ids(*values: int | None) -> pa.Array:
     return pa.array(list(values), pa.int64())
 
 
-def indexed(s3: S3Server, root: LakeRoot) -> dict[int, dict[str, object]]:
-    index = read_index(LakeStore(s3.client(), root.bucket), root)
+def indexed(s3: S3Server, shop_lake: ShopLake) -> dict[int, dict[str, object]]:
+    index = read_index(LakeStore(s3.client(), shop_lake.root.bucket), shop_lake)
     return {row["id"]: row for row in index.table.to_pylist()}
 
 
-def test_the_index_path_is_under_the_lake_root(lake: tuple[S3Server, LakeRoot]) -> None:
-    _, root = lake
-    assert index_key(root) == "lake/index/stocky_adjustments/current.parquet"
+def test_the_index_path_is_under_the_lake_root(lake: tuple[S3Server, ShopLake]) -> None:
+    _, shop_lake = lake
+    assert index_key(shop_lake) == "lake/index/stocky_adjustments/shop=default/current.parquet"
 
 
 def test_a_late_adjustment_releases_the_day_that_awaited_it(
-    lake: tuple[S3Server, LakeRoot],
+    lake: tuple[S3Server, ShopLake],
 ) -> None:
-    s3, root = lake
+    s3, shop_lake = lake
     first = update_index(
-        s3.client(), root, DAY, adjustments(stocky_adjustment(101, at(DAY, 9))), ids(101, 102)
+        s3.client(), shop_lake, DAY, adjustments(stocky_adjustment(101, at(DAY, 9))), ids(101, 102)
     )
     assert (first.known, first.awaited, first.rebuild) == (1, 1, [])
-    assert indexed(s3, root)[102]["awaited_by"] == [DAY]
+    assert indexed(s3, shop_lake)[102]["awaited_by"] == [DAY]
 
     later = adjustments(stocky_adjustment(102, at(NEXT, 1), reason="Theft"))
-    second = update_index(s3.client(), root, NEXT, later, ids(None))
+    second = update_index(s3.client(), shop_lake, NEXT, later, ids(None))
     assert (second.known, second.awaited, second.rebuild) == (2, 0, [DAY])
-    entry = indexed(s3, root)[102]
+    entry = indexed(s3, shop_lake)[102]
     assert (entry["reason"], entry["location_id"], entry["raw_dt"]) == ("Theft", 11, NEXT)
     assert entry["awaited_by"] is None
 
-    again = update_index(s3.client(), root, NEXT, later, ids(None))
+    again = update_index(s3.client(), shop_lake, NEXT, later, ids(None))
     assert again.rebuild == [], "a day is released once"
 
 
 def test_the_newest_version_of_an_adjustment_wins_whatever_the_order_of_the_days(
-    lake: tuple[S3Server, LakeRoot],
+    lake: tuple[S3Server, ShopLake],
 ) -> None:
-    s3, root = lake
+    s3, shop_lake = lake
     newer = adjustments(stocky_adjustment(101, at(NEXT, 9), reason="Recount"))
     older = adjustments(stocky_adjustment(101, at(DAY, 9), reason="Damaged"))
-    update_index(s3.client(), root, NEXT, newer, ids())
-    update_index(s3.client(), root, DAY, older, ids())
-    entry = indexed(s3, root)[101]
+    update_index(s3.client(), shop_lake, NEXT, newer, ids())
+    update_index(s3.client(), shop_lake, DAY, older, ids())
+    entry = indexed(s3, shop_lake)[101]
     assert (entry["reason"], entry["raw_dt"]) == ("Recount", NEXT)
 
 
-def test_two_concurrent_merges_keep_both_entries(lake: tuple[S3Server, LakeRoot]) -> None:
-    s3, root = lake
-    update_index(s3.client(), root, DAY - timedelta(days=1), adjustments(), ids())
+def test_two_concurrent_merges_keep_both_entries(lake: tuple[S3Server, ShopLake]) -> None:
+    s3, shop_lake = lake
+    update_index(s3.client(), shop_lake, DAY - timedelta(days=1), adjustments(), ids())
     both_read = threading.Barrier(2, timeout=60)
     waited: set[int] = set()
 
@@ -105,38 +105,40 @@ def test_two_concurrent_merges_keep_both_entries(lake: tuple[S3Server, LakeRoot]
     def merge(day: date, adjustment_id: int) -> int:
         rows = adjustments(stocky_adjustment(adjustment_id, at(day, 9)))
         update = update_index(
-            s3.client(), root, day, rows, ids(adjustment_id), after_read=after_first_read
+            s3.client(), shop_lake, day, rows, ids(adjustment_id), after_read=after_first_read
         )
         return update.attempts
 
     with ThreadPoolExecutor(2) as pool:
         attempts = list(pool.map(merge, (DAY, NEXT), (101, 102)))
     assert sorted(attempts) == [1, 2], "the loser merged again over the winner's write"
-    entries = indexed(s3, root)
+    entries = indexed(s3, shop_lake)
     assert sorted(entries) == [101, 102]
     assert {entries[101]["raw_dt"], entries[102]["raw_dt"]} == {DAY, NEXT}
 
 
 def test_a_lake_without_an_index_gets_one_from_its_raw_days_and_names_their_days(
-    lake: tuple[S3Server, LakeRoot],
+    lake: tuple[S3Server, ShopLake],
 ) -> None:
-    s3, root = lake
+    s3, shop_lake = lake
     before = DAY - timedelta(days=1)
     # Facts of these days were built by the same-day rule: `before` lacked 102 (landed DAY).
-    write_raw_day(s3.client(), root, before, (), [], [stocky_item(1001, 102, 1, at(before, 9))])
+    write_raw_day(
+        s3.client(), shop_lake, before, (), [], [stocky_item(1001, 102, 1, at(before, 9))]
+    )
     write_raw_day(
         s3.client(),
-        root,
+        shop_lake,
         DAY,
         (),
         [stocky_adjustment(102, at(DAY, 9))],
         [stocky_item(1002, 102, 1, at(DAY, 9)), stocky_item(1003, 999, 1, at(DAY, 9))],
     )
     update = update_index(
-        s3.client(), root, NEXT, adjustments(stocky_adjustment(103, at(NEXT, 9))), ids(103)
+        s3.client(), shop_lake, NEXT, adjustments(stocky_adjustment(103, at(NEXT, 9))), ids(103)
     )
     assert update.rebuild == [before]
-    entries = indexed(s3, root)
+    entries = indexed(s3, shop_lake)
     assert sorted(entries) == [102, 103, 999]
     assert entries[102]["raw_dt"] == DAY
     assert entries[999]["raw_dt"] is None and entries[999]["awaited_by"] == [DAY]

@@ -89,7 +89,7 @@ def test_listings_page_past_a_thousand_keys(store: LakeStore, s3_server: S3Serve
 
 
 def test_read_marker_is_none_until_the_partition_is_committed(store: LakeStore) -> None:
-    partition = Partition(LakeRoot(store.bucket, "lake"), "raw/x", date(2026, 1, 2))
+    partition = Partition(LakeRoot(store.bucket, "lake"), "raw/x", "default", date(2026, 1, 2))
     assert store.read_marker(partition) is None
     store.put_json(partition.marker_key, {"rows": 3})
     assert store.read_marker(partition) == {"rows": 3}
