@@ -39,8 +39,23 @@ def run_dag(dag_id: str, day: date) -> Any:
     return dag.test(logical_date=interval_end(day))
 
 
-def task_command(dag_id: str, task_id: str, day: date) -> list[str]:
-    return [str(AIRFLOW), "tasks", "test", dag_id, task_id, interval_end(day).isoformat()]
+def prepared_run(dag_id: str, task_id: str, day: date) -> str:
+    """A run of `dag_id` for `day` whose other tasks ran (the extracts' `shops` task decided
+    the shops) and whose `task_id` instances were only marked done, left for one attempt
+    each; returns its run id. A mapped task's instance needs its run's upstream values, which
+    `airflow tasks test` alone (a throw-away run) does not have."""
+    dag = _dag_bag().get_dag(dag_id)
+    assert dag is not None, f"DAG {dag_id} not found"
+    run = dag.test(logical_date=interval_end(day), mark_success_pattern=re.escape(task_id))
+    run_id: str = run.run_id
+    return run_id
+
+
+def task_command(dag_id: str, task_id: str, day: date, map_index: int = 0) -> list[str]:
+    """`airflow tasks test` of one instance of a per-shop task (map index 0: the first shop)
+    in a run prepared for it."""
+    run_id = prepared_run(dag_id, task_id, day)
+    return [str(AIRFLOW), "tasks", "test", dag_id, task_id, run_id, "--map-index", str(map_index)]
 
 
 @dataclass(frozen=True)
@@ -54,13 +69,16 @@ class TaskAttempt:
         return states[-1] if states else None
 
 
-def run_task_process(dag_id: str, task_id: str, day: date, timeout_s: float = 300) -> TaskAttempt:
-    """One attempt of one task in its own process, as a worker would run it (no retries).
+def run_task_process(
+    dag_id: str, task_id: str, day: date, timeout_s: float = 300, map_index: int = 0
+) -> TaskAttempt:
+    """One attempt of one (per-shop) task instance in its own process, as a worker would run
+    it (no retries).
 
     `airflow tasks test` exits 0 whatever the task did, so the outcome is read from its log.
     """
     result = subprocess.run(
-        task_command(dag_id, task_id, day),
+        task_command(dag_id, task_id, day, map_index),
         env=dict(os.environ),
         capture_output=True,
         text=True,

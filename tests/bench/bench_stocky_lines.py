@@ -97,7 +97,7 @@ def _measure(s3: Any, days: list[date]) -> dict[str, Any]:
     from include.inventory_lake.settings import FACTS_LINES_PATH, STOCKY_ADJUSTMENTS_PATH
 
     def key(dataset: str, day: date) -> str:
-        return f"{dataset}/dt={day.isoformat()}/part-00000.parquet"
+        return f"{dataset}/shop=default/dt={day.isoformat()}/part-00000.parquet"
 
     raw_ids = {day: _read(s3, key(STOCKY_ADJUSTMENTS_PATH, day)).column("id") for day in days}
     in_lake = pa.chunked_array(list(raw_ids.values())).combine_chunks()

@@ -117,12 +117,28 @@ def test_only_a_named_approver_may_approve_a_held_plan(
         accepted = api.as_user("alice").request("PATCH", path, answer)
         assert accepted.status_code == 200, accepted.text
         assert accepted.json()["responded_by"]["id"] == "alice"
+        # Airflow 3.3.2 loses an answer given before the scheduler has processed the end of the
+        # attempt that asked (a fraction of a second; a test answers that fast, a person does
+        # not): it marks the task up for retry, and the retry asks again a minute later. Alice
+        # answers such a repeated request too; the exactly-once assertions below still hold.
+        asked_again = 0
+
+        def every_push_run_ended() -> bool | None:
+            nonlocal asked_again
+            again = waiting_approval(api)
+            if again is not None:
+                asked_again += 1
+                assert asked_again <= 2, "asked again and again"
+                again_ti = again["task_instance"]
+                again_path = (
+                    f"dags/{PUSH}/dagRuns/{again_ti['dag_run_id']}/taskInstances/"
+                    f"{APPROVE_TASK}/{again_ti['map_index']}/hitlDetails"
+                )
+                api.as_user("alice").call("PATCH", again_path, answer)
+            return not api.runs(PUSH, state=["queued", "running"]) or None
+
         # Every push run ends on its own, the DAG still unpaused (a paused DAG's runs stall).
-        api.wait_until(
-            "every push run ended",
-            lambda: not api.runs(PUSH, state=["queued", "running"]) or None,
-            timeout_s=300,
-        )
+        api.wait_until("every push run ended", every_push_run_ended, timeout_s=420)
         done = api.call("GET", f"dags/{PUSH}/dagRuns/{run_id}")
         assert done["state"] == "success", done
         assert len(posts(emulator)) == 1, "alice's approval sent the plan, once"

@@ -18,7 +18,7 @@ from tests.airflow_runs import (
     run_task_process,
     task_command,
 )
-from tests.lake_reads import read_marker, read_partition
+from tests.lake_reads import partition_prefix, read_marker, read_partition
 from tests.servers import Emulator, S3Server, noisy_neighbour, on_day, small_pages, truth
 
 DAG_ID = "haravan_adjustments_extract"
@@ -117,7 +117,7 @@ def test_three_day_backfill_writes_three_exact_partitions_and_asset_events(
     by_dt = {event["dt"]: event for event in events}
     for day in days:
         assert by_dt[day.isoformat()]["rows"] == len(expected_ids(emulator, day))
-        assert by_dt[day.isoformat()]["uri"].endswith(f"dt={day.isoformat()}/")
+        assert by_dt[day.isoformat()]["uri"].endswith(f"shop=default/dt={day.isoformat()}/")
 
 
 def test_rerun_replaces_the_partition_with_identical_rows(
@@ -131,9 +131,10 @@ def test_rerun_replaces_the_partition_with_identical_rows(
     second = read_partition(s3, HARAVAN_ADJUSTMENTS_PATH, DAY)
     assert second.equals(first)
     assert read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY)["run_id"] != first_run
-    assert sorted(s3.keys(f"{HARAVAN_ADJUSTMENTS_PATH}/dt={DAY.isoformat()}/")) == [
-        f"{HARAVAN_ADJUSTMENTS_PATH}/dt={DAY.isoformat()}/_SUCCESS",
-        f"{HARAVAN_ADJUSTMENTS_PATH}/dt={DAY.isoformat()}/part-00000.parquet",
+    prefix = partition_prefix(HARAVAN_ADJUSTMENTS_PATH, DAY)
+    assert sorted(s3.keys(prefix)) == [
+        f"{prefix}_SUCCESS",
+        f"{prefix}part-00000.parquet",
     ]
 
 

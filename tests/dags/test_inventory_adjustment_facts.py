@@ -143,7 +143,7 @@ def test_a_day_of_both_sources_becomes_one_exact_row_per_line(
     assert marker["sources"]["haravan"]["superseded_duplicates"] == 0
     assert facts_event_extras()[-1] == {
         "dt": DAY.isoformat(),
-        "uri": f"s3://{s3.bucket}/{FACTS_LINES_PATH}/dt={DAY.isoformat()}/",
+        "uri": f"s3://{s3.bucket}/{FACTS_LINES_PATH}/shop=default/dt={DAY.isoformat()}/",
         "rows": table.num_rows,
         "haravan_rows": len(expected_haravan),
         "stocky_rows": len(expected_stocky),
@@ -177,9 +177,9 @@ def test_asset_events_decide_the_days_and_a_half_extracted_day_waits_for_its_lat
     ]
     output = capfd.readouterr().out + caplog.text
     for dataset in ("raw/stocky/stock_adjustments", "raw/stocky/stock_adjustment_items"):
-        assert f"s3://{s3.bucket}/{dataset}/dt=2026-01-07/" in output
+        assert f"s3://{s3.bucket}/{dataset}/shop=default/dt=2026-01-07/" in output
     assert "its asset event will trigger the run that builds this day" in output
-    assert s3.keys(f"{FACTS_LINES_PATH}/dt=2026-01-07/") == []
+    assert s3.keys(f"{FACTS_LINES_PATH}/shop=default/dt=2026-01-07/") == []
     assert read_marker(s3, FACTS_LINES_PATH, second)["rows"] > 0
     assert facts_event_extras()[-1]["dt"] == "2026-01-10"
 

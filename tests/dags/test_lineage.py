@@ -53,7 +53,7 @@ def test_an_extract_reports_the_endpoint_it_read_and_the_partition_it_wrote(
     read = set(datasets(event, "inputs"))
     assert _api(emulator, "haravan_default", "/com/inventories/adjustments.json") in read
     assert {namespace for namespace, _ in read} == {emulator.url.rstrip("/")}
-    partition = f"{HARAVAN_ADJUSTMENTS_PATH}/dt={DAY.isoformat()}"
+    partition = f"{HARAVAN_ADJUSTMENTS_PATH}/shop=default/dt={DAY.isoformat()}"
     (written,) = datasets(event, "outputs").items()
     assert written[0] == _lake(s3, partition)
     marker = read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY)
@@ -100,7 +100,7 @@ def test_a_facts_build_reports_its_three_inputs_its_output_and_its_quality_check
     assert run.state == "success"
     event = final_event("inventory_adjustment_facts.build_partition", run.run_id)
     assert event["eventType"] == "COMPLETE"
-    day = f"dt={DAY.isoformat()}"
+    day = f"shop=default/dt={DAY.isoformat()}"
     inputs = datasets(event, "inputs")
     assert set(inputs) == {
         _lake(s3, f"{path}/{day}")

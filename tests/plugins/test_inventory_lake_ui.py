@@ -91,7 +91,7 @@ def lake(
     client = s3_server.client()
     for dataset in DAILY:
         for day in (FIRST, GAP, LAST):
-            for key in s3_server.keys(f"{dataset}/dt={day}/"):
+            for key in s3_server.keys(f"{dataset}/shop=default/dt={day}/"):
                 client.delete_object(Bucket=s3_server.bucket, Key=key)
     for day in (FIRST, LAST):
         for dag_id in (*EXTRACTS, "inventory_adjustment_facts"):
