@@ -7,8 +7,9 @@ marker is there (rows, bytes, run id from the marker), *incomplete* when files a
 a marker (being written, or the write failed), and *missing* when the day has nothing: a gap.
 A day with nothing is *not expected* (not a gap) for a dataset the shop does not feed: the
 Stocky datasets of a shop without a Stocky connection, and every dataset of a shop that is in
-the lake but no longer configured. The push audit has one file per batch, no shop folder and no
-marker; a day without a push is normal there.
+the lake but no longer configured. A partition whose marker or audit file cannot be read is
+*unreadable*, with the reason; the rest of the page is still shown. The push audit has one file
+per batch, no shop folder and no marker; a day without a push is normal there.
 
 The shops shown are the configured ones (in their configured order) plus every `shop=` folder
 found in the lake that is not configured, so the data of a removed shop stays visible. Listing
@@ -19,6 +20,7 @@ day and one windowed listing (`start_after`) for the window's files.
 from __future__ import annotations
 
 import io
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from include.inventory_lake.settings import (
     STOCKY_ITEMS_PATH,
 )
 from include.inventory_lake.ui.parallel_reads import parallel_map
+from include.inventory_lake.ui.push_batches import unreadable_reason
 from include.inventory_lake.ui.window import DayWindow
 
 if TYPE_CHECKING:
@@ -49,8 +52,12 @@ if TYPE_CHECKING:
 
     from include.inventory_lake.shops import Shop
 
+log = logging.getLogger(__name__)
+
 DatasetKind = Literal["daily", "audit"]
-PartitionState = Literal["complete", "incomplete", "missing", "no_push", "not_expected"]
+PartitionState = Literal[
+    "complete", "incomplete", "missing", "no_push", "not_expected", "unreadable"
+]
 # Whether a shop is in the shops configuration; "unknown" when the configuration can't be read.
 ShopConfigState = Literal["configured", "not_configured", "unknown"]
 SHOP_FOLDER_PREFIX = "shop="
@@ -184,7 +191,9 @@ class ShopStatus:
             missing = tuple(title for title, p in cells if p.state == "missing")
             incomplete = tuple(title for title, p in cells if p.state == "incomplete")
             problems = tuple(
-                f"{title}: {p.problem}" for title, p in cells if p.problem and p.state == "complete"
+                f"{title}: {p.problem}"
+                for title, p in cells
+                if p.problem and p.state in ("complete", "unreadable")
             )
             state: DayState
             if missing:
@@ -385,9 +394,21 @@ def dataset_status(
 
     def status(day: date) -> PartitionStatus:
         found = by_day.get(day, _Day())
-        if spec.kind == "audit" or lake_shop is None:
-            return _audit_status(s3, root, day, found)
-        return _daily_status(s3, root, spec, lake_shop, day, found)
+        try:
+            if spec.kind == "audit" or lake_shop is None:
+                return _audit_status(s3, root, day, found)
+            return _daily_status(s3, root, spec, lake_shop, day, found)
+        except Exception as error:  # whatever one partition holds, the rest of the page is shown
+            log.warning(
+                "the Inventory lake page could not read %s %s", spec.path, day, exc_info=True
+            )
+            return PartitionStatus(
+                day,
+                "unreadable",
+                bytes=sum(obj.size for obj in found.files.values()) or None,
+                files=len(found.files),
+                problem=f"could not be read: {unreadable_reason(error)}",
+            )
 
     partitions = tuple(parallel_map(status, window.days))
     return DatasetStatus(
