@@ -1,5 +1,5 @@
-"""Airflow UI page "Inventory lake": the lake's partitions per dataset (gaps stand out), daily
-adjustment lines per source and location, and the set-adjustment pushes.
+"""Airflow UI page "Inventory lake": the lake's partitions per shop and dataset (gaps stand
+out), a shop's daily adjustment lines per source and location, and the set-adjustment pushes.
 
 The page is a FastAPI app served by Airflow's API server under `/inventory-lake/` and shown in
 the UI's navigation (Browse → Inventory lake). It needs Airflow's login and reads only the lake.

@@ -1,11 +1,11 @@
 """The "Inventory lake" page in a real headless Chromium against a real `airflow standalone`.
 
 The test makes its own lake content first: the extract and facts DAGs run for two days around a
-day left empty (a gap), and the push DAG handles a good file and a bad one against the emulator
-(a processed batch and a rejected file with its report). Then a browser logs in through
-Airflow's login page, opens the page (directly and inside Airflow's UI, where the plugin adds it
-to the menu), and checks what a person would read there. Requests without a login are refused.
-"""
+day left empty (a gap; the stack has one shop, `default`, so all of it is under `shop=default`),
+and the push DAG handles a good file and a bad one against the emulator (a processed batch and
+a rejected file with its report). Then a browser logs in through Airflow's login page, opens the
+page (directly and inside Airflow's UI, where the plugin adds it to the menu), and checks what a
+person would read there. Requests without a login are refused."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ import jwt
 import pytest
 import requests
 
+from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.push.layout import REPORT_SUFFIX
 from include.inventory_lake.push.options import DEFAULTS
 from include.inventory_lake.settings import (
@@ -32,9 +33,9 @@ from include.inventory_lake.settings import (
     STOCKY_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
+from include.inventory_lake.shops import DEFAULT_SHOP_ID
 from tests.airflow_runs import run_dag
 from tests.inventory_lake.push.support import APPROVED, HEADER, csv_text, put, set_lines
-from tests.lake_reads import read_marker
 from tests.servers import AirflowApi, Emulator, S3Server
 
 FIRST, GAP, LAST = date(2026, 1, 5), date(2026, 1, 6), date(2026, 1, 7)
@@ -75,6 +76,11 @@ def read_json(s3: S3Server, key: str) -> Any:
     return json.loads(read_text(s3, key))
 
 
+def partition(s3: S3Server, dataset: str, day: date) -> Partition:
+    """A partition of the default shop: the stack runs without `inventory_lake_shops`."""
+    return Partition(LakeRoot(s3.bucket), dataset, DEFAULT_SHOP_ID, day)
+
+
 def staged(s3: S3Server, folder: str) -> list[str]:
     return s3.keys(f"{SET_ADJUSTMENTS_STAGING_PATH}/{folder}/")
 
@@ -91,7 +97,7 @@ def lake(
     client = s3_server.client()
     for dataset in DAILY:
         for day in (FIRST, GAP, LAST):
-            for key in s3_server.keys(f"{dataset}/shop=default/dt={day}/"):
+            for key in s3_server.keys(partition(s3_server, dataset, day).prefix):
                 client.delete_object(Bucket=s3_server.bucket, Key=key)
     for day in (FIRST, LAST):
         for dag_id in (*EXTRACTS, "inventory_adjustment_facts"):
@@ -127,7 +133,9 @@ def lake(
     put(s3_server, APPROVED + f"waiting {tag}.csv", csv_text(lines))
     yield {
         "rows": {
-            (dataset, day): read_marker(s3_server, dataset, day)["rows"]
+            (dataset, day): read_json(s3_server, partition(s3_server, dataset, day).marker_key)[
+                "rows"
+            ]
             for dataset in DAILY
             for day in (FIRST, LAST)
         },
@@ -227,17 +235,18 @@ def test_a_logged_in_user_sees_partitions_gaps_pushes_and_a_rejection_report(
     grid = wait_for(browser, "table.grid")
     assert browser.current_url == page_url(airflow_standalone), "login leads back to the page"
 
+    shop = browser.find_element(By.CSS_SELECTOR, f'section.shop[data-shop="{DEFAULT_SHOP_ID}"]')
     for dataset in DAILY:
+        in_row = f'tr[data-shop="{DEFAULT_SHOP_ID}"][data-dataset="{dataset}"]'
         for day in (FIRST, LAST):
-            cell = grid.find_element(
-                By.CSS_SELECTOR, f'tr[data-dataset="{dataset}"] td[data-day="{day}"]'
-            )
+            cell = shop.find_element(By.CSS_SELECTOR, f'{in_row} td[data-day="{day}"]')
             rows = lake["rows"][(dataset, day)]
             assert (cell.get_attribute("data-state"), cell.text) == ("complete", f"{rows:,}")
-        gap = grid.find_element(
-            By.CSS_SELECTOR, f'tr[data-dataset="{dataset}"] td[data-day="{GAP}"]'
-        )
+        gap = shop.find_element(By.CSS_SELECTOR, f'{in_row} td[data-day="{GAP}"]')
         assert (gap.get_attribute("data-state"), gap.text) == ("missing", "gap")
+    glance = f'table.glance tr[data-shop="{DEFAULT_SHOP_ID}"]'
+    for day, shown in ((FIRST, "ok"), (GAP, "gap"), (LAST, "ok")):
+        assert grid.find_element(By.CSS_SELECTOR, f'{glance} td[data-day="{day}"]').text == shown
     assert lake["rows"][(HARAVAN_ADJUSTMENTS_PATH, FIRST)] > 0
     assert browser.find_elements(By.CSS_SELECTOR, "svg.chart path"), "the chart has lines"
 
@@ -276,6 +285,9 @@ def test_a_logged_in_user_sees_partitions_gaps_pushes_and_a_rejection_report(
     browser.set_window_size(1400, 1600)
     browser.get(f"{airflow_standalone.url}/plugin/inventory-lake")
     browser.switch_to.frame(wait_for(browser, "iframe"))
-    assert wait_for(browser, f'table.grid tr[data-dataset="{HARAVAN_ADJUSTMENTS_PATH}"]')
+    assert wait_for(
+        browser,
+        f'table.grid tr[data-shop="{DEFAULT_SHOP_ID}"][data-dataset="{HARAVAN_ADJUSTMENTS_PATH}"]',
+    )
     browser.switch_to.default_content()
     browser.save_screenshot(str(SCREENSHOT_IN_AIRFLOW))

@@ -6,8 +6,9 @@ validated by the configured auth manager), and the auth manager must allow that 
 the custom view "Inventory lake". Without a login, a browser is sent to Airflow's login page and
 back here afterwards; other clients get 401. An invalid or expired token gets 401 or 403.
 
-The lake is read with the DAGs' own connection code (`aws_default`, `inventory_lake_uri`) on
-each request; nothing from a connection is ever put in the page. This module is imported only
+The lake is read with the DAGs' own connection code (`aws_default`, `inventory_lake_uri`) and
+the shops with the tasks' own `configured_shops()` (Variable `inventory_lake_shops`) on each
+request; nothing from a connection is ever put in the page. This module is imported only
 by the API server, on the page's first request (see `lazy_asgi`).
 """
 
@@ -57,8 +58,11 @@ def page(
     days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="Days in the window.")] = (
         DEFAULT_DAYS
     ),
+    shop: Annotated[
+        str | None, Query(max_length=100, description="The shop the chart shows.")
+    ] = None,
 ) -> HTMLResponse:
-    html, code = render_lake_page(end, days)
+    html, code = render_lake_page(end, days, shop)
     return HTMLResponse(html, status_code=code, headers={"Cache-Control": "no-store"})
 
 
@@ -69,14 +73,18 @@ def create_app() -> FastAPI:
     return app
 
 
-def render_lake_page(end: date | None, days: int) -> tuple[str, int]:
+def render_lake_page(end: date | None, days: int, shop: str | None = None) -> tuple[str, int]:
     """The page and its HTTP status; when the lake cannot be read, a page saying so (503, the
-    details in the API server's log)."""
+    details in the API server's log). A shops configuration that cannot be used does not stop
+    the page: it shows the shops found in the lake and says why (see `shop_config`)."""
     from include.inventory_lake.lake.connection import lake_root, s3_client
     from include.inventory_lake.ui.page import error_page, gather, render
+    from include.inventory_lake.ui.shop_config import read_shop_config
 
     try:
-        data = gather(s3_client(), lake_root(), end=end, days=days)
+        data = gather(
+            s3_client(), lake_root(), end=end, days=days, shop_config=read_shop_config(), shop=shop
+        )
     except Exception as error:
         # The error text may hold an endpoint or a key from a connection: log it, show its type.
         log.exception("the Inventory lake page could not read the lake")

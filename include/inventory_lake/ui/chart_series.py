@@ -1,4 +1,5 @@
-"""Daily line counts and net quantities per source and location, from the facts partitions.
+"""Daily line counts and net quantities per source and location of one shop, from its facts
+partitions (`facts/inventory_adjustment_lines/shop=<id>/dt=YYYY-MM-DD/`).
 
 Only complete partitions (with their `_SUCCESS` marker) are read, and only three columns of
 them. The busiest series are kept; the rest of a source's locations are summed into one
@@ -8,6 +9,7 @@ them. The busiest series are kept; the rest of a source's locations are summed i
 from __future__ import annotations
 
 import io
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,9 +20,12 @@ from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.settings import FACTS_LINES_PATH
 from include.inventory_lake.ui.parallel_reads import parallel_map
+from include.inventory_lake.ui.push_batches import unreadable_reason
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+log = logging.getLogger(__name__)
 
 MAX_SERIES = 8
 COLUMNS = ["source", "location_id", "quantity"]
@@ -57,15 +62,19 @@ class ChartData:
     series: tuple[DailySeries, ...]
     # Days whose facts partition is not complete: no point is drawn for them.
     days_without_facts: tuple[date, ...]
+    # The shop the series are of; None when there is no shop to chart.
+    shop: str | None = None
+    # Days whose facts partition could not be read, and why (they are days without facts too).
+    unreadable: tuple[tuple[date, str], ...] = ()
 
 
 DayTotals = dict[SeriesKey, tuple[int, int]]
 
 
-def _day_totals(s3: S3Client, root: LakeRoot, day: date) -> DayTotals | None:
+def _day_totals(s3: S3Client, root: LakeRoot, shop: str, day: date) -> DayTotals | None:
     import pyarrow.parquet as pq
 
-    partition = Partition(root, FACTS_LINES_PATH, day)
+    partition = Partition(root, FACTS_LINES_PATH, shop, day)
     if LakeStore(s3, root.bucket).read_marker(partition) is None:
         return None
     body = LakeStore(s3, root.bucket).read_bytes(partition.data_key)
@@ -110,9 +119,22 @@ def _series_order(item: tuple[SeriesKey, list[list[int]]]) -> tuple[str, bool, i
 
 
 def facts_series(
-    s3: S3Client, root: LakeRoot, days: Sequence[date], max_series: int = MAX_SERIES
+    s3: S3Client, root: LakeRoot, shop: str, days: Sequence[date], max_series: int = MAX_SERIES
 ) -> ChartData:
-    per_day = parallel_map(lambda day: _day_totals(s3, root, day), days)
+    """One shop's series over the days (two reads per day: its marker, then its data)."""
+    problems: dict[date, str] = {}
+
+    def read(day: date) -> DayTotals | None:
+        try:
+            return _day_totals(s3, root, shop, day)
+        except Exception as error:  # one partition the chart cannot read leaves a hole, no more
+            log.warning(
+                "the Inventory lake page could not read the facts of %s", day, exc_info=True
+            )
+            problems[day] = unreadable_reason(error)
+            return None
+
+    per_day = parallel_map(read, days)
     totals: dict[SeriesKey, list[list[int]]] = defaultdict(
         lambda: [[0] * len(days), [0] * len(days)]
     )
@@ -127,4 +149,5 @@ def facts_series(
         for (source, location), values in sorted(totals.items(), key=_series_order)
     )
     missing = tuple(day for day, found in zip(days, per_day, strict=True) if found is None)
-    return ChartData(tuple(days), series, missing)
+    unreadable = tuple((day, problems[day]) for day in days if day in problems)
+    return ChartData(tuple(days), series, missing, shop, unreadable)

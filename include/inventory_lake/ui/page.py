@@ -1,7 +1,9 @@
-"""The page: gather what the lake holds for a window of days, then render it as HTML.
+"""The page: gather what the lake holds for a window of days and every shop, then render it as
+HTML.
 
-Rendering uses Jinja2 with autoescaping on, so text from the lake (file names, report cells,
-notes) is always shown as text, never run as markup.
+Rendering uses Jinja2 with autoescaping on, so text from the lake and the configuration (file
+names, report cells, notes, shop ids) is always shown as text, never run as markup; a shop id in
+a link is URL-encoded as well.
 """
 
 from __future__ import annotations
@@ -9,18 +11,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.ui.chart_series import ChartData, facts_series
-from include.inventory_lake.ui.lake_status import DATASETS, DatasetStatus, lake_status
+from include.inventory_lake.ui.lake_status import (
+    DatasetStatus,
+    LakeShop,
+    ShopStatus,
+    audit_status,
+    daily_specs,
+    lake_shops,
+    lake_status,
+    shops_in_lake,
+)
 from include.inventory_lake.ui.lake_status import newest_partition_day as newest_day
 from include.inventory_lake.ui.push_batches import PushOverview, push_overview
+from include.inventory_lake.ui.shop_config import ShopConfig
 from include.inventory_lake.ui.svg_chart import Line, color, line_chart
 from include.inventory_lake.ui.window import DEFAULT_DAYS, MAX_DAYS, DayWindow, default_end
 
@@ -37,27 +50,81 @@ class PageData:
     window: DayWindow
     end_was_given: bool
     newest_partition: date | None
-    datasets: list[DatasetStatus]
+    # Per shop (configured ones first, then those only the lake has), its daily datasets.
+    shops: list[ShopStatus]
+    # Why the shops configuration was not used (then every shop found in the lake is shown).
+    shops_problem: str | None
+    # The push audit: one for the whole lake.
+    audit: list[DatasetStatus]
     chart: ChartData
+    # The `shop` asked for, when it is known (links on the page keep it).
+    shop_param: str | None
+    # A `shop` asked for that is neither configured nor in the lake.
+    unknown_chart_shop: str | None
     push: PushOverview
     generated_at: datetime
 
+    @property
+    def shop_ids(self) -> list[str]:
+        return [status.shop.id for status in self.shops]
+
+
+def chart_shop(shops: Sequence[LakeShop], wanted: str | None) -> str | None:
+    """The shop the chart shows: the one asked for when it is known, else the first shop."""
+    ids = [shop.id for shop in shops]
+    if wanted in ids:
+        return wanted
+    return ids[0] if ids else None
+
 
 def gather(
-    s3: S3Client, root: LakeRoot, *, end: date | None, days: int, today: date | None = None
+    s3: S3Client,
+    root: LakeRoot,
+    *,
+    end: date | None,
+    days: int,
+    shop_config: ShopConfig,
+    shop: str | None = None,
+    today: date | None = None,
 ) -> PageData:
-    newest = newest_day(s3, root, [spec for spec in DATASETS if spec.kind == "daily"])
+    daily = daily_specs()
+    shops = lake_shops(shop_config.shops, shops_in_lake(s3, root, daily))
+    in_lake = [lake_shop.id for lake_shop in shops if lake_shop.in_lake]
+    newest = newest_day(s3, root, daily, in_lake)
     window = DayWindow(end or default_end(today or datetime.now(UTC).date(), newest), days)
+    charted = chart_shop(shops, shop)
+    chart = (
+        facts_series(s3, root, charted, window.days)
+        if charted is not None
+        else ChartData(tuple(window.days), (), tuple(window.days))
+    )
     return PageData(
         lake_uri=root.uri(),
         window=window,
         end_was_given=end is not None,
         newest_partition=newest,
-        datasets=lake_status(s3, root, window),
-        chart=facts_series(s3, root, window.days),
+        shops=lake_status(s3, root, window, shops),
+        shops_problem=shop_config.problem,
+        audit=audit_status(s3, root, window),
+        chart=chart,
+        shop_param=shop if shop and shop == charted else None,
+        unknown_chart_shop=shop if shop and shop != charted else None,
         push=push_overview(s3, root),
         generated_at=datetime.now(UTC),
     )
+
+
+def page_link(data: PageData, *, end: date | None = None, shop: str | None = None) -> str:
+    """A query string for this page: the window and chart shop shown, with some changed."""
+    params: dict[str, str] = {}
+    end = end or (data.window.end if data.end_was_given else None)
+    if end is not None:
+        params["end"] = end.isoformat()
+    params["days"] = str(data.window.length)
+    shop = shop or data.shop_param
+    if shop:
+        params["shop"] = shop
+    return "?" + urlencode(params)
 
 
 def human_size(size: int | None) -> str:
@@ -133,6 +200,7 @@ def render(data: PageData) -> str:
     template = _environment().get_template("page.html.j2")
     return template.render(
         data=data,
+        link=partial(page_link, data),
         charts=charts(data.chart) if data.chart.series else None,
         max_days=MAX_DAYS,
         default_days=DEFAULT_DAYS,

@@ -263,7 +263,7 @@ def _folder(store: LakeStore, layout: PushLayout, folder: str) -> list[StoredObj
     ]
 
 
-def _reason(error: Exception) -> str:
+def unreadable_reason(error: Exception) -> str:
     """Why an object could not be read, in a few words. Other errors are named by type only:
     their text may hold an endpoint or a key from a connection (the log has them)."""
     if isinstance(error, NotUsable):
@@ -286,7 +286,7 @@ def _attempt(key: str, read: Callable[[], T]) -> T | Unreadable:
         return read()
     except Exception as error:  # whatever one object holds, the rest of the page is shown
         log.warning("the Inventory lake page could not read %s", key, exc_info=True)
-        return Unreadable(key, _reason(error))
+        return Unreadable(key, unreadable_reason(error))
 
 
 def _body(store: LakeStore, key: str) -> bytes:

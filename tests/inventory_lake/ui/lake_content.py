@@ -1,6 +1,7 @@
 """Lake content for the UI tests, written with the pipeline's own writers: partitions with
-markers (PartitionWriter), facts rows in the facts schema, and push batches, plans, chunk
-outcomes, audits, rejection reports and dry runs through the push package."""
+markers (PartitionWriter) under a shop's folder (`shop=default` unless a test names another),
+facts rows in the facts schema, and push batches, plans, chunk outcomes, audits, rejection
+reports and dry runs through the push package."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from include.inventory_lake.push.summary import summarise
 from include.inventory_lake.push.validation import Problem, SetLine
 from include.inventory_lake.schemas.facts import LINES
 from include.inventory_lake.schemas.push import ChunkDocument
+from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
 IDS = pa.schema([pa.field("id", pa.int64(), nullable=False)])
 LIMITS = GuardLimits(
@@ -35,9 +37,15 @@ LIMITS = GuardLimits(
 
 
 def write_partition(
-    s3: Any, root: LakeRoot, dataset: str, day: date, rows: int, run_id: str
+    s3: Any,
+    root: LakeRoot,
+    dataset: str,
+    day: date,
+    rows: int,
+    run_id: str,
+    shop: str = DEFAULT_SHOP_ID,
 ) -> CommittedPartition:
-    with PartitionWriter(s3, Partition(root, dataset, day), IDS, run_id) as writer:
+    with PartitionWriter(s3, Partition(root, dataset, shop, day), IDS, run_id) as writer:
         if rows:
             writer.write(pa.RecordBatch.from_pylist([{"id": i} for i in range(rows)], schema=IDS))
         return writer.commit()
@@ -56,14 +64,21 @@ def fact_line(source: str, location_id: int | None, quantity: int, line_id: int)
 
 
 def write_facts(
-    s3: Any, root: LakeRoot, day: date, lines: Sequence[dict[str, Any]], run_id: str = "facts-run"
+    s3: Any,
+    root: LakeRoot,
+    day: date,
+    lines: Sequence[dict[str, Any]],
+    run_id: str = "facts-run",
+    shop: str = DEFAULT_SHOP_ID,
 ) -> CommittedPartition:
+    """A shop's facts partition; every line gets the shop in its `shop` column."""
     from include.inventory_lake.settings import FACTS_LINES_PATH
 
-    partition = Partition(root, FACTS_LINES_PATH, day)
+    partition = Partition(root, FACTS_LINES_PATH, shop, day)
+    rows = [{"shop": shop, **line} for line in lines]
     with PartitionWriter(s3, partition, LINES, run_id) as writer:
-        if lines:
-            writer.write(pa.RecordBatch.from_pylist(list(lines), schema=LINES))
+        if rows:
+            writer.write(pa.RecordBatch.from_pylist(rows, schema=LINES))
         return writer.commit()
 
 

@@ -1,5 +1,6 @@
-"""The rendered page: every dataset's partitions with row counts and gaps, the chart, the
-push batches and a rejected file's report; text from the lake is escaped, never run, and an
+"""The rendered page: every shop's datasets with row counts and gaps (and at a glance, which
+shop's day is missing), the chart of a chosen shop, the push batches and a rejected file's
+report; text from the lake and the configuration (shop ids too) is escaped, never run, and an
 object that cannot be read is named on the page instead of taking it down."""
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from include.inventory_lake.settings import (
     HARAVAN_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
+from include.inventory_lake.shops import DEFAULT_SHOP, DEFAULT_SHOP_ID, Shop
+from include.inventory_lake.ui.lake_status import daily_specs
 from include.inventory_lake.ui.page import day_ranges, error_page, gather, human_size, render
+from include.inventory_lake.ui.shop_config import ShopConfig
 from include.inventory_lake.ui.svg_chart import nice_ticks
 from tests.inventory_lake.ui.lake_content import (
     dry_run,
@@ -32,14 +36,28 @@ from tests.inventory_lake.ui.lake_content import (
 D1, D2, D3 = date(2026, 1, 8), date(2026, 1, 9), date(2026, 1, 10)
 SCRIPT = "<script>alert('x')</script>"
 TAG = "<img src=x onerror=alert(1)>"  # a file name has no "/"
+SAIGON = Shop("saigon", "haravan_saigon", "stocky_saigon")
+TWO_SHOPS = ShopConfig([DEFAULT_SHOP, SAIGON])
 
 
-def cell(html: str, dataset: str, day: date) -> str:
-    row = re.search(rf'<tr data-dataset="{re.escape(dataset)}">(.*?)</tr>', html, re.S)
-    assert row, dataset
-    found = re.search(rf'<td [^>]*data-day="{day}"[^>]*>(.*?)</td>', row.group(1), re.S)
-    assert found, (dataset, day)
+def row_of(html: str, attributes: str) -> str:
+    row = re.search(rf"<tr {re.escape(attributes)}>(.*?)</tr>", html, re.S)
+    assert row, attributes
+    return row.group(1)
+
+
+def day_cell(row: str, day: date) -> str:
+    found = re.search(rf'<td [^>]*data-day="{day}"[^>]*>(.*?)</td>', row, re.S)
+    assert found, day
     return found.group(0)
+
+
+def cell(html: str, dataset: str, day: date, shop: str = DEFAULT_SHOP_ID) -> str:
+    return day_cell(row_of(html, f'data-shop="{shop}" data-dataset="{dataset}"'), day)
+
+
+def glance(html: str, shop: str, day: date) -> str:
+    return day_cell(row_of(html, f'data-shop="{shop}"'), day)
 
 
 def seeded_page(s3: Any, root: LakeRoot) -> str:
@@ -77,7 +95,9 @@ def seeded_page(s3: Any, root: LakeRoot) -> str:
         b"location_id\r\n",
         [Problem(2, "quantity", SCRIPT, "quantity must be a whole number >= 0")],
     )
-    return render(gather(s3, root, end=D3, days=3))
+    # A folder of a shop nobody configured, named so that only escaping keeps it text.
+    write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, D1, 2, "manual__odd", f"odd{TAG}")
+    return render(gather(s3, root, end=D3, days=3, shop_config=TWO_SHOPS))
 
 
 def test_the_page_shows_partitions_gaps_chart_and_pushes(s3: Any, root: LakeRoot) -> None:
@@ -112,6 +132,81 @@ def test_text_from_the_lake_is_escaped(s3: Any, root: LakeRoot) -> None:
     assert "<script>" not in html and "<img" not in html
     assert "bad&lt;img src=x onerror=alert(1)&gt;.csv" in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    odd = "odd&lt;img src=x onerror=alert(1)&gt;"
+    assert f'<tr data-shop="{odd}">' in html and f"<code>{odd}</code>" in html
+    assert "shop=odd%3Cimg+src%3Dx+onerror%3Dalert%281%29%3E#chart" in html
+
+
+def test_a_shops_configuration_that_cannot_be_used_is_named_and_escaped(
+    s3: Any, root: LakeRoot
+) -> None:
+    write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, D3, 5, "r", "saigon")
+    problem = f"Variable 'inventory_lake_shops', entry 0: shop id {SCRIPT!r} must be 1-40 ..."
+
+    html = render(gather(s3, root, end=D3, days=1, shop_config=ShopConfig(None, problem)))
+
+    assert "<script>" not in html
+    assert "shop id &#34;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&#34; must be" in html
+    assert "Shown: every shop found in the lake." in html
+    assert 'class="badge unknown">configuration unknown' in html
+    assert 'data-state="complete" data-rows="5"' in cell(
+        html, HARAVAN_ADJUSTMENTS_PATH, D3, "saigon"
+    )
+    assert 'data-state="missing"' in cell(html, FACTS_LINES_PATH, D3, "saigon")
+
+
+def test_at_a_glance_a_day_missing_for_one_shop_is_a_gap_of_that_shop_only(
+    s3: Any, root: LakeRoot
+) -> None:
+    for shop in (DEFAULT_SHOP_ID, "saigon"):
+        for spec in daily_specs():
+            for day in (D1, D2, D3):
+                if (shop, spec.path, day) == ("saigon", STOCKY_ITEMS_PATH, D2):
+                    continue
+                if spec.path == FACTS_LINES_PATH:
+                    write_facts(s3, root, day, [fact_line("haravan", 1, 1, 1)], shop=shop)
+                else:
+                    write_partition(s3, root, spec.path, day, 3, f"run-{shop}", shop)
+    write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, D1, 1, "run-hue", "hue")
+
+    html = render(gather(s3, root, end=D3, days=3, shop_config=TWO_SHOPS))
+
+    for day in (D1, D2, D3):
+        assert ">ok<" in glance(html, DEFAULT_SHOP_ID, day)
+        assert 'data-state="complete"' in cell(html, STOCKY_ITEMS_PATH, day)
+    missing = glance(html, "saigon", D2)
+    assert 'class="missing"' in missing and ">gap<" in missing
+    assert "gap in Stocky adjustment items (raw)" in missing
+    assert ">ok<" in glance(html, "saigon", D1) and ">ok<" in glance(html, "saigon", D3)
+    assert 'data-state="missing"' in cell(html, STOCKY_ITEMS_PATH, D2, "saigon")
+    assert 'data-state="complete"' in cell(html, HARAVAN_ADJUSTMENTS_PATH, D2, "saigon")
+    # A shop only the lake has is shown, labelled, and its quiet days are not gaps.
+    assert 'class="badge not-configured">not configured' in row_of(html, 'data-shop="hue"')
+    assert 'data-state="not_expected"' in glance(html, "hue", D2)
+    order = [
+        html.index(f'<section class="shop" id="shop-{shop}"')
+        for shop in ("default", "saigon", "hue")
+    ]
+    assert order == sorted(order), "configured shops first, in their order, then the others"
+
+
+def test_the_chart_shows_the_chosen_shop(s3: Any, root: LakeRoot) -> None:
+    write_facts(s3, root, D3, [fact_line("haravan", 111, 1, 1)])
+    write_facts(s3, root, D3, [fact_line("haravan", 222, 1, 1)], shop="saigon")
+
+    first = render(gather(s3, root, end=D3, days=1, shop_config=TWO_SHOPS))
+    chosen = render(gather(s3, root, end=D3, days=1, shop_config=TWO_SHOPS, shop="saigon"))
+    unknown = render(gather(s3, root, end=D3, days=1, shop_config=TWO_SHOPS, shop="nowhere"))
+
+    assert "haravan · location 111" in first and "location 222" not in first
+    assert "haravan · location 222" in chosen and "location 111" not in chosen
+    assert (
+        'href="?end=2026-01-10&amp;days=1&amp;shop=saigon#chart" data-shop="saigon" class="current"'
+        in chosen
+    )
+    assert '<input type="hidden" name="shop" value="saigon">' in chosen
+    assert "No shop <code>nowhere</code> is configured or in the lake" in unknown
+    assert "haravan · location 111" in unknown
 
 
 def article(html: str, key: str) -> str:
@@ -140,7 +235,7 @@ def test_unreadable_objects_are_named_and_the_rest_of_the_page_is_shown(
     push_batch(s3, root, "b-garbled", [set_line(2, 1, 11, 5, "S")], {(1, 11): 4})
     s3.put_object(Bucket=root.bucket, Key=layout.batch_key("b-garbled"), Body=b"{")
 
-    html = render(gather(s3, root, end=D3, days=3))
+    html = render(gather(s3, root, end=D3, days=3, shop_config=TWO_SHOPS))
 
     shown = article(html, upload)
     assert "<h4>x.report.csv " in shown and "<td>the file is not UTF-8 text</td>" in shown
@@ -154,9 +249,10 @@ def test_unreadable_objects_are_named_and_the_rest_of_the_page_is_shown(
 
 def test_an_old_lake_links_to_its_newest_partition(s3: Any, root: LakeRoot) -> None:
     write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, D1, 5, "r")
-    html = render(gather(s3, root, end=None, days=7, today=date(2026, 3, 1)))
+    html = render(gather(s3, root, end=None, days=7, today=date(2026, 3, 1), shop_config=TWO_SHOPS))
     assert "7 days, 2026-02-22 to 2026-02-28" in html
     assert "7 gaps: 2026-02-22 to 2026-02-28" in html
+    assert 'data-shop="saigon"' in html, "a configured shop without data has its own section"
     assert 'newest daily partition 2026-01-08 (<a href="?end=2026-01-08&amp;days=7">' in html
 
 

@@ -1,17 +1,29 @@
 """One object the page cannot read (a report that is not UTF-8, a ledger or summary document
 that is not JSON or not the document it should be, an object deleted between the listing and
-the read) is shown as "could not be read: <reason>"; everything else is still shown."""
+the read, a partition's marker, audit file or facts file that is not what it should be) is
+shown as "could not be read: <reason>"; everything else is still shown."""
 
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.validation import Problem
+from include.inventory_lake.settings import FACTS_LINES_PATH, HARAVAN_ADJUSTMENTS_PATH
+from include.inventory_lake.shops import DEFAULT_SHOP_ID
 from include.inventory_lake.ui.push_batches import push_overview
-from tests.inventory_lake.ui.lake_content import dry_run, push_batch, reject_file, set_line
+from tests.inventory_lake.ui.lake_content import (
+    dry_run,
+    fact_line,
+    push_batch,
+    reject_file,
+    set_line,
+    write_facts,
+    write_partition,
+)
 
 LINES = [set_line(2, 1, 11, 5, "SKU-A"), set_line(3, 1, 12, 6, "SKU-B")]
 ON_HAND = {(1, 11): 4, (1, 12): 8}
@@ -113,7 +125,8 @@ def test_objects_deleted_between_the_listing_and_the_read_are_named(
         layout.dry_run_summary_key("d-moved"),
     }
 
-    overview = push_overview(VanishingObjects(s3, root.bucket, vanishing), root)
+    client: Any = VanishingObjects(s3, root.bucket, vanishing)  # an S3 client, as far as used
+    overview = push_overview(client, root)
 
     reports = {r.key: [row.problem for row in r.report] for r in overview.rejected}
     assert reports == {
@@ -130,3 +143,49 @@ def test_objects_deleted_between_the_listing_and_the_read_are_named(
             "could not be read: deleted after its folder was listed"
         ),
     }
+
+
+def test_an_unreadable_marker_audit_file_or_facts_partition_is_named_in_its_cell(
+    s3: Any, root: LakeRoot
+) -> None:
+    from include.inventory_lake.push.layout import audit_file
+    from include.inventory_lake.shops import DEFAULT_SHOP
+    from include.inventory_lake.ui.page import gather, render
+    from include.inventory_lake.ui.shop_config import ShopConfig
+
+    day = datetime.now(UTC).date()
+    good_day = day - timedelta(days=1)
+    write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, good_day, 3, "run-good")
+    write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, day, 3, "run-broken")
+    marker = Partition(root, HARAVAN_ADJUSTMENTS_PATH, DEFAULT_SHOP_ID, day).marker_key
+    put(s3, root, marker, b"{not json")
+    write_facts(s3, root, good_day, [fact_line("haravan", 1, 1, 1)])
+    broken_facts = Partition(root, FACTS_LINES_PATH, DEFAULT_SHOP_ID, day)
+    write_facts(s3, root, day, [fact_line("haravan", 1, 1, 2)])
+    put(s3, root, broken_facts.data_key, b"not parquet")
+    put(s3, root, PushLayout(root).audit_key(day, "b-broken"), b"not parquet")
+    assert PushLayout(root).audit_key(day, "b-broken").endswith(audit_file("b-broken"))
+
+    data = gather(s3, root, end=day, days=2, shop_config=ShopConfig([DEFAULT_SHOP]))
+
+    (shop,) = data.shops
+    haravan = {ds.spec.path: ds for ds in shop.datasets}[HARAVAN_ADJUSTMENTS_PATH]
+    assert [p.state for p in haravan.partitions] == ["complete", "unreadable"]
+    assert haravan.partitions[1].problem == (
+        "could not be read: not JSON (Expecting property name enclosed in double quotes "
+        "at line 1, column 2)"
+    )
+    # The Stocky datasets have gaps both days: a gap outranks the unreadable marker at a glance.
+    assert [d.state for d in shop.days] == ["missing", "missing"]
+    haravan_problem, facts_problem = shop.days[1].problems
+    assert haravan_problem == f"Haravan adjustments (raw): {haravan.partitions[1].problem}"
+    assert facts_problem.startswith("Adjustment lines (facts): part-00000.parquet is 11 bytes")
+    (audit,) = data.audit
+    assert audit.partitions[1].state == "unreadable"
+    assert audit.partitions[1].problem == "could not be read: ArrowInvalid"
+    assert data.chart.unreadable == ((day, "ArrowInvalid"),)
+    assert data.chart.days_without_facts == (day,)
+    assert [s.lines for s in data.chart.series] == [(1, 0)]
+    html = render(data)
+    assert f"The facts of {day} could not be read: ArrowInvalid." in html
+    assert ">unreadable<" in html and 'data-batch="b-broken"' not in html
