@@ -1,16 +1,21 @@
 """
 ### Haravan inventory adjustments → raw Parquet
 
-Reads every Haravan inventory adjustment whose `created_at` (UTC) falls in the run's data
-interval from the Omni API (`GET /com/inventories/adjustments.json`, keyset-paged with
-`since_id`, paced by the shop's leaky bucket) through the `haravan_default` connection.
+For each shop (Variable `inventory_lake_shops`; without it one shop, `default`, on
+`haravan_default`; see docs/shops.md), reads every Haravan inventory adjustment whose
+`created_at` (UTC) falls in the run's data interval from the Omni API
+(`GET /com/inventories/adjustments.json`, keyset-paged with `since_id`, paced by the shop's
+leaky bucket) through the shop's Haravan connection: one `extract_adjustments` instance per
+shop, named after it. A shop that fails (refused token) fails alone; the others commit.
 
-Writes one typed Parquet partition, replaced atomically on every run:
-`<inventory_lake_uri>/raw/haravan/inventory_adjustments/dt=YYYY-MM-DD/` (`part-00000.parquet`
-plus a `_SUCCESS` marker with the row count; an empty day still gets both), and an event on the
-`raw_haravan_inventory_adjustments` Asset with `dt` and `rows` in its extra.
+Writes one typed Parquet partition per shop, replaced atomically on every run:
+`<inventory_lake_uri>/raw/haravan/inventory_adjustments/shop=<shop>/dt=YYYY-MM-DD/`
+(`part-00000.parquet` plus a `_SUCCESS` marker with the row count; an empty day still gets
+both), and an event on the `raw_haravan_inventory_adjustments` Asset with `shop`, `dt` and
+`rows` in its extra.
 
 Backfill any range from the UI (Trigger → backfill); each day is an independent partition.
+Param `shops` (a list of shop ids; empty: all) limits a run or a backfill to some shops.
 Owner: data engineering.
 """
 

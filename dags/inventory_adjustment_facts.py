@@ -1,23 +1,28 @@
 """
 ### Raw adjustments → line-item facts (the warehouse's input)
 
-Reads, for each day `dt`, the raw partitions of both sources under `<inventory_lake_uri>/`:
-`raw/haravan/inventory_adjustments/`, `raw/stocky/stock_adjustments/` and
-`raw/stocky/stock_adjustment_items/` (`dt=YYYY-MM-DD/`, each must carry its `_SUCCESS` marker).
+Reads, for each shop and day (`<shop>|<YYYY-MM-DD>`, one `build_partition` instance each), the
+raw partitions of both sources under `<inventory_lake_uri>/`: `raw/haravan/inventory_adjustments/`,
+`raw/stocky/stock_adjustments/` and `raw/stocky/stock_adjustment_items/`
+(`shop=<shop>/dt=YYYY-MM-DD/`, each must carry its `_SUCCESS` marker; Haravan only for a shop
+without a Stocky connection).
 
 Writes one flat row per adjustment line to
-`<inventory_lake_uri>/facts/inventory_adjustment_lines/dt=YYYY-MM-DD/` (one Parquet file and a
-`_SUCCESS` marker, replaced atomically; one row per `line_key`, newest `updated_at` wins), then
-an event on the `facts_inventory_adjustment_lines` Asset with `dt`, `uri` and `rows`.
+`<inventory_lake_uri>/facts/inventory_adjustment_lines/shop=<shop>/dt=YYYY-MM-DD/` (one Parquet
+file and a `_SUCCESS` marker, replaced atomically; one row per `line_key`, newest `updated_at`
+wins; a `shop` column), then an event on the `facts_inventory_adjustment_lines` Asset with
+`shop`, `dt`, `uri` and `rows`.
 Contract for warehouse loads: `docs/warehouse-contract.md`.
 
 **When it runs.** After both extracts: once all three raw Assets have new events, for every
-`dt` named in those events and every day in their `facts_rebuild_dts` (days whose Stocky items
-lacked an adjustment that has landed since). A Stocky item's adjustment comes from the same
-day's raw partition, else from `index/stocky_adjustments/current.parquet`.
+shop and `dt` named in those events and every day in their `facts_rebuild_dts` (days of that
+shop whose Stocky items lacked an adjustment that has landed since). A Stocky item's
+adjustment comes from the same day's raw partition, else from the shop's
+`index/stocky_adjustments/shop=<shop>/current.parquet`.
 **Backfill** any range from the UI (Trigger → Backfill: one run per
 UTC day), or trigger with params `dt_start` / `dt_end` (inclusive) for a range in one run; a
-manual run without params builds yesterday (UTC). There are no time-scheduled runs: they
+manual run without params builds yesterday (UTC). Backfills and manual runs cover every
+configured shop, or those in param `shops`. There are no time-scheduled runs: they
 would race the extracts.
 
 **A day whose raw partition has no `_SUCCESS` marker** (its extract has not completed) is

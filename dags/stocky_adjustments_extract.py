@@ -1,19 +1,22 @@
 """
 ### Stocky stock adjustments and items → raw Parquet
 
-Reads every Stocky stock adjustment and stock adjustment item whose `updated_at` (UTC) falls in
-the run's data interval from the Stocky v2 API (`updated_since` + keyset `since_id` paging)
-through the `stocky_default` connection. An item that turns "adjusted" later lands again in
-the partition of that update; the facts DAG keeps the latest version.
+For each shop with a Stocky connection (Variable `inventory_lake_shops`; without it one shop,
+`default`, on `stocky_default`; see docs/shops.md), reads every Stocky stock adjustment and
+stock adjustment item whose `updated_at` (UTC) falls in the run's data interval from the Stocky
+v2 API (`updated_since` + keyset `since_id` paging): one instance per shop, failing alone.
+Param `shops` (shop ids; empty: all) limits a run or a backfill to some shops. An item that
+turns "adjusted" later lands again in the partition of that update; the facts DAG keeps the
+latest version.
 
-Writes two typed Parquet partitions, each replaced atomically on every run:
-`<inventory_lake_uri>/raw/stocky/stock_adjustments/dt=YYYY-MM-DD/` and
-`<inventory_lake_uri>/raw/stocky/stock_adjustment_items/dt=YYYY-MM-DD/` (each
+Writes two typed Parquet partitions per shop, each replaced atomically on every run:
+`<inventory_lake_uri>/raw/stocky/stock_adjustments/shop=<shop>/dt=YYYY-MM-DD/` and
+`<inventory_lake_uri>/raw/stocky/stock_adjustment_items/shop=<shop>/dt=YYYY-MM-DD/` (each
 `part-00000.parquet` plus a `_SUCCESS` marker), and events on the
 `raw_stocky_stock_adjustments` and `raw_stocky_stock_adjustment_items` Assets.
 
 Then merges the day's adjustments into
-`<inventory_lake_uri>/index/stocky_adjustments/current.parquet` (newest version of every
+`<inventory_lake_uri>/index/stocky_adjustments/shop=<shop>/current.parquet` (newest version of every
 Stocky adjustment in the lake, by id; a conditional write, retried when another run wrote
 first). Earlier days whose items waited for an adjustment this run
 brought are named in both events' extra as `facts_rebuild_dts`, so the facts DAG rebuilds them.

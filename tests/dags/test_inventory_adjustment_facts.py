@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from include.inventory_lake import assets, dag_defaults
-from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.lake.location import LakeRoot, ShopLake
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import FACTS_LINES_PATH, HARAVAN_ADJUSTMENTS_PATH
+from include.inventory_lake.shops import DEFAULT_SHOP_ID as DEFAULT_SHOP
 from tests.airflow_runs import asset_events, run_dag
 from tests.inventory_lake.facts.dag_runs import (
     create_asset_triggered_run,
@@ -142,6 +143,7 @@ def test_a_day_of_both_sources_becomes_one_exact_row_per_line(
     assert marker["sources"]["stocky"]["adjustment_missing"] == missing
     assert marker["sources"]["haravan"]["superseded_duplicates"] == 0
     assert facts_event_extras()[-1] == {
+        "shop": "default",
         "dt": DAY.isoformat(),
         "uri": f"s3://{s3.bucket}/{FACTS_LINES_PATH}/shop=default/dt={DAY.isoformat()}/",
         "rows": table.num_rows,
@@ -167,13 +169,13 @@ def test_asset_events_decide_the_days_and_a_half_extracted_day_waits_for_its_lat
     assert run.run_id == run_id and run.run_type == "asset_triggered"
     assert run.state == "success", "a day still extracting is no failure"
     assert task_states(run) == {
-        ("partition_days", -1): "success",
+        ("partitions", -1): "success",
         ("build_partition", 0): "skipped",  # Stocky has not extracted 2026-01-07 yet
         ("build_partition", 1): "success",
     }
     assert [ti.rendered_map_index for ti in run.get_task_instances() if ti.map_index >= 0] == [
-        "2026-01-07",
-        "2026-01-10",
+        "default|2026-01-07",
+        "default|2026-01-10",
     ]
     output = capfd.readouterr().out + caplog.text
     for dataset in ("raw/stocky/stock_adjustments", "raw/stocky/stock_adjustment_items"):
@@ -191,8 +193,8 @@ def test_asset_events_decide_the_days_and_a_half_extracted_day_waits_for_its_lat
     later = run_existing(DAG_ID, create_asset_triggered_run(DAG_ID))
     assert later.state == "success", task_states(later)
     assert [ti.rendered_map_index for ti in later.get_task_instances() if ti.map_index >= 0] == [
-        "2026-01-07",
-        "2026-01-11",
+        "default|2026-01-07",
+        "default|2026-01-11",
     ]
     assert read_marker(s3, FACTS_LINES_PATH, first)["rows"] > 0
 
@@ -201,12 +203,12 @@ def test_a_manual_run_with_params_builds_each_day_of_the_range(
     airflow_db: Any, airflow_connections: Any, s3_server: S3Server
 ) -> None:
     s3_server.empty_bucket()
-    root = LakeRoot(s3_server.bucket)
+    lake = ShopLake(LakeRoot(s3_server.bucket), DEFAULT_SHOP)
     days = [DAY + timedelta(days=offset) for offset in range(3)]
     for number, day in enumerate(days, start=1):
         write_raw_day(
             s3_server.client(),
-            root,
+            lake,
             day,
             [haravan_adjustment(number, at(day, 8), [haravan_line(10 + number, -1, "-1.50")])],
             [stocky_adjustment(100 + number, at(day, 9))],
@@ -215,7 +217,7 @@ def test_a_manual_run_with_params_builds_each_day_of_the_range(
     run = run_facts(days[0], {"dt_start": "2026-01-10", "dt_end": "2026-01-12"})
     assert run.state == "success", task_states(run)
     assert task_states(run) == {
-        ("partition_days", -1): "success",
+        ("partitions", -1): "success",
         ("build_partition", 0): "success",
         ("build_partition", 1): "success",
         ("build_partition", 2): "success",
@@ -240,7 +242,7 @@ def test_a_backfill_builds_one_day_per_run(
     for number, day in enumerate(days, start=1):
         write_raw_day(
             s3_server.client(),
-            LakeRoot(s3_server.bucket),
+            ShopLake(LakeRoot(s3_server.bucket), DEFAULT_SHOP),
             day,
             [haravan_adjustment(number, at(day, 8), [haravan_line(20 + number, 4, "4.00")])],
         )
@@ -251,7 +253,7 @@ def test_a_backfill_builds_one_day_per_run(
         run = run_existing(DAG_ID, run_id)
         assert run.run_type == "backfill" and run.state == "success", task_states(run)
         assert [ti.rendered_map_index for ti in run.get_task_instances() if ti.map_index >= 0] == [
-            day.isoformat()
+            f"default|{day.isoformat()}"
         ]
         table = read_partition(s3_server, FACTS_LINES_PATH, day)
         assert table.column("line_key").to_pylist() == [f"haravan:{20 + days.index(day) + 1}"]
@@ -267,14 +269,14 @@ def test_a_failed_check_fails_the_run_naming_check_count_and_keys(
     lines = [haravan_line(None, 1, "1.00"), haravan_line(None, 2, "2.00")]
     write_raw_day(
         s3_server.client(),
-        LakeRoot(s3_server.bucket),
+        ShopLake(LakeRoot(s3_server.bucket), DEFAULT_SHOP),
         DAY,
         [haravan_adjustment(4242, at(DAY, 8), lines)],
     )
     run = run_facts(DAY)
     assert run.state == "failed"
     assert task_states(run) == {
-        ("partition_days", -1): "success",
+        ("partitions", -1): "success",
         ("build_partition", 0): "failed",
     }
     [build] = [ti for ti in run.get_task_instances() if ti.task_id == "build_partition"]

@@ -29,7 +29,10 @@ def day_of(timestamp: str) -> date:
 
 
 def built_days(run: Any) -> list[str]:
-    return [ti.rendered_map_index for ti in run.get_task_instances() if ti.map_index >= 0]
+    """The days a facts run built (its partition keys are `default|<day>`)."""
+    keys = [ti.rendered_map_index for ti in run.get_task_instances() if ti.map_index >= 0]
+    assert all(key.startswith("default|") for key in keys), keys
+    return [key.removeprefix("default|") for key in keys]
 
 
 def facts_rows(s3: S3Server, day: date) -> dict[int, dict[str, Any]]:

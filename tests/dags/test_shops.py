@@ -1,0 +1,129 @@
+"""Several shops in one deployment (`shop_world`): `hanoi` and `saigon` on their own APIs with
+their own data, `danang` with a token Haravan refuses. Run through Airflow (dag.test) against
+the emulators and the S3 server."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from include.inventory_lake.schemas import facts
+from include.inventory_lake.settings import (
+    FACTS_LINES_PATH,
+    HARAVAN_ADJUSTMENTS_PATH,
+    STOCKY_ITEMS_PATH,
+)
+from tests.airflow_runs import asset_events, interval_end, run_dag
+from tests.conftest import ShopWorld
+from tests.lake_reads import partition_prefix, read_marker, read_partition
+from tests.servers import on_day, truth
+
+HARAVAN = "haravan_adjustments_extract"
+STOCKY = "stocky_adjustments_extract"
+FACTS = "inventory_adjustment_facts"
+DAY = date(2026, 1, 10)
+
+
+def states_by_shop(dag_id: str, run_id: str, task_id: str) -> dict[str, str]:
+    """The state of each per-shop instance of a task, by its name in the UI (the shop id)."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        instances = session.scalars(
+            select(TaskInstance).where(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.run_id == run_id,
+                TaskInstance.task_id == task_id,
+            )
+        ).all()
+        return {str(ti.rendered_map_index): str(ti.state) for ti in instances}
+
+
+def created_ids(world: ShopWorld, shop: str, day: date) -> list[int]:
+    emulator = world.hanoi if shop == "hanoi" else world.saigon
+    records = on_day(truth(emulator, "haravan/adjustments"), "created_at", day)
+    return sorted(record["id"] for record in records)
+
+
+def test_each_shop_lands_its_own_data_and_a_refused_shop_fails_alone(
+    shop_world: ShopWorld,
+) -> None:
+    s3 = shop_world.s3
+    # danang's partition of the day from an earlier run: a failed run must leave it as it was.
+    earlier = partition_prefix(HARAVAN_ADJUSTMENTS_PATH, DAY, "danang")
+    for name, body in (("part-00000.parquet", b"earlier data"), ("_SUCCESS", b'{"rows": 7}')):
+        s3.client().put_object(Bucket=s3.bucket, Key=earlier + name, Body=body)
+
+    events_before = len(asset_events("raw_haravan_inventory_adjustments"))
+    run = run_dag(HARAVAN, DAY)
+
+    assert run.state == "failed", "one shop failed: the run says so"
+    assert states_by_shop(HARAVAN, run.run_id, "extract_adjustments") == {
+        "hanoi": "success",
+        "saigon": "success",
+        "danang": "failed",
+    }
+    for shop in ("hanoi", "saigon"):
+        ids = sorted(
+            read_partition(s3, HARAVAN_ADJUSTMENTS_PATH, DAY, shop).column("id").to_pylist()
+        )
+        assert ids == created_ids(shop_world, shop, DAY), shop
+        assert read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY, shop)["rows"] == len(ids)
+    assert created_ids(shop_world, "hanoi", DAY) != created_ids(shop_world, "saigon", DAY)
+    kept = {key: s3.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+            for key in s3.keys(earlier)}  # fmt: skip
+    assert kept == {
+        earlier + "part-00000.parquet": b"earlier data",
+        earlier + "_SUCCESS": b'{"rows": 7}',
+    }
+    events = asset_events("raw_haravan_inventory_adjustments")[events_before:]
+    assert {event["dt"] for event in events} == {DAY.isoformat()}
+    assert sorted(event["shop"] for event in events) == ["hanoi", "saigon"]
+    for event in events:
+        assert event["uri"].endswith(f"/shop={event['shop']}/dt={DAY.isoformat()}/")
+
+
+def facts_rows(world: ShopWorld, shop: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = read_partition(world.s3, FACTS_LINES_PATH, DAY, shop).to_pylist()
+    return rows
+
+
+def test_facts_are_built_per_shop_with_the_shop_column_and_a_shop_without_raw_data_fails_alone(
+    shop_world: ShopWorld,
+) -> None:
+    s3 = shop_world.s3
+    run_dag(HARAVAN, DAY)  # danang fails (refused token): no raw data for it
+    assert run_dag(STOCKY, DAY).state == "success", "shops without Stocky are not extracted"
+    assert not s3.keys(partition_prefix(STOCKY_ITEMS_PATH, DAY, "danang"))
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.airflow_runs import ROOT
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).get_dag(FACTS)
+    assert dag is not None
+    run = dag.test(
+        logical_date=interval_end(DAY),
+        run_conf={"dt_start": DAY.isoformat(), "dt_end": None, "shops": []},
+    )
+
+    assert states_by_shop(FACTS, run.run_id, "build_partition") == {
+        f"hanoi|{DAY}": "success",
+        f"saigon|{DAY}": "success",
+        f"danang|{DAY}": "failed",
+    }
+    for shop in ("hanoi", "saigon"):
+        rows = facts_rows(shop_world, shop)
+        assert rows and {row["shop"] for row in rows} == {shop}
+        raw_haravan = read_partition(s3, HARAVAN_ADJUSTMENTS_PATH, DAY, shop)
+        raw_items = read_partition(s3, STOCKY_ITEMS_PATH, DAY, shop)
+        haravan_lines = sum(len(items) for items in raw_haravan.column("line_items").to_pylist())
+        by_source = {source: [r for r in rows if r["source"] == source] for source in facts.SOURCES}
+        assert len(by_source[facts.HARAVAN]) == haravan_lines, shop
+        assert len(by_source[facts.STOCKY]) == len(set(raw_items.column("id").to_pylist())), shop
+    hanoi_keys = {row["line_key"] for row in facts_rows(shop_world, "hanoi")}
+    saigon_keys = {row["line_key"] for row in facts_rows(shop_world, "saigon")}
+    assert hanoi_keys != saigon_keys
+    assert not s3.keys(partition_prefix(FACTS_LINES_PATH, DAY, "danang"))
