@@ -88,19 +88,20 @@ class AirflowRest:
         last: date,
         max_active_runs: int = 3,
         reprocess_behavior: str = "completed",
+        run_conf: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """What the UI's Trigger → Backfill dialog posts: every day from `first` to `last`."""
-        backfill: dict[str, Any] = self.call(
-            "POST",
-            "backfills",
-            {
-                "dag_id": dag_id,
-                "from_date": f"{first}T00:00:00Z",
-                "to_date": f"{last}T00:00:00Z",
-                "max_active_runs": max_active_runs,
-                "reprocess_behavior": reprocess_behavior,
-            },
-        )
+        """What the UI's Trigger → Backfill dialog posts: every day from `first` to `last`,
+        with the dialog's run configuration (the DAG's params) when given."""
+        body: dict[str, Any] = {
+            "dag_id": dag_id,
+            "from_date": f"{first}T00:00:00Z",
+            "to_date": f"{last}T00:00:00Z",
+            "max_active_runs": max_active_runs,
+            "reprocess_behavior": reprocess_behavior,
+        }
+        if run_conf is not None:
+            body["dag_run_conf"] = run_conf
+        backfill: dict[str, Any] = self.call("POST", "backfills", body)
         return backfill
 
     def wait_for_backfill(self, backfill_id: int, timeout_s: float = 600) -> dict[str, Any]:

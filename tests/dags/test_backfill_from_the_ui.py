@@ -4,6 +4,7 @@ several runs at once."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from include.inventory_lake.settings import (
     STOCKY_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
-from tests.lake_reads import read_partition
+from tests.lake_reads import partition_prefix, read_partition
 from tests.servers import AirflowApi, Emulator, S3Server, on_day, truth
 
 HARAVAN = "haravan_adjustments_extract"
@@ -46,13 +47,13 @@ DATASETS = {
 
 
 def assert_partitions_exact(
-    dag_id: str, day: date, emulator: Emulator, s3_server: S3Server
+    dag_id: str, day: date, emulator: Emulator, s3_server: S3Server, shop: str = "default"
 ) -> None:
     for dataset in DATASETS[dag_id]:
         expected = sorted(r["id"] for r in on_day(truth(emulator, dataset.truth_name),
                                                   dataset.day_field, day))  # fmt: skip
-        table = read_partition(s3_server, dataset.lake_path, day)
-        assert sorted(table.column("id").to_pylist()) == expected, (dag_id, dataset, day)
+        table = read_partition(s3_server, dataset.lake_path, day, shop)
+        assert sorted(table.column("id").to_pylist()) == expected, (dag_id, dataset, day, shop)
 
 
 @contextmanager
@@ -97,6 +98,58 @@ def test_a_three_day_backfill_from_the_ui_lands_three_exact_partitions(
         assert_partitions_exact(HARAVAN, day, emulator, s3_server)
     airflow_standalone.pause_once_idle(HARAVAN)
     airflow_standalone.wait_until_idle()
+
+
+@pytest.mark.timeout(900)
+def test_a_backfill_from_the_ui_loads_one_shop_then_every_shop(
+    airflow_standalone: AirflowApi,
+    emulator: Emulator,
+    second_shop_emulator: Emulator,
+    s3_server: S3Server,
+) -> None:
+    """A second shop added the way an operator adds one (a Haravan connection and the shops
+    Variable, through the REST API behind Admin), then backfilled alone with the dialog's run
+    configuration `{"shops": ["saigon"]}`, then every shop with an empty one."""
+    api, saigon = airflow_standalone, second_shop_emulator
+    emulator.reset()
+    saigon.reset()
+    s3_server.empty_bucket()
+    shops = [
+        {"id": "default", "haravan_conn_id": "haravan_default", "stocky_conn_id": "stocky_default"},
+        {"id": "saigon", "haravan_conn_id": "haravan_saigon"},
+    ]
+    connection = {"connection_id": "haravan_saigon", "conn_type": "haravan",
+                  "host": saigon.url, "password": saigon.haravan_token}  # fmt: skip
+    api.call("POST", "connections", connection)
+    api.call("POST", "variables", {"key": "inventory_lake_shops", "value": json.dumps(shops)})
+    days = DAYS[:2]
+    try:
+        api.set_paused(HARAVAN, False)
+        one = api.create_backfill(HARAVAN, days[0], days[-1], run_conf={"shops": ["saigon"]})
+        api.wait_for_backfill(one["id"])
+        for day in days:
+            assert_partitions_exact(HARAVAN, day, saigon, s3_server, shop="saigon")
+            assert s3_server.keys(partition_prefix(HARAVAN_ADJUSTMENTS_PATH, day)) == [], (
+                "the default shop was not asked for"
+            )
+        every = api.create_backfill(HARAVAN, days[0], days[-1], run_conf={"shops": []})
+        api.wait_for_backfill(every["id"])
+        for day in days:
+            assert_partitions_exact(HARAVAN, day, emulator, s3_server, shop="default")
+            assert_partitions_exact(HARAVAN, day, saigon, s3_server, shop="saigon")
+        # The grid names each shop's task instance after its shop.
+        (run,) = [r for r in runs_on(api, HARAVAN, days[0]) if r["conf"] == {"shops": []}]
+        instances = api.call("GET", f"dags/{HARAVAN}/dagRuns/{run['dag_run_id']}/taskInstances")[
+            "task_instances"
+        ]
+        named = {ti["rendered_map_index"]: ti["state"] for ti in instances
+                 if ti["task_id"] == "extract_adjustments"}  # fmt: skip
+        assert named == {"default": "success", "saigon": "success"}
+    finally:
+        api.pause_once_idle(HARAVAN)
+        api.request("DELETE", "variables/inventory_lake_shops")
+        api.request("DELETE", "connections/haravan_saigon")
+        api.wait_until_idle()
 
 
 @pytest.mark.timeout(1800)
