@@ -1,5 +1,5 @@
 """What every DAG of the project shares: owner, retries, start date, timetables, the day-range
-params, the time limit of a task that calls an API and the extracts' freshness deadline.
+and shops params, the time limit of a task that calls an API and the extracts' freshness deadline.
 
 The DAG policy test (`tests/dags/test_dag_policy.py`) checks every task and DAG against these
 values, so a DAG that hard-codes its own fails there.
@@ -92,3 +92,14 @@ def day_range_params(verb: str) -> dict[str, Param]:
         "dt_start": Param(None, **DATE_PARAM, description=f"First day to {verb} (YYYY-MM-DD)."),
         "dt_end": Param(None, **DATE_PARAM, description=f"Last day to {verb}, inclusive."),
     }
+
+
+# Which shops a run processes: shop ids of the `inventory_lake_shops` Variable
+# (include/inventory_lake/shops.py `select_shops`); empty = all configured shops.
+SHOPS_PARAM_NAME = "shops"
+SHOPS_PARAM = Param(
+    [],
+    type="array",
+    items={"type": "string"},
+    description="Shop ids; empty = all configured shops.",
+)
