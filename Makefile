@@ -11,7 +11,7 @@ BROWSER_STAMP := /usr/bin/chromedriver
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run run-distributed postgres-server os-services stop status upload-sample screenshots test test-faults test-backfills test-distributed lint bench clean
+.PHONY: run run-distributed postgres-server os-services stop status upload-sample migrate-lake-to-shops screenshots test test-faults test-backfills test-distributed lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ status: $(STAMP) $(PROVIDER)
 ## make upload-sample [FILE=my.csv]: put a set-adjustment file (default: the shipped sample) in the local lake's approved/
 upload-sample: $(STAMP)
 	$(BIN)/python -m devtools.upload $(FILE)
+
+## make migrate-lake-to-shops [SHOP=default] [DRY_RUN=1]: move the local lake's single-shop partitions under shop=<SHOP>/ (contract 2.0; pause the DAGs first)
+SHOP ?= default
+migrate-lake-to-shops: $(STAMP)
+	$(BIN)/python -m devtools.migrate_lake --shop $(SHOP) $(if $(DRY_RUN),--dry-run)
 
 ## make screenshots: the README's first ten minutes on a throwaway stack, photographed into docs/images/
 screenshots: $(STAMP) $(BROWSER_STAMP) postgres-server

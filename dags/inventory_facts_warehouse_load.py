@@ -2,9 +2,9 @@
 ### Facts → warehouse (example load, DuckDB)
 
 An example of a warehouse load that follows `docs/warehouse-contract.md`, kept runnable so the
-contract stays proven. Reads each new facts partition
-`<inventory_lake_uri>/facts/inventory_adjustment_lines/dt=YYYY-MM-DD/` (only with its
-`_SUCCESS` marker, checked by sha256) and MERGEs it on `line_key` into the table
+contract stays proven. Reads each new facts partition, one per shop and day,
+`<inventory_lake_uri>/facts/inventory_adjustment_lines/shop=<id>/dt=YYYY-MM-DD/` (only with its
+`_SUCCESS` marker, checked by sha256) and MERGEs it on (`shop`, `line_key`) into the table
 `inventory_adjustment_lines` of a DuckDB file (variable `inventory_warehouse_duckdb`, default
 `$AIRFLOW_HOME/warehouse/inventory_lake.duckdb`): a newer `updated_at` replaces the current
 row, an older one never does, so loading a partition twice or out of order is harmless. Every
@@ -12,8 +12,9 @@ load is recorded in `inventory_adjustment_line_loads`; then an event on the
 `warehouse_inventory_adjustment_lines` Asset.
 
 **When it runs.** On every event of the `facts_inventory_adjustment_lines` Asset, for the
-`dt` of each event; backfill a range from the UI, or trigger with params `dt_start` /
-`dt_end`. One run at a time (DuckDB has one writer per file). Owner: data engineering.
+shop and `dt` of each event; backfill a range from the UI, or trigger with params `dt_start` /
+`dt_end` and `shops` (shop ids; empty = all configured shops). One run at a time (DuckDB has
+one writer per file). Owner: data engineering.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from include.inventory_lake.lineage.operators import lake_task
     catchup=False,
     max_active_runs=1,
     default_args=dag_defaults.default_args(),
-    params=dag_defaults.day_range_params("load"),
+    params={**dag_defaults.day_range_params("load"), **dag_defaults.shops_param()},
     tags=[tags.FACTS, tags.LAKE],
     doc_md=__doc__,
 )

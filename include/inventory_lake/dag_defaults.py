@@ -1,5 +1,5 @@
 """What every DAG of the project shares: owner, retries, start date, timetables, the day-range
-params, the time limit of a task that calls an API and the extracts' freshness deadline.
+and shops params, the time limit of a task that calls an API and the extracts' freshness deadline.
 
 The DAG policy test (`tests/dags/test_dag_policy.py`) checks every task and DAG against these
 values, so a DAG that hard-codes its own fails there.
@@ -94,11 +94,15 @@ def day_range_params(verb: str) -> dict[str, Param]:
     }
 
 
+# Which shops a run covers: ids of the `inventory_lake_shops` Variable (shops.select_shops).
+SHOPS_PARAM_NAME = "shops"
+
+
 def shops_param() -> dict[str, Param]:
     """`shops`: which configured shops a run covers (empty: all). In the trigger and backfill
     forms, so a backfill can load one shop's history without touching the others."""
     return {
-        "shops": Param(
+        SHOPS_PARAM_NAME: Param(
             [],
             type="array",
             items={"type": "string"},

@@ -1,131 +1,156 @@
-"""inventory_facts_warehouse_load through Airflow: facts partitions built from the emulator
-(one with a late update of Stocky lines: pending items performed later land in a later day),
-loaded by an asset-triggered run, then an older partition loaded again."""
+"""inventory_facts_warehouse_load through Airflow, on facts partitions of the 2.0 layout
+(`facts/inventory_adjustment_lines/shop=<id>/dt=…/`, written by the producer's own
+PartitionWriter): a load, a late update of lines in a later day, then the older partition loaded
+again; the `shops` param; a missing partition fails the run and names it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from include.inventory_lake import assets
+from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.partition_writer import PartitionWriter
+from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import FACTS_LINES_PATH
+from include.inventory_lake.shops import DEFAULT_SHOP_ID
 from include.inventory_lake.warehouse.duckdb_merge import LOADS_TABLE, TABLE
 from tests.airflow_runs import asset_events
-from tests.inventory_lake.facts.dag_runs import (
-    create_asset_triggered_run,
-    extract,
-    run_existing,
-    run_manual,
-    start_listening,
-    task_states,
-)
-from tests.lake_reads import read_partition
-from tests.servers import Emulator, S3Server, truth
+from tests.inventory_lake.facts.dag_runs import run_manual, task_states
+from tests.servers import S3Server
 
 DAG_ID = "inventory_facts_warehouse_load"
-FACTS_DAG_ID = "inventory_adjustment_facts"
-LAST_DAY = date(2026, 1, 14)  # the emulator's data ends 2026-01-15: recent items are pending
+DAY = date(2026, 1, 13)
+LATER = DAY + timedelta(days=1)
 
 
 @pytest.fixture()
 def world(
     airflow_db: Any,
     airflow_connections: Any,
-    fresh_emulator: Emulator,
     s3_server: S3Server,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[tuple[Emulator, S3Server, Path]]:
+) -> Iterator[tuple[S3Server, Path]]:
     s3_server.empty_bucket()
     warehouse = tmp_path / "warehouse.duckdb"
     monkeypatch.setenv("AIRFLOW_VAR_INVENTORY_WAREHOUSE_DUCKDB", str(warehouse))
-    yield fresh_emulator, s3_server, warehouse
+    monkeypatch.delenv("AIRFLOW_VAR_INVENTORY_LAKE_SHOPS", raising=False)
+    yield s3_server, warehouse
+    s3_server.empty_bucket()
 
 
-def build_facts(day: date) -> None:
-    extract(day)
-    run = run_manual(FACTS_DAG_ID, day)
-    assert run.state == "success", task_states(run)
+def lines(day: date, versions: dict[int, tuple[int, str]], shop: str) -> pa.Table:
+    """Stocky facts rows: item id -> (hour updated on `day`, status)."""
+    return pa.Table.from_pylist(
+        [
+            {
+                "shop": shop,
+                "source": "stocky",
+                "line_key": f"stocky:{item}",
+                "line_id": item,
+                "quantity": 2,
+                "status": status,
+                "updated_at": datetime(day.year, day.month, day.day, hour, tzinfo=UTC),
+                "adjustment_missing": False,
+            }
+            for item, (hour, status) in versions.items()
+        ],
+        schema=facts.LINES,
+    )
 
 
-def perform_pending_items_of(emulator: Emulator, day: date) -> tuple[set[int], date]:
-    """Perform now the items still pending from `day`; returns their ids and the day they
-    were performed (today)."""
-    pending = [
-        item
-        for item in truth(emulator, "stocky/stock_adjustment_items")
-        if item["status"] == "not adjusted"
-        and datetime.fromisoformat(item["updated_at"]).date() == day
-    ]
-    adjustment_ids = sorted({item["stock_adjustment_id"] for item in pending})
-    performed = set(emulator.admin_post("stocky/perform", {"ids": adjustment_ids})["item_ids"])
-    assert performed == {item["id"] for item in pending}
-    days = {
-        datetime.fromisoformat(item["updated_at"]).date()
-        for item in truth(emulator, "stocky/stock_adjustment_items")
-        if item["id"] in performed
-    }
-    assert len(days) == 1, days
-    return performed, days.pop()
+def write_facts(s3: S3Server, day: date, table: pa.Table, shop: str = DEFAULT_SHOP_ID) -> None:
+    partition = Partition(LakeRoot(s3.bucket), FACTS_LINES_PATH, shop, day)
+    with PartitionWriter(s3.client(), partition, facts.LINES, f"facts-{shop}-{day}") as writer:
+        for batch in table.to_batches():
+            writer.write(batch)
+        writer.commit()
 
 
-def table_rows(warehouse: Path) -> dict[str, dict[str, Any]]:
+def table_rows(warehouse: Path) -> dict[tuple[str, str], dict[str, Any]]:
     with duckdb.connect(str(warehouse), read_only=True) as db:
         cursor = db.execute(f"SELECT * EXCLUDE (loaded_at) FROM {TABLE}")
         names = [column[0] for column in cursor.description]
-        return {row[1]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+        return {
+            (row[names.index("shop")], row[names.index("line_key")]): dict(
+                zip(names, row, strict=True)
+            )
+            for row in cursor.fetchall()
+        }
 
 
-def test_reloads_and_late_updates_leave_one_current_row_per_line_key(
-    world: tuple[Emulator, S3Server, Path],
+def load(day: date, last: date | None = None, shops: list[str] | None = None) -> Any:
+    conf: dict[str, Any] = {"dt_start": day.isoformat()}
+    if last is not None:
+        conf["dt_end"] = last.isoformat()
+    if shops is not None:
+        conf["shops"] = shops
+    return run_manual(DAG_ID, last or day, conf)
+
+
+def test_reloads_and_late_updates_leave_one_current_row_per_shop_and_line_key(
+    world: tuple[S3Server, Path],
 ) -> None:
-    emulator, s3, warehouse = world
-    start_listening(DAG_ID)
-    build_facts(LAST_DAY)
-    first = run_existing(DAG_ID, create_asset_triggered_run(DAG_ID))
+    s3, warehouse = world
+    write_facts(s3, DAY, lines(DAY, {1: (9, "not adjusted"), 2: (9, "adjusted")}, "default"))
+    write_facts(s3, LATER, lines(LATER, {1: (2, "adjusted")}, "default"))
+
+    first = load(DAY)
     assert first.state == "success", task_states(first)
-    performed, today = perform_pending_items_of(emulator, LAST_DAY)
-    assert len(performed) >= 3, "the emulator's last day should have pending items"
-    build_facts(today)
-    second = run_existing(DAG_ID, create_asset_triggered_run(DAG_ID))
+    second = load(LATER)
     assert second.state == "success", task_states(second)
-
-    early = read_partition(s3, FACTS_LINES_PATH, LAST_DAY).to_pylist()
-    late = read_partition(s3, FACTS_LINES_PATH, today).to_pylist()
-    late_updates = {f"stocky:{item_id}" for item_id in performed}
-    assert late_updates <= {r["line_key"] for r in early} & {r["line_key"] for r in late}
     rows = table_rows(warehouse)
-    assert rows.keys() == {r["line_key"] for r in early} | {r["line_key"] for r in late}
-    for key in late_updates:
-        assert rows[key]["status"] == "adjusted" and rows[key]["dt"] == today
-        assert rows[key]["new_quantity"] is not None
-    events = asset_events(assets.WAREHOUSE_ADJUSTMENT_LINES.name)
-    assert [event["dts"] for event in events[-2:]] == [[LAST_DAY.isoformat()], [today.isoformat()]]
-    assert events[-1]["current_rows"] == len(rows)
+    assert set(rows) == {("default", "stocky:1"), ("default", "stocky:2")}
+    assert rows["default", "stocky:1"]["status"] == "adjusted"
+    assert rows["default", "stocky:1"]["dt"] == LATER
+    event = asset_events(assets.WAREHOUSE_ADJUSTMENT_LINES.name)[-1]
+    assert event["dts"] == [LATER.isoformat()] and event["shops"] == ["default"]
+    assert event["current_rows"] == 2
 
-    again = run_manual(DAG_ID, LAST_DAY, {"dt_start": LAST_DAY.isoformat()})
+    again = load(DAY)
     assert again.state == "success", task_states(again)
     assert table_rows(warehouse) == rows, "an older partition never brings back old versions"
     with duckdb.connect(str(warehouse), read_only=True) as db:
-        loads = db.execute(f"SELECT dt, rows, inserted, updated FROM {LOADS_TABLE}").fetchall()
-    assert [load[0] for load in loads] == [LAST_DAY, today, LAST_DAY]
-    reload_rows, reload_inserted, reload_updated = loads[-1][1:]
-    assert reload_inserted == 0
-    assert reload_rows - reload_updated == len(late_updates), "only the newer rows were kept"
+        loads = db.execute(f"SELECT shop, dt, inserted, updated FROM {LOADS_TABLE}").fetchall()
+    assert loads == [("default", DAY, 2, 0), ("default", LATER, 0, 1), ("default", DAY, 0, 1)]
+
+
+def test_the_shops_param_names_configured_shops_and_each_loads_its_own_partitions(
+    world: tuple[S3Server, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3, warehouse = world
+    monkeypatch.setenv(
+        "AIRFLOW_VAR_INVENTORY_LAKE_SHOPS",
+        '[{"id": "hanoi", "haravan_conn_id": "haravan_default"},'
+        ' {"id": "saigon", "haravan_conn_id": "haravan_default"}]',
+    )
+    write_facts(s3, DAY, lines(DAY, {1: (9, "adjusted")}, "hanoi"), "hanoi")
+    write_facts(s3, DAY, lines(DAY, {1: (10, "adjusted")}, "saigon"), "saigon")
+
+    only = load(DAY, shops=["saigon"])
+    assert only.state == "success", task_states(only)
+    assert set(table_rows(warehouse)) == {("saigon", "stocky:1")}
+    every = load(DAY)
+    assert every.state == "success", task_states(every)
+    assert set(table_rows(warehouse)) == {("hanoi", "stocky:1"), ("saigon", "stocky:1")}
+    unknown = load(DAY, shops=["danang"])
+    assert unknown.state == "failed"
 
 
 def test_a_missing_facts_partition_fails_the_load_and_names_it(
-    world: tuple[Emulator, S3Server, Path], capfd: pytest.CaptureFixture[str]
+    world: tuple[S3Server, Path], capfd: pytest.CaptureFixture[str]
 ) -> None:
-    _, s3, warehouse = world
-    run = run_manual(DAG_ID, LAST_DAY, {"dt_start": "2026-01-13", "dt_end": "2026-01-14"})
+    s3, warehouse = world
+    run = load(date(2026, 1, 13), date(2026, 1, 14))
     assert run.state == "failed"
     output = capfd.readouterr().out
     for day in ("2026-01-13", "2026-01-14"):
-        assert f"s3://{s3.bucket}/{FACTS_LINES_PATH}/dt={day}/" in output
+        assert f"s3://{s3.bucket}/{FACTS_LINES_PATH}/shop=default/dt={day}/" in output
     assert not warehouse.exists(), "nothing loaded, not even an empty warehouse"

@@ -212,6 +212,28 @@ class LakeStore:
     def download_file(self, key: str, path: Path) -> None:
         self.client.download_file(self.bucket, key, str(path), Config=transfer_config())
 
+    def copy(self, source: str, destination: str, *, source_etag: str | None = None) -> None:
+        """Copy `source` to `destination` inside the bucket, byte for byte, without the data
+        leaving S3 (a multipart copy above MULTIPART_BYTES, past the 5 GB single-copy limit).
+        With `source_etag` the copy reads only that version of the source, else
+        `WriteConflict` is raised (the source was replaced meanwhile)."""
+        from botocore.exceptions import ClientError
+
+        quoted = None if source_etag is None else '"' + source_etag.strip('"') + '"'
+        extra = {"CopySourceIfMatch": quoted} if quoted is not None else {}
+        try:
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": source},
+                self.bucket,
+                destination,
+                ExtraArgs=extra,
+                Config=transfer_config(),
+            )
+        except ClientError as error:
+            if source_etag is not None and error_code(error) in CONFLICT_CODES:
+                raise WriteConflict(self.bucket, source, f"If-Match {source_etag}") from error
+            raise
+
     def move(self, source: str, destination: str, etag: str) -> bool:
         """Move `source` (version `etag`) to `destination`; True when it is there afterwards.
 

@@ -1,9 +1,13 @@
-"""MERGE a facts partition into a DuckDB table with one current row per `line_key`.
+"""MERGE a facts partition into a DuckDB table with one current row per (`shop`, `line_key`).
 
 The rule is the contract's: insert unknown keys; replace a known key only with a version at
 least as new (`updated_at >=`), so loading a partition twice changes nothing and loading an
 old partition after a newer one never brings back an old version. Each load is one
 transaction (MERGE plus a row in the loads table), so a failure leaves the table as it was.
+
+A warehouse file created under contract 1.x (no `shop` column, key `line_key`) is upgraded when
+it is opened: its rows take the shop id the lake's migration gave the old partitions
+(`legacy_shop`, `default` unless said otherwise), and the key becomes (`shop`, `line_key`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from include.inventory_lake.schemas import facts
+from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
 TABLE = "inventory_adjustment_lines"
 LOADS_TABLE = "inventory_adjustment_line_loads"
@@ -49,9 +54,10 @@ def _columns_ddl() -> str:
 CREATE_TABLES = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
     {_columns_ddl()},
-    PRIMARY KEY (line_key)
+    PRIMARY KEY (shop, line_key)
 );
 CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
+    shop VARCHAR NOT NULL,
     dt DATE NOT NULL,
     uri VARCHAR NOT NULL,
     sha256 VARCHAR NOT NULL,
@@ -64,7 +70,7 @@ CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
 """
 
 # Stocky items flagged `adjustment_missing` take the adjustment's columns from the newest row
-# of the same adjustment that has them (the contract's recipe, verbatim).
+# of the same adjustment of the same shop that has them (the contract's recipe, verbatim).
 CREATE_FILLED_VIEW = f"""
 CREATE OR REPLACE VIEW {FILLED_VIEW} AS
 SELECT line.* REPLACE (
@@ -78,25 +84,26 @@ SELECT line.* REPLACE (
 )
 FROM {TABLE} AS line
 LEFT JOIN (
-    SELECT adjustment_id, adjustment_number, location_id, location_shopify_id, reason,
+    SELECT shop, adjustment_id, adjustment_number, location_id, location_shopify_id, reason,
         created_at, note, archived
     FROM {TABLE}
     WHERE source = 'stocky' AND NOT adjustment_missing
-    QUALIFY row_number() OVER (PARTITION BY adjustment_id ORDER BY updated_at DESC) = 1
+    QUALIFY row_number() OVER (PARTITION BY shop, adjustment_id ORDER BY updated_at DESC) = 1
 ) AS adjustment
     ON line.source = 'stocky' AND line.adjustment_missing
-    AND adjustment.adjustment_id = line.adjustment_id
+    AND adjustment.shop = line.shop AND adjustment.adjustment_id = line.adjustment_id
 """
 
 _NAMES = [field.name for field in facts.LINES] + ["dt", "loaded_at"]
+KEY = ("shop", "line_key")
 MERGE = f"""
 MERGE INTO {TABLE} AS current
 USING (
     SELECT *, $dt::DATE AS dt, now() AS loaded_at FROM read_parquet($path)
 ) AS incoming
-ON current.line_key = incoming.line_key
+ON current.shop = incoming.shop AND current.line_key = incoming.line_key
 WHEN MATCHED AND incoming.updated_at >= current.updated_at THEN UPDATE SET
-    {", ".join(f"{name} = incoming.{name}" for name in _NAMES if name != "line_key")}
+    {", ".join(f"{name} = incoming.{name}" for name in _NAMES if name not in KEY)}
 WHEN NOT MATCHED THEN INSERT ({", ".join(_NAMES)})
     VALUES ({", ".join(f"incoming.{name}" for name in _NAMES)})
 RETURNING merge_action
@@ -105,6 +112,7 @@ RETURNING merge_action
 
 @dataclass(frozen=True)
 class MergeResult:
+    shop: str
     dt: date
     rows: int
     inserted: int
@@ -116,9 +124,50 @@ class MergeResult:
         return self.rows - self.inserted - self.updated
 
 
-def connect(path: Path) -> duckdb.DuckDBPyConnection:
+def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    rows = connection.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = $table "
+        "ORDER BY ordinal_position",
+        {"table": table},
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def upgrade_from_1x(connection: duckdb.DuckDBPyConnection, legacy_shop: str) -> bool:
+    """Give a contract 1.x warehouse the `shop` column (value `legacy_shop`) and the key
+    (`shop`, `line_key`), in one transaction; False when there is nothing to upgrade. DuckDB
+    cannot change a primary key in place: the table is rebuilt."""
+    columns = _columns(connection, TABLE)
+    if not columns or "shop" in columns:
+        return False
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        connection.execute(f"DROP VIEW IF EXISTS {FILLED_VIEW}")
+        connection.execute(f"ALTER TABLE {TABLE} RENAME TO {TABLE}_1x")
+        connection.execute(f"ALTER TABLE {LOADS_TABLE} RENAME TO {LOADS_TABLE}_1x")
+        connection.execute(CREATE_TABLES)
+        connection.execute(
+            f"INSERT INTO {TABLE} BY NAME SELECT $shop AS shop, * FROM {TABLE}_1x",
+            {"shop": legacy_shop},
+        )
+        connection.execute(
+            f"INSERT INTO {LOADS_TABLE} BY NAME SELECT $shop AS shop, * FROM {LOADS_TABLE}_1x",
+            {"shop": legacy_shop},
+        )
+        connection.execute(f"DROP TABLE {TABLE}_1x")
+        connection.execute(f"DROP TABLE {LOADS_TABLE}_1x")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return True
+
+
+def connect(path: Path, legacy_shop: str = DEFAULT_SHOP_ID) -> duckdb.DuckDBPyConnection:
+    """Open (or create) the warehouse file; a 1.x one is upgraded (`upgrade_from_1x`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect(str(path))
+    upgrade_from_1x(connection, legacy_shop)
     connection.execute(CREATE_TABLES)
     connection.execute(CREATE_FILLED_VIEW)
     return connection
@@ -127,25 +176,36 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
 def merge_partition(
     connection: duckdb.DuckDBPyConnection,
     parquet_path: Path,
+    shop: str,
     dt: date,
     marker: dict[str, Any],
     uri: str,
 ) -> MergeResult:
+    """MERGE one partition of one shop; its rows must all belong to that shop."""
     connection.execute("BEGIN TRANSACTION")
     try:
+        strays = connection.execute(
+            "SELECT count(*) FROM read_parquet($path) WHERE shop IS DISTINCT FROM $shop",
+            {"path": str(parquet_path), "shop": shop},
+        ).fetchone()
+        if strays and strays[0]:
+            raise ValueError(f"{uri}: {strays[0]} row(s) of another shop than {shop!r}")
         actions = [
             row[0]
             for row in connection.execute(MERGE, {"dt": dt, "path": str(parquet_path)}).fetchall()
         ]
         result = MergeResult(
+            shop=shop,
             dt=dt,
             rows=int(marker["rows"]),
             inserted=actions.count("INSERT"),
             updated=actions.count("UPDATE"),
         )
         connection.execute(
-            f"INSERT INTO {LOADS_TABLE} VALUES ($dt, $uri, $sha, $rows, $ins, $upd, $run, now())",
+            f"INSERT INTO {LOADS_TABLE} VALUES "
+            "($shop, $dt, $uri, $sha, $rows, $ins, $upd, $run, now())",
             {
+                "shop": shop,
                 "dt": dt,
                 "uri": uri,
                 "sha": marker["sha256"],

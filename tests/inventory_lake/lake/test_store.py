@@ -99,3 +99,14 @@ def test_file_sha256_is_the_files_digest(tmp_path: Path) -> None:
     path = tmp_path / "f.bin"
     path.write_bytes(b"abc")
     assert file_sha256(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_a_copy_keeps_the_bytes_and_names_the_source_version(store: LakeStore) -> None:
+    etag = store.put_bytes("a/source.bin", b"\x00raw bytes")
+    store.copy("a/source.bin", "b/copy.bin", source_etag=etag)
+    assert store.read_bytes("b/copy.bin") == b"\x00raw bytes"
+    assert store.read_bytes("a/source.bin") == b"\x00raw bytes", "a copy, not a move"
+    store.put_bytes("a/source.bin", b"replaced")
+    with pytest.raises(WriteConflict):
+        store.copy("a/source.bin", "b/copy.bin", source_etag=etag)
+    assert store.read_bytes("b/copy.bin") == b"\x00raw bytes"

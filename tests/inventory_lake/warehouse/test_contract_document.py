@@ -21,6 +21,7 @@ from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.partition_writer import PartitionWriter
 from include.inventory_lake.schemas import facts, stocky
 from include.inventory_lake.settings import FACTS_LINES_PATH
+from include.inventory_lake.shops import DEFAULT_SHOP_ID
 from include.inventory_lake.warehouse.duckdb_merge import CREATE_FILLED_VIEW
 from tests.inventory_lake.facts.raw_builders import (
     at,
@@ -99,7 +100,10 @@ def test_version_path_assets_and_checks_match_the_code() -> None:
     assert f"**Version {facts.CONTRACT_VERSION}.**" in TEXT
     assert re.search(rf"^\| {re.escape(facts.CONTRACT_VERSION)} \|", TEXT, flags=re.MULTILINE)
     assert facts.LINES.metadata[b"contract_version"].decode() == facts.CONTRACT_VERSION
-    assert f"s3://<lake>/{FACTS_LINES_PATH}/dt=YYYY-MM-DD/" in TEXT
+    assert f"s3://<lake>/{FACTS_LINES_PATH}/shop=<shop>/dt=YYYY-MM-DD/" in TEXT
+    assert "python -m include.inventory_lake.lake.shop_migration" in section(
+        "## Migrating from 1.x"
+    )
     for asset in (assets.FACTS_ADJUSTMENT_LINES, assets.WAREHOUSE_ADJUSTMENT_LINES):
         assert f"`{asset.name}`" in TEXT
     for check in CHECKS:
@@ -115,10 +119,18 @@ def test_version_path_assets_and_checks_match_the_code() -> None:
     ],
 )
 def test_each_ddl_declares_every_column_with_its_mapped_type(engine: str, starting: str) -> None:
+    """Athena and BigQuery read `shop` from the path (a partition column, declared after the
+    others: a table column may not share its name); Snowflake reads it from the file."""
     ddl = block(starting)
     declared = re.findall(r"^  (\w+) (\w+(?:\(\d+,\d+\))?)", ddl, flags=re.MULTILINE)
     columns = [(name, type_) for name, type_ in declared if name in facts.LINES.names]
-    assert columns == [(f.name, engine_type(engine, f.type)) for f in facts.LINES]
+    expected = [(f.name, engine_type(engine, f.type)) for f in facts.LINES]
+    if engine in ("athena", "bigquery"):
+        expected = [column for column in expected if column[0] != "shop"] + [expected[0]]
+        partitions = "PARTITIONED BY (" if engine == "athena" else "WITH PARTITION COLUMNS ("
+        names = re.findall(r"^  (\w+) ", ddl.split(partitions, 1)[1], flags=re.MULTILINE)
+        assert names[:2] == ["shop", "dt"]
+    assert columns == expected
 
 
 def test_the_filled_view_in_the_document_is_the_one_the_example_creates() -> None:
@@ -128,8 +140,13 @@ def test_the_filled_view_in_the_document_is_the_one_the_example_creates() -> Non
     assert words(block("CREATE OR REPLACE VIEW")) == words(CREATE_FILLED_VIEW)
 
 
-def staged(db: duckdb.DuckDBPyConnection, name: str, rows: list[tuple[Any, ...]]) -> None:
-    """A staging table of facts rows: (item id, updated hour, status, dt)."""
+def staged(
+    db: duckdb.DuckDBPyConnection,
+    name: str,
+    rows: list[tuple[Any, ...]],
+    shop: str = DEFAULT_SHOP_ID,
+) -> None:
+    """A staging table of facts rows of `shop`: (item id, updated hour, status, dt)."""
     items = [
         stocky_item(item_id, 101, 1, at(DAY, 0) + timedelta(hours=hour), status=status)
         for item_id, hour, status, _ in rows
@@ -142,15 +159,21 @@ def staged(db: duckdb.DuckDBPyConnection, name: str, rows: list[tuple[Any, ...]]
     lines = pa.Table.from_batches(
         [flatten.stocky_lines(batch(items, stocky.STOCK_ADJUSTMENT_ITEMS), lookup)]
     )
+    shops = pa.array([shop] * lines.num_rows, pa.string())
+    lines = lines.set_column(0, facts.LINES.field("shop"), shops)
     lines = lines.append_column("dt", pa.array([row[3] for row in rows], pa.date32()))
     db.register("incoming", lines)
     db.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM incoming")
     db.unregister("incoming")
 
 
-def current(db: duckdb.DuckDBPyConnection) -> list[tuple[str, str, date]]:
+def current(
+    db: duckdb.DuckDBPyConnection, shop: str = DEFAULT_SHOP_ID
+) -> list[tuple[str, str, date]]:
     return db.execute(
-        "SELECT line_key, status, dt FROM inventory_adjustment_lines ORDER BY line_key"
+        "SELECT line_key, status, dt FROM inventory_adjustment_lines WHERE shop = $shop "
+        "ORDER BY line_key",
+        {"shop": shop},
     ).fetchall()
 
 
@@ -171,6 +194,10 @@ def test_the_documented_merge_keeps_one_newest_row_per_line_key() -> None:
         db.execute(merge)  # the same load again
         staged(db, "staged_lines", [(1, 9, "not adjusted", DAY)])
         db.execute(merge)  # an older partition loaded late
+        assert current(db) == [("stocky:1", "adjusted", nxt), ("stocky:2", "adjusted", DAY)]
+        staged(db, "staged_lines", [(1, 9, "not adjusted", DAY)], shop="hanoi")
+        db.execute(merge)  # the same line_key in another shop is another line
+        assert current(db, "hanoi") == [("stocky:1", "not adjusted", DAY)]
         assert current(db) == [("stocky:1", "adjusted", nxt), ("stocky:2", "adjusted", DAY)]
 
 
@@ -234,7 +261,7 @@ def test_no_sql_with_a_placeholder_runs_through_spark_or_hive_unguarded() -> Non
         for found in re.finditer(r"```sql\n(.*?)```", part, flags=re.DOTALL):
             if "${" not in found.group(1):
                 continue
-            assert re.findall(r"\$\{([^}]*)\}", found.group(1)) == ["dt"]
+            assert re.findall(r"\$\{([^}]*)\}", found.group(1)) == ["shop", "dt"]
             before = part[: found.start()]
             earlier_sql = "\n".join(re.findall(r"```sql\n(.*?)```", before, flags=re.DOTALL))
             assert SPARK_SET in earlier_sql and HIVE_SET in earlier_sql, found.group(1)[:60]
@@ -258,7 +285,8 @@ def test_every_glob_given_for_duckdb_and_polars_names_the_data_files() -> None:
     for reader in ("DuckDB", "Polars"):
         globs = reader_globs(reader)
         assert globs, reader
-        assert all(g.endswith(f"/{FACTS_LINES_PATH}/dt=*/part-*.parquet") for g in globs), globs
+        ending = f"/{FACTS_LINES_PATH}/shop=*/dt=*/part-*.parquet"
+        assert all(g.endswith(ending) for g in globs), globs
     # every quoted path glob over the partitions, anywhere on the page
     quoted = re.findall(r"[\'\"]([^\'\"\s]*dt=\*[^\'\"\s]*)[\'\"]", TEXT)
     assert quoted and all(path.endswith("/dt=*/part-*.parquet") for path in quoted), quoted
@@ -275,10 +303,12 @@ def lake_written_by_the_producer(s3: S3Server, local: Path) -> dict[date, int]:
             [batch([stocky_adjustment(101, at(DAY, 1))], stocky.STOCK_ADJUSTMENTS)]
         )
     )
-    days = {DAY: [flatten.stocky_lines(batch(items, stocky.STOCK_ADJUSTMENT_ITEMS), lookup)]}
+    lines = pa.table(flatten.stocky_lines(batch(items, stocky.STOCK_ADJUSTMENT_ITEMS), lookup))
+    shops = pa.array([DEFAULT_SHOP_ID] * lines.num_rows, pa.string())
+    days = {DAY: lines.set_column(0, facts.LINES.field("shop"), shops).to_batches()}
     days[DAY + timedelta(days=1)] = []
     for day, batches in days.items():
-        partition = Partition(root, FACTS_LINES_PATH, day)
+        partition = Partition(root, FACTS_LINES_PATH, DEFAULT_SHOP_ID, day)
         with PartitionWriter(s3.client(), partition, facts.LINES, f"run-{day}") as writer:
             for lines in batches:
                 writer.write(lines)
