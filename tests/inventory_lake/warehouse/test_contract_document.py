@@ -157,7 +157,7 @@ def staged(
         )
     )
     lines = pa.Table.from_batches(
-        [flatten.stocky_lines(batch(items, stocky.STOCK_ADJUSTMENT_ITEMS), lookup)]
+        [flatten.stocky_lines(batch(items, stocky.STOCK_ADJUSTMENT_ITEMS), lookup, shop)]
     )
     shops = pa.array([shop] * lines.num_rows, pa.string())
     lines = lines.set_column(0, facts.LINES.field("shop"), shops)
@@ -303,7 +303,9 @@ def lake_written_by_the_producer(s3: S3Server, local: Path) -> dict[date, int]:
             [batch([stocky_adjustment(101, at(DAY, 1))], stocky.STOCK_ADJUSTMENTS)]
         )
     )
-    lines = pa.table(flatten.stocky_lines(batch(items, stocky.STOCK_ADJUSTMENT_ITEMS), lookup))
+    lines = pa.table(
+        flatten.stocky_lines(batch(items, stocky.STOCK_ADJUSTMENT_ITEMS), lookup, DEFAULT_SHOP_ID)
+    )
     shops = pa.array([DEFAULT_SHOP_ID] * lines.num_rows, pa.string())
     days = {DAY: lines.set_column(0, facts.LINES.field("shop"), shops).to_batches()}
     days[DAY + timedelta(days=1)] = []

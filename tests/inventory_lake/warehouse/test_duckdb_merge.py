@@ -67,7 +67,7 @@ def haravan_facts(day: date) -> pa.RecordBatch:
         at(day, 8),
         [haravan_line(11, -11, "-11000000.00"), haravan_line(12, 50000, "150000000000.00")],
     )
-    return flatten.haravan_lines(batch([raw], haravan.ADJUSTMENTS))
+    return flatten.haravan_lines(batch([raw], haravan.ADJUSTMENTS), DEFAULT_SHOP_ID)
 
 
 def stocky_facts(day: date, *items: dict[str, Any]) -> pa.RecordBatch:
@@ -76,7 +76,9 @@ def stocky_facts(day: date, *items: dict[str, Any]) -> pa.RecordBatch:
             [batch([stocky_adjustment(101, at(day, 9))], stocky.STOCK_ADJUSTMENTS)]
         )
     )
-    return flatten.stocky_lines(batch(list(items), stocky.STOCK_ADJUSTMENT_ITEMS), lookup)
+    return flatten.stocky_lines(
+        batch(list(items), stocky.STOCK_ADJUSTMENT_ITEMS), lookup, DEFAULT_SHOP_ID
+    )
 
 
 def load(
@@ -195,6 +197,7 @@ def test_the_filled_view_gives_flagged_items_their_adjustment_from_another_day(
                 flatten.stocky_lines(
                     batch([stocky_item(1001, 101, 5, at(DAY, 9))], stocky.STOCK_ADJUSTMENT_ITEMS),
                     flatten.stocky_adjustment_lookup(stocky.STOCK_ADJUSTMENTS.empty_table()),
+                    DEFAULT_SHOP_ID,
                 )
             ]
         )
@@ -245,6 +248,7 @@ def test_the_filled_view_takes_the_adjustment_of_the_same_shop_only(
     orphan = flatten.stocky_lines(
         batch([stocky_item(1001, 101, 5, at(DAY, 9))], stocky.STOCK_ADJUSTMENT_ITEMS),
         flatten.stocky_adjustment_lookup(stocky.STOCK_ADJUSTMENTS.empty_table()),
+        "hanoi",
     )
     load(db, facts_file(tmp_path, DAY, orphan, shop="hanoi"), DAY, "hanoi")
     # adjustment 101 of another shop (another Stocky store: ids are not shared)
