@@ -81,7 +81,7 @@ def extract_haravan(shop: Mapping[str, Any], context: Mapping[str, Any]) -> dict
 
 
 def extract_stocky(shop: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
-    with fail_fast_on(*PERMANENT_FAILURES):
+    with fail_fast_on(*PERMANENT_FAILURES, ShopConfigError):
         return _extract_stocky(Shop.from_xcom(dict(shop)), context)
 
 
@@ -144,7 +144,8 @@ def _index_summary(index: IndexUpdate) -> dict[str, Any]:
 
 def _extract_stocky(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     """Both datasets are fetched before either is committed: a failure writes nothing."""
-    assert shop.stocky_conn_id is not None, "shops_to_extract passes Stocky shops only"
+    if shop.stocky_conn_id is None:
+        raise ShopConfigError(f"shop {shop.id!r} has no Stocky connection (stocky_conn_id)")
     interval = _interval(context)
     s3, lake = s3_client(), ShopLake(lake_root(), shop.id)
     run_id = context["run_id"]

@@ -126,9 +126,11 @@ def build_facts_partition(
         if null_ids:
             raise DataQualityError(dt, null_ids)
         index = read_index(LakeStore(s3, lake.root.bucket), lake)
-        if stocky_raws:
-            same_day = flatten.stocky_adjustment_lookup(stocky_raws[0].open().read())
-            lookup, from_index_ids = stocky_lookup(same_day, index.known())
+        # A shop without Stocky: no items, so the lookup is never consulted.
+        same_day = flatten.stocky_adjustment_lookup(
+            stocky_raws[0].open().read() if stocky_raws else stocky.STOCK_ADJUSTMENTS.empty_table()
+        )
+        lookup, from_index_ids = stocky_lookup(same_day, index.known())
 
         report = BuildReport(dt)
         checks = LineChecks()

@@ -109,6 +109,31 @@ def test_duplicated_line_keys_keep_the_newest_version_and_are_counted(
     assert table.schema.field("line_key").metadata[b"description"].startswith(b"Unique")
 
 
+def test_a_shop_without_stocky_gets_facts_of_its_haravan_lines_alone(
+    lake: tuple[S3Server, ShopLake],
+) -> None:
+    """No Stocky connection, so no Stocky partitions: the build needs only Haravan's."""
+    s3, shop_lake = lake
+    write_raw_day(
+        s3.client(),
+        shop_lake,
+        DAY,
+        [haravan_adjustment(1, at(DAY, 8), [haravan_line(11, -2, "-20.00")])],
+    )
+    for partition in raw_partitions(shop_lake, DAY)[1:]:  # write_raw_day wrote empty ones
+        for key in s3.keys(partition.prefix):
+            s3.client().delete_object(Bucket=s3.bucket, Key=key)
+
+    committed, report = build_facts_partition(
+        s3.client(), shop_lake, DAY, "run-1", with_stocky=False
+    )
+
+    rows = read_facts(s3, shop_lake).to_pylist()
+    assert [(row["shop"], row["line_key"]) for row in rows] == [("default", "haravan:11")]
+    assert committed.rows == 1 and report.rows(facts.STOCKY) == 0
+    assert report.sources[facts.STOCKY]["raw"] == []
+
+
 def test_an_empty_day_gets_an_empty_partition_with_its_marker(
     lake: tuple[S3Server, ShopLake],
 ) -> None:
