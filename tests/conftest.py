@@ -119,21 +119,28 @@ def s3_server(run_dir: Path) -> Iterator[S3Server]:
         stop_pid_group(server.pid)
 
 
-@pytest.fixture(scope="session")
-def emulator(run_dir: Path) -> Iterator[Emulator]:
+def _emulator(
+    run_dir: Path, log_name: str, data: dict[str, Any], credentials: dict[str, str]
+) -> Iterator[Emulator]:
+    """One emulator process (a shop's Haravan and Stocky APIs) with its data and credentials."""
     args = [
-        "--seed", str(EMULATOR_DATA["seed"]),
-        "--days", str(EMULATOR_DATA["days"]),
-        "--end", str(EMULATOR_DATA["end"]),
-        "--haravan-token", EMULATOR_CREDENTIALS["haravan_token"],
-        "--stocky-store", EMULATOR_CREDENTIALS["stocky_store"],
-        "--stocky-key", EMULATOR_CREDENTIALS["stocky_key"],
+        "--seed", str(data["seed"]),
+        "--days", str(data["days"]),
+        "--end", str(data["end"]),
+        "--haravan-token", credentials["haravan_token"],
+        "--stocky-store", credentials["stocky_store"],
+        "--stocky-key", credentials["stocky_key"],
     ]  # fmt: skip
-    server = start_emulator(free_port(), run_dir, run_dir / "logs" / "emulator.log", args)
+    server = start_emulator(free_port(), run_dir, run_dir / "logs" / log_name, args)
     try:
-        yield Emulator(server=server, data_knobs=dict(EMULATOR_DATA), **EMULATOR_CREDENTIALS)
+        yield Emulator(server=server, data_knobs=dict(data), **credentials)
     finally:
         stop_pid_group(server.pid)
+
+
+@pytest.fixture(scope="session")
+def emulator(run_dir: Path) -> Iterator[Emulator]:
+    yield from _emulator(run_dir, "emulator.log", EMULATOR_DATA, EMULATOR_CREDENTIALS)
 
 
 # A second shop's APIs: another emulator process, other data (seed), other credentials.
@@ -147,20 +154,7 @@ SECOND_SHOP_CREDENTIALS = {
 
 @pytest.fixture(scope="session")
 def second_shop_emulator(run_dir: Path) -> Iterator[Emulator]:
-    args = [
-        "--seed", str(SECOND_SHOP_DATA["seed"]),
-        "--days", str(SECOND_SHOP_DATA["days"]),
-        "--end", str(SECOND_SHOP_DATA["end"]),
-        "--haravan-token", SECOND_SHOP_CREDENTIALS["haravan_token"],
-        "--stocky-store", SECOND_SHOP_CREDENTIALS["stocky_store"],
-        "--stocky-key", SECOND_SHOP_CREDENTIALS["stocky_key"],
-    ]  # fmt: skip
-    log = run_dir / "logs" / "emulator-saigon.log"
-    server = start_emulator(free_port(), run_dir, log, args)
-    try:
-        yield Emulator(server=server, data_knobs=dict(SECOND_SHOP_DATA), **SECOND_SHOP_CREDENTIALS)
-    finally:
-        stop_pid_group(server.pid)
+    yield from _emulator(run_dir, "emulator-saigon.log", SECOND_SHOP_DATA, SECOND_SHOP_CREDENTIALS)
 
 
 @dataclass(frozen=True)
