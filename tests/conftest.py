@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,83 @@ def emulator(run_dir: Path) -> Iterator[Emulator]:
         yield Emulator(server=server, data_knobs=dict(EMULATOR_DATA), **EMULATOR_CREDENTIALS)
     finally:
         stop_pid_group(server.pid)
+
+
+# A second shop's APIs: another emulator process, other data (seed), other credentials.
+SECOND_SHOP_DATA = {"seed": 23, "days": 14, "end": "2026-01-15T00:00:00Z"}
+SECOND_SHOP_CREDENTIALS = {
+    "haravan_token": "saigon-haravan-token-7d21",
+    "stocky_store": "saigon-shop.myshopify.com",
+    "stocky_key": "saigon-stocky-key-4e8a",
+}
+
+
+@pytest.fixture(scope="session")
+def second_shop_emulator(run_dir: Path) -> Iterator[Emulator]:
+    args = [
+        "--seed", str(SECOND_SHOP_DATA["seed"]),
+        "--days", str(SECOND_SHOP_DATA["days"]),
+        "--end", str(SECOND_SHOP_DATA["end"]),
+        "--haravan-token", SECOND_SHOP_CREDENTIALS["haravan_token"],
+        "--stocky-store", SECOND_SHOP_CREDENTIALS["stocky_store"],
+        "--stocky-key", SECOND_SHOP_CREDENTIALS["stocky_key"],
+    ]  # fmt: skip
+    log = run_dir / "logs" / "emulator-saigon.log"
+    server = start_emulator(free_port(), run_dir, log, args)
+    try:
+        yield Emulator(server=server, data_knobs=dict(SECOND_SHOP_DATA), **SECOND_SHOP_CREDENTIALS)
+    finally:
+        stop_pid_group(server.pid)
+
+
+@dataclass(frozen=True)
+class ShopWorld:
+    """Three shops in one deployment: `hanoi` on the session emulator (the default
+    connections), `saigon` on a second emulator with its own data and credentials, `danang`
+    on that emulator with a token Haravan refuses (and no Stocky)."""
+
+    hanoi: Emulator
+    saigon: Emulator
+    s3: S3Server
+
+    SHOPS = ("hanoi", "saigon", "danang")
+
+
+@pytest.fixture()
+def shop_world(
+    world: tuple[Emulator, S3Server],
+    second_shop_emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[ShopWorld]:
+    """`world` with three shops configured, as a deployment would: the Variable
+    `inventory_lake_shops` and one connection per shop and API (here as AIRFLOW_* variables)."""
+    saigon = second_shop_emulator
+    saigon.reset()
+    shops = [
+        {"id": "hanoi", "haravan_conn_id": "haravan_default", "stocky_conn_id": "stocky_default"},
+        {"id": "saigon", "haravan_conn_id": "haravan_saigon", "stocky_conn_id": "stocky_saigon"},
+        {"id": "danang", "haravan_conn_id": "haravan_danang"},
+    ]
+    monkeypatch.setenv("AIRFLOW_VAR_INVENTORY_LAKE_SHOPS", json.dumps(shops))
+    haravan = {"conn_type": "haravan", "host": saigon.url, "password": saigon.haravan_token}
+    monkeypatch.setenv("AIRFLOW_CONN_HARAVAN_SAIGON", json.dumps(haravan))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HARAVAN_DANANG",
+        json.dumps({**haravan, "password": "danang-token-revoked-0000"}),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_STOCKY_SAIGON",
+        json.dumps(
+            {
+                "conn_type": "stocky",
+                "host": saigon.url,
+                "login": saigon.stocky_store,
+                "password": saigon.stocky_key,
+            }
+        ),
+    )
+    yield ShopWorld(hanoi=world[0], saigon=saigon, s3=world[1])
+    saigon.reset()
 
 
 @pytest.fixture()
