@@ -3,7 +3,10 @@
 
 Operations staff correct stock in bulk with a file of new on-hand quantities (CSV or Parquet,
 format and samples in `docs/set-adjustments.md`). **Placing the file in
-`<inventory_lake_uri>/staging/set_adjustments/approved/` approves it**; files anywhere else
+`<inventory_lake_uri>/staging/set_adjustments/approved/shop=<shop id>/` approves it for that
+shop** (Variable `inventory_lake_shops`); with a single shop, `approved/` itself works too. A
+file directly in `approved/` when several shops are configured, or in the folder of a shop
+that is not configured, is rejected with a report saying where it belongs; files anywhere else
 are never sent.
 
 Every 10 minutes (or on a manual trigger) each approved file is handled on its own (one
@@ -12,16 +15,22 @@ mapped task group instance per file, so a bad file never blocks a good one):
 1. **prepare**: validate the whole file (nothing is sent if any row is wrong: the file goes to
    `rejected/` with a row-by-row report), derive the batch id from its content (the same
    content is never pushed twice unless `force`), claim the batch in the ledger, read the
-   current `qty_onhand` from Haravan and write the plan (current → new, delta; one request per
-   location and ≤ `chunk_size` lines) to `staging/set_adjustments/ledger/<batch_id>/`.
+   current `qty_onhand` from the file's shop's Haravan and write the plan (current → new,
+   delta; one request per location and ≤ `chunk_size` lines) to
+   `staging/set_adjustments/ledger/<batch_id>/`.
 2. **approve**: when the plan crosses a guard threshold (`guard_*` params), a person approves
    or rejects it in the UI (Required actions), seeing the plan's summary; otherwise skipped.
 3. **push**: `POST /com/inventories/adjustorset.json` (`type: set`) per request through the
-   `haravan_default` connection, paced by the shop's leaky bucket, in the `haravan_api` pool;
+   file's shop's Haravan connection (`haravan_default` for a single shop), paced by that
+   shop's leaky bucket, in the `haravan_api` pool;
    each request's outcome is written to the ledger before the next is sent, and a retry looks
    requests up by their note before sending anything again.
-4. **record**: audit rows (one per line) to `audit/set_adjustments/dt=YYYY-MM-DD/` and the file
-   moved to `staging/set_adjustments/processed/`.
+4. **record**: audit rows (one per line, with the shop) to `audit/set_adjustments/dt=YYYY-MM-DD/`
+   and the file moved to `staging/set_adjustments/processed/` (`processed/shop=<id>/` for a
+   shop other than `default`).
+
+The same content approved for two shops is two batches, each sent once to its own shop. A
+shop whose connection fails (e.g. a revoked token) fails its own files only.
 
 `dry_run` writes the plan to `staging/set_adjustments/dry_run/<batch_id>/` and sends nothing.
 Owner: data engineering (ask them before changing the guard defaults).

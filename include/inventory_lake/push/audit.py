@@ -23,9 +23,6 @@ from include.inventory_lake.schemas.push import AUDIT, ChunkDocument
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
 log = logging.getLogger(__name__)
 
 
@@ -60,6 +57,7 @@ def audit_rows(
         rows.append(
             {
                 "batch_id": plan.batch_id,
+                "shop": batch.shop,
                 "file_name": batch.source.name,
                 "source_key": batch.source.key,
                 "run_id": run_id,

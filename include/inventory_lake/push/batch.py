@@ -12,6 +12,11 @@ note of every line, in a canonical order), not from the file's bytes: the same c
 again, re-ordered, with or without a byte-order mark, or as Parquet are the same batch and are
 not pushed twice. A forced push gets its own id (content id + a suffix from the run id), so it
 is traced and made exactly once on its own.
+
+Where it is sent is part of what is sent: for a shop other than `default`, the shop's id is
+hashed with the lines, so the same lines approved for two shops are two batches (each sent
+once, to its own shop). The `default` shop's lines are hashed alone, exactly as before shops,
+so the ledgers of a lake written before shops keep matching its batches.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from include.inventory_lake.push.validation import LEGACY_MARKER_PREFIX, MARKER_PREFIX, SetLine
+from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
 CONTENT_ID_CHARS = 20
 _MARKER_BODY = r"(?P<batch>[0-9a-f]+(?:-f[0-9a-f]+)?) (?P<k>\d+)/(?P<n>\d+)\]"
@@ -30,7 +36,8 @@ _MARKER = re.compile(re.escape(MARKER_PREFIX) + _MARKER_BODY)
 _LEGACY_MARKER = re.compile(re.escape(LEGACY_MARKER_PREFIX) + _MARKER_BODY)
 
 
-def content_sha256(lines: Iterable[SetLine]) -> str:
+def content_sha256(lines: Iterable[SetLine], shop_id: str = DEFAULT_SHOP_ID) -> str:
+    """What a batch is: its lines in a canonical order and, unless `default`, its shop."""
     canonical = sorted(
         (
             line.location_id,
@@ -42,7 +49,10 @@ def content_sha256(lines: Iterable[SetLine]) -> str:
         )
         for line in lines
     )
-    return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
+    content: object = canonical
+    if shop_id != DEFAULT_SHOP_ID:
+        content = {"shop": shop_id, "lines": canonical}
+    return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
 
 
 def batch_id_for(content_sha: str, *, forced_by_run: str | None = None) -> str:

@@ -26,6 +26,7 @@ from include.inventory_lake.push.ledger import (
 )
 from include.inventory_lake.push.lifecycle import Batch, SourceFile
 from include.inventory_lake.push.validation import Problem
+from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -87,12 +88,13 @@ def claim_batch(
     chunk_size: int,
     run_id: str,
     run_is_active: Callable[[str], bool],
+    shop: str = DEFAULT_SHOP_ID,
 ) -> Claim:
     stored = ledger.read()
     if stored is None:
         new = Batch.claim(
             batch_id=ledger.batch_id, content_sha256=content_sha256, forced=forced,
-            source=source, run_id=run_id, lines=lines, chunk_size=chunk_size,
+            source=source, run_id=run_id, lines=lines, chunk_size=chunk_size, shop=shop,
         )  # fmt: skip
         try:
             return Claim("claimed", ledger.create(new), "new")

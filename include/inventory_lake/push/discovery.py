@@ -1,12 +1,23 @@
-"""Find the files waiting in `approved/`: only its direct children, never anything elsewhere."""
+"""Find the files waiting in `approved/`, and the shop each one is for.
+
+A file's shop is given by its folder: `approved/shop=<id>/<name>` is for shop `<id>`. A file
+directly in `approved/` is for the only shop when exactly one is configured (a single-shop
+deployment puts its files there, as before shops); with several shops it is refused, and so is
+a file in the folder of a shop that is not configured: such a file is staged with why it cannot
+be sent (`misplaced`), and `prepare` rejects it with a report. Nothing in any other sub-folder
+of `approved/` (nor deeper in a shop's folder) is ever looked at beyond a warning.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLayout, shop_folder, shop_of_folder
+from include.inventory_lake.settings import SHOPS_VARIABLE
+from include.inventory_lake.shops import DEFAULT_SHOP, SHOP_ID_PATTERN, Shop, by_id
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -16,23 +27,41 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StagedFile:
-    """One approved file as listed, small enough to travel as an XCom."""
+    """One approved file as listed, small enough to travel as an XCom: the shop it is for, or
+    (`shop` None) why it cannot be sent where it is; `folder` is its sub-folder of approved/
+    ("" or `shop=<id>`)."""
 
     key: str
     name: str
     etag: str
     size: int
+    shop: Shop | None = DEFAULT_SHOP
+    misplaced: str | None = None
+    folder: str = ""
 
     def as_xcom(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "key": self.key,
+            "name": self.name,
+            "etag": self.etag,
+            "size": self.size,
+            "shop": None if self.shop is None else self.shop.as_xcom(),
+            "misplaced": self.misplaced,
+            "folder": self.folder,
+        }
 
     @classmethod
     def from_xcom(cls, value: dict[str, Any]) -> StagedFile:
+        # A value listed before shops existed has no `shop`: the default shop's.
+        shop = value.get("shop", DEFAULT_SHOP.as_xcom())
         return cls(
             key=str(value["key"]),
             name=str(value["name"]),
             etag=str(value["etag"]),
             size=int(value["size"]),
+            shop=None if shop is None else Shop.from_xcom(shop),
+            misplaced=value.get("misplaced"),
+            folder=str(value.get("folder", "")),
         )
 
 
@@ -41,23 +70,75 @@ def _is_candidate(name: str) -> bool:
     return bool(name) and not name.startswith(".")
 
 
-def discover_approved(s3: S3Client, layout: PushLayout) -> list[StagedFile]:
-    """Every object directly under approved/, oldest first (as ops placed them)."""
-    prefix = layout.approved_prefix
-    found: list[tuple[Any, StagedFile]] = []
+def _configured(shops: Sequence[Shop]) -> str:
+    return ", ".join(shop.id for shop in shops)
+
+
+def misplaced_at_top(shops: Sequence[Shop]) -> str:
+    return (
+        f"{len(shops)} shops are configured, so a file directly in approved/ has no shop: put "
+        f"it under approved/shop=<id>/ for the shop it is for (configured: {_configured(shops)})"
+    )
+
+
+def unknown_shop(shop_id: str, shops: Sequence[Shop]) -> str:
+    if not SHOP_ID_PATTERN.fullmatch(shop_id):
+        what = f"{shop_id!r} is not a valid shop id"
+    else:
+        what = f"shop {shop_id!r} is not configured"
+    return (
+        f"the file is in approved/{shop_folder(shop_id)}/ but {what} (Variable "
+        f"{SHOPS_VARIABLE!r}; configured: {_configured(shops)}): move it under "
+        "approved/shop=<id>/ for one of those"
+    )
+
+
+def _listing(s3: S3Client, bucket: str, prefix: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Objects directly under `prefix`, and its sub-folders."""
+    objects: list[dict[str, Any]] = []
+    folders: list[str] = []
     paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=layout.root.bucket, Prefix=prefix, Delimiter="/"):
-        for obj in page.get("Contents", []):
-            name = obj["Key"][len(prefix) :]
-            if not _is_candidate(name):
-                continue
-            staged = StagedFile(
-                key=obj["Key"], name=name, etag=obj["ETag"].strip('"'), size=int(obj["Size"])
-            )
-            found.append((obj["LastModified"], staged))
-        for sub in page.get("CommonPrefixes", []):
-            log.warning("ignoring %s: only files directly in approved/ are sent", sub["Prefix"])
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        objects += page.get("Contents", [])
+        folders += [sub["Prefix"] for sub in page.get("CommonPrefixes", [])]
+    return objects, folders
+
+
+def discover_approved(
+    s3: S3Client, layout: PushLayout, shops: Sequence[Shop] = (DEFAULT_SHOP,)
+) -> list[StagedFile]:
+    """Every file directly in approved/ or in one of its `shop=<id>/` folders, oldest first
+    (as ops placed them), each with its shop or why it has none."""
+    prefix = layout.approved_prefix
+    bucket = layout.root.bucket
+    top_objects, sub_folders = _listing(s3, bucket, prefix)
+    listed: list[tuple[dict[str, Any], str, Shop | None, str | None]] = []
+    only = shops[0] if len(shops) == 1 else None
+    top_problem = None if only else misplaced_at_top(shops)
+    listed += [(obj, "", only, top_problem) for obj in top_objects]
+    for sub in sub_folders:
+        folder = sub[len(prefix) :].rstrip("/")
+        shop_id = shop_of_folder(folder)
+        if shop_id is None:
+            log.warning("ignoring %s: only files in approved/ or approved/shop=<id>/ are sent", sub)
+            continue
+        shop = by_id(shops, shop_id)
+        problem = None if shop else unknown_shop(shop_id, shops)
+        objects, deeper = _listing(s3, bucket, sub)
+        listed += [(obj, folder, shop, problem) for obj in objects]
+        for ignored in deeper:
+            log.warning("ignoring %s: only files directly in %s are sent", ignored, sub)
+    found: list[tuple[Any, StagedFile]] = []
+    for obj, folder, shop, problem in listed:
+        name = obj["Key"].rsplit("/", 1)[-1]
+        if not _is_candidate(name):
+            continue
+        staged = StagedFile(
+            key=obj["Key"], name=name, etag=obj["ETag"].strip('"'), size=int(obj["Size"]),
+            shop=shop, misplaced=problem, folder=folder,
+        )  # fmt: skip
+        found.append((obj["LastModified"], staged))
     found.sort(key=lambda item: (item[0], item[1].key))
     files = [staged for _, staged in found]
-    log.info("%d file(s) waiting in s3://%s/%s", len(files), layout.root.bucket, prefix)
+    log.info("%d file(s) waiting in s3://%s/%s", len(files), bucket, prefix)
     return files

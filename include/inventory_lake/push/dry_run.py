@@ -22,11 +22,17 @@ log = logging.getLogger(__name__)
 
 
 def write_dry_run(
-    s3: S3Client, layout: PushLayout, plan: Plan, *, file_name: str, options: PushOptions
+    s3: S3Client,
+    layout: PushLayout,
+    plan: Plan,
+    *,
+    file_name: str,
+    options: PushOptions,
+    shop: str | None = None,
 ) -> dict[str, Any]:
     """Write the plan and its summary (saying whether the content was pushed before)."""
     _, csv_key = write_plan(s3, layout, plan, dry_run=True)
-    summary = summarise(plan, file_name=file_name, plan_uri=layout.uri(csv_key))
+    summary = summarise(plan, file_name=file_name, plan_uri=layout.uri(csv_key), shop=shop)
     earlier = None if options.force else pushed_before(s3, layout, plan.batch_id)
     summary["pushed_before_as"] = earlier.batch_id if earlier else None
     LakeStore(s3, layout.root.bucket).put_json(

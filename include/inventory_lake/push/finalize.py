@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.lineage.recorder import wrote_s3
 from include.inventory_lake.push.audit import audit_rows, write_audit
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLayout, archive_folder
 from include.inventory_lake.push.ledger import Ledger, StoredBatch
 from include.inventory_lake.push.lifecycle import SourceFile
 from include.inventory_lake.push.planning import Plan
@@ -34,19 +34,21 @@ def reject_file(
     problems: Sequence[Problem],
     *,
     dry_run: bool,
+    sub: str = "",
 ) -> str:
-    """Write the report, then (unless a dry run) move the file beside it; the report's URI."""
+    """Write the report, then (unless a dry run) move the file beside it; the report's URI.
+    `sub` is the sub-folder of rejected/ (or dry_run/) it goes to: "" or `shop=<id>`."""
     store = LakeStore(s3, layout.root.bucket)
     report = rejection_report(problems)
     if dry_run:
-        key = layout.dry_run_report_key(source.name, source.sha256)
+        key = layout.dry_run_report_key(source.name, source.sha256, sub)
         store.put_bytes(key, report, REPORT_TYPE)
         wrote_s3(layout.uri(key), rows=len(problems), size=len(report))
         return layout.uri(key)
-    key = layout.report_key(source.name, source.sha256)
+    key = layout.report_key(source.name, source.sha256, sub)
     store.put_bytes(key, report, REPORT_TYPE)
     wrote_s3(layout.uri(key), rows=len(problems), size=len(report))
-    rejected = layout.rejected_key(source.name, source.sha256)
+    rejected = layout.rejected_key(source.name, source.sha256, sub)
     store.move(source.key, rejected, source.etag)
     wrote_s3(layout.uri(rejected))
     log.warning("%s rejected with %d problem(s): %s", source.key, len(problems), layout.uri(key))
@@ -122,12 +124,13 @@ def finalize_batch(
     )
     write_audit(s3, layout, stored.batch, rows)
     source = stored.batch.source
+    sub = archive_folder(stored.batch.shop)
     if kind == "done":
-        destination = layout.processed_key(source.name, source.sha256)
+        destination = layout.processed_key(source.name, source.sha256, sub)
         LakeStore(s3, layout.root.bucket).move(source.key, destination, source.etag)
         wrote_s3(layout.uri(destination))
         return ledger.save(stored, stored.batch.finish(run_id))
     if kind == "failed":
         problems = [*problems, *refused_problems(plan, outcomes)]
-    reject_file(s3, layout, source, problems, dry_run=False)
+    reject_file(s3, layout, source, problems, dry_run=False, sub=sub)
     return stored

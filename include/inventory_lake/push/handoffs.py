@@ -3,6 +3,8 @@
 The DAG wires them as a chain of XComArgs, `prepare` → `approve` → `push` → `record`, each task
 taking only the value of the one before it (a `Decision` carries its `Prepared`, a `Pushed` its
 batch id), never pulling by a hard-coded task id. Nothing here is a secret or a file's content.
+The shop a file is for (its id and connection ids, `shops.Shop`) travels in `Prepared` and
+`Pushed`; a value written before shops has none and means the default shop.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Literal
 
 from include.inventory_lake.push.lifecycle import SourceFile
 from include.inventory_lake.push.summary import approval_body, approval_subject
+from include.inventory_lake.shops import DEFAULT_SHOP, Shop
 
 DecisionKind = Literal["approved", "declined", "dry_run", "approved_before", "not_needed"]
 
@@ -34,6 +37,7 @@ class Prepared:
     plan_uri: str | None = None
     subject: str = ""
     body: str = ""
+    shop: Shop = DEFAULT_SHOP
 
     @classmethod
     def of(
@@ -42,12 +46,15 @@ class Prepared:
         batch_id: str,
         summary: Mapping[str, Any] | None,
         *,
+        shop: Shop = DEFAULT_SHOP,
         dry_run: bool = False,
         resumed: bool = False,
     ) -> Prepared:
         """From a plan's summary; a resumed batch has none (its plan was approved before)."""
         if summary is None:
-            return cls(source.key, source.name, source.sha256, batch_id, dry_run, resumed)
+            return cls(
+                source.key, source.name, source.sha256, batch_id, dry_run, resumed, shop=shop
+            )
         return cls(
             key=source.key,
             name=source.name,
@@ -62,6 +69,7 @@ class Prepared:
             plan_uri=summary["plan_uri"],
             subject=approval_subject(summary),
             body=approval_body(summary),
+            shop=shop,
         )
 
     @property
@@ -78,11 +86,24 @@ class Prepared:
     def as_xcom(self) -> dict[str, Any]:
         value = asdict(self)
         value["guard_reasons"] = list(self.guard_reasons)
+        value["shop"] = self.shop.as_xcom()
         return value
 
     @classmethod
     def from_xcom(cls, value: Mapping[str, Any]) -> Prepared:
-        return cls(**{**value, "guard_reasons": tuple(value["guard_reasons"])})
+        return cls(
+            **{
+                **value,
+                "guard_reasons": tuple(value["guard_reasons"]),
+                "shop": _shop(value),
+            }
+        )
+
+
+def _shop(value: Mapping[str, Any]) -> Shop:
+    """The shop of a hand-off; one written before shops names none: the default shop."""
+    shop = value.get("shop")
+    return DEFAULT_SHOP if shop is None else Shop.from_xcom(shop)
 
 
 @dataclass(frozen=True)
@@ -120,10 +141,17 @@ class Pushed:
     status: str
     requests_sent: int
     report: Mapping[str, Any] = field(default_factory=dict)
+    shop: Shop = DEFAULT_SHOP
 
     def as_xcom(self) -> dict[str, Any]:
-        return {**asdict(self), "report": dict(self.report)}
+        return {**asdict(self), "report": dict(self.report), "shop": self.shop.as_xcom()}
 
     @classmethod
     def from_xcom(cls, value: Mapping[str, Any]) -> Pushed:
-        return cls(value["batch_id"], value["status"], value["requests_sent"], value["report"])
+        return cls(
+            value["batch_id"],
+            value["status"],
+            value["requests_sent"],
+            value["report"],
+            shop=_shop(value),
+        )

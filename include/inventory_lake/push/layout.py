@@ -2,6 +2,7 @@
 
 ```
 staging/set_adjustments/approved/<name>                     placing a file here approves it
+staging/set_adjustments/approved/shop=<id>/<name>           ... for shop <id> (several shops)
 staging/set_adjustments/rejected/<sha12>_<name>             a refused file ...
 staging/set_adjustments/rejected/<sha12>_<name>.report.csv  ... and why, row by row
 staging/set_adjustments/processed/<sha12>_<name>            a file whose batch was sent
@@ -16,6 +17,12 @@ audit/set_adjustments/dt=YYYY-MM-DD/part-<batch_id>.parquet one row per line
 
 `<sha12>` is the start of the file's SHA-256, so two files with one name never collide and a
 retried move lands on the same key.
+
+Handled files of a shop other than `default` (the single-shop deployment's shop) are kept in
+that shop's sub-folder of `rejected/`, `processed/` and `dry_run/` (`rejected/shop=<id>/…`), so
+the same file approved for two shops is two files there; the `default` shop's stay directly in
+the folders, as before shops. A file refused for its place (an unknown shop's folder, or directly
+in `approved/` when several shops are configured) is kept in the sub-folder it was found in.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.settings import SET_ADJUSTMENTS_AUDIT_PATH, SET_ADJUSTMENTS_STAGING_PATH
+from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -39,6 +47,7 @@ REPORT_SUFFIX = ".report.csv"
 BATCH_FILE = "batch.json"
 SUMMARY_FILE = "summary.json"
 SHA_PREFIX_CHARS = 12
+SHOP_FOLDER_PREFIX = "shop="
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -58,6 +67,25 @@ def uploaded_name(stored_name: str) -> str:
 def file_name(key: str) -> str:
     """The last part of a key."""
     return key.rsplit("/", 1)[-1]
+
+
+def shop_folder(shop_id: str) -> str:
+    """`shop=<id>`: the sub-folder of a shop's files in approved/ (and, for a shop other than
+    `default`, in rejected/, processed/ and dry_run/)."""
+    return f"{SHOP_FOLDER_PREFIX}{shop_id}"
+
+
+def archive_folder(shop_id: str) -> str:
+    """The sub-folder a shop's handled files are kept in: none for the `default` shop (as
+    before shops), `shop=<id>` for any other."""
+    return "" if shop_id == DEFAULT_SHOP_ID else shop_folder(shop_id)
+
+
+def shop_of_folder(sub_folder: str) -> str | None:
+    """The shop id a `shop=<id>` sub-folder names (not checked), or None for any other name."""
+    if sub_folder.startswith(SHOP_FOLDER_PREFIX):
+        return sub_folder[len(SHOP_FOLDER_PREFIX) :]
+    return None
 
 
 @dataclass(frozen=True)
@@ -84,6 +112,19 @@ class PushLayout:
         prefix = self.folder_prefix(folder)
         return key.startswith(prefix) and "/" not in key[len(prefix) :]
 
+    def shop_file_in(self, folder: str, key: str) -> tuple[str | None, str] | None:
+        """For a file directly in the folder: (None, name); directly in one of its `shop=<id>`
+        sub-folders: (id, name); anywhere else (other sub-folders, other folders): None."""
+        prefix = self.folder_prefix(folder)
+        if not key.startswith(prefix):
+            return None
+        parts = key[len(prefix) :].split("/")
+        if len(parts) == 1:
+            return None, parts[0]
+        if len(parts) == 2 and (shop := shop_of_folder(parts[0])) is not None:
+            return shop, parts[1]
+        return None
+
     def batch_id_in(self, folder: str, key: str) -> str | None:
         """The batch a key under `ledger/<batch_id>/` or `dry_run/<batch_id>/` belongs to."""
         prefix = self.folder_prefix(folder)
@@ -92,17 +133,19 @@ class PushLayout:
         batch_id, slash, _ = key[len(prefix) :].partition("/")
         return batch_id if slash and batch_id else None
 
-    def archived_key(self, folder: str, name: str, source_sha256: str) -> str:
-        return self._staging(folder, archived_name(name, source_sha256))
+    def archived_key(self, folder: str, name: str, source_sha256: str, sub: str = "") -> str:
+        """`<folder>/<sub>/<sha12>_<name>`; `sub` is a sub-folder (e.g. `shop=<id>`) or ""."""
+        parts = (folder, sub) if sub else (folder,)
+        return self._staging(*parts, archived_name(name, source_sha256))
 
-    def rejected_key(self, name: str, source_sha256: str) -> str:
-        return self.archived_key(REJECTED, name, source_sha256)
+    def rejected_key(self, name: str, source_sha256: str, sub: str = "") -> str:
+        return self.archived_key(REJECTED, name, source_sha256, sub)
 
-    def report_key(self, name: str, source_sha256: str) -> str:
-        return self.rejected_key(name, source_sha256) + REPORT_SUFFIX
+    def report_key(self, name: str, source_sha256: str, sub: str = "") -> str:
+        return self.rejected_key(name, source_sha256, sub) + REPORT_SUFFIX
 
-    def processed_key(self, name: str, source_sha256: str) -> str:
-        return self.archived_key(PROCESSED, name, source_sha256)
+    def processed_key(self, name: str, source_sha256: str, sub: str = "") -> str:
+        return self.archived_key(PROCESSED, name, source_sha256, sub)
 
     def ledger_prefix(self, batch_id: str = "") -> str:
         return self._staging(LEDGER, batch_id) + "/"
@@ -120,8 +163,8 @@ class PushLayout:
         folder = DRY_RUN if dry_run else LEDGER
         return self._staging(folder, batch_id, f"plan.{ext}")
 
-    def dry_run_report_key(self, name: str, source_sha256: str) -> str:
-        return self.archived_key(DRY_RUN, name, source_sha256) + REPORT_SUFFIX
+    def dry_run_report_key(self, name: str, source_sha256: str, sub: str = "") -> str:
+        return self.archived_key(DRY_RUN, name, source_sha256, sub) + REPORT_SUFFIX
 
     def dry_run_summary_key(self, batch_id: str) -> str:
         return self._staging(DRY_RUN, batch_id, SUMMARY_FILE)

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 from include.inventory_lake.schemas.push import LEDGER_FORMAT, BatchDocument, BatchStatus
+from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
 Decision = Literal["approved", "declined"]
 
@@ -91,6 +92,8 @@ class Batch:
     sending_attempt: str | None
     chunk_claimed: int | None
     events: tuple[Event, ...]
+    # The shop it is sent to, for good: a batch id belongs to one shop (push/batch.py).
+    shop: str = DEFAULT_SHOP_ID
 
     # questions the tasks and the UI ask
 
@@ -139,6 +142,7 @@ class Batch:
         run_id: str,
         lines: int,
         chunk_size: int,
+        shop: str = DEFAULT_SHOP_ID,
     ) -> Batch:
         stamp = now_iso()
         return cls(
@@ -160,6 +164,7 @@ class Batch:
             sending_attempt=None,
             chunk_claimed=None,
             events=(Event(stamp, run_id, "planning", f"claimed for {source.key}"),),
+            shop=shop,
         )
 
     def take_over(self, run_id: str, source: SourceFile, *, chunk_size: int) -> Batch:
@@ -293,6 +298,7 @@ class Batch:
             batch_id=self.batch_id,
             content_sha256=self.content_sha256,
             forced=self.forced,
+            shop=self.shop,
             source_key=self.source.key,
             source_name=self.source.name,
             source_etag=self.source.etag,
@@ -359,4 +365,5 @@ class Batch:
             events=tuple(
                 Event(e["at"], e["run_id"], e["status"], e["detail"]) for e in doc["events"]
             ),
+            shop=doc.get("shop", DEFAULT_SHOP_ID),
         )

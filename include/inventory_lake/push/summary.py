@@ -39,12 +39,15 @@ def largest_changes(plan: Plan, limit: int = TOP_CHANGES) -> list[PlannedLine]:
     return sorted(plan.lines, key=lambda p: (-abs(p.delta), p.line.row))[:limit]
 
 
-def summarise(plan: Plan, *, file_name: str, plan_uri: str) -> dict[str, Any]:
+def summarise(
+    plan: Plan, *, file_name: str, plan_uri: str, shop: str | None = None
+) -> dict[str, Any]:
     lines = plan.lines
     by_location = totals_by_location(plan)
     largest = largest_changes(plan)
     return {
         "batch_id": plan.batch_id,
+        **({} if shop is None else {"shop": shop}),
         "file_name": file_name,
         "plan_uri": plan_uri,
         "lines": len(lines),
@@ -99,15 +102,21 @@ def markdown_code(value: Any, *, in_table: bool = False) -> str:
 
 def approval_subject(summary: Mapping[str, Any]) -> str:
     """Plain text: Airflow shows the subject as text, not Markdown, so nothing is escaped."""
+    shop = f" (shop {_one_line(summary['shop'])})" if summary.get("shop") else ""
     return (
         f"Overwrite Haravan stock from {_one_line(summary['file_name'])}: "
-        f"{summary['lines']} lines, {summary['requests']} requests"
+        f"{summary['lines']} lines, {summary['requests']} requests{shop}"
     )
 
 
+def _to_shop(summary: Mapping[str, Any]) -> str:
+    return f" to shop {markdown_code(summary['shop'])}" if summary.get("shop") else ""
+
+
 def approval_body(summary: Mapping[str, Any]) -> str:
+    shop = f"**Shop** {markdown_code(summary['shop'])} · " if summary.get("shop") else ""
     parts = [
-        f"**File** {markdown_code(summary['file_name'])} · "
+        f"{shop}**File** {markdown_code(summary['file_name'])} · "
         f"**batch** {markdown_code(summary['batch_id'])}",
         "",
         f"{summary['lines']} lines ({summary['changed_lines']} change stock) at "
@@ -138,7 +147,7 @@ def approval_body(summary: Mapping[str, Any]) -> str:
         "",
         f"Full plan (one row per line): {markdown_code(summary['plan_uri'])}",
         "",
-        "**Approve** sends the requests now. **Reject** sends nothing and moves the file to "
-        "`rejected/` with a report.",
+        f"**Approve** sends the requests now{_to_shop(summary)}. **Reject** sends nothing and "
+        "moves the file to `rejected/` with a report.",
     ]
     return "\n".join(parts)

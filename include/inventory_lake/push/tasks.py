@@ -5,7 +5,9 @@ value (`push/handoffs.py`).
 
 Per approved file (one mapped task group instance each): `prepare` (validate, claim the
 batch, read current stock, plan), `approve` (a person, only when the guard asks), `push`
-(send, ledger first), `record` (audit, move the file).
+(send, ledger first), `record` (audit, move the file). Each file is for one shop (its folder,
+`push/discovery.py`): its stock is read and its requests sent through that shop's Haravan
+connection, so a shop whose connection fails fails its own files only.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from include.inventory_lake.push.discovery import StagedFile, discover_approved
 from include.inventory_lake.push.dry_run import write_dry_run
 from include.inventory_lake.push.finalize import finalize_batch, reject_file, rejection_message
 from include.inventory_lake.push.handoffs import Decision, Prepared, Pushed
-from include.inventory_lake.push.layout import PushLayout, connect
+from include.inventory_lake.push.layout import PushLayout, archive_folder, connect
 from include.inventory_lake.push.ledger import Ledger, LedgerConflict
 from include.inventory_lake.push.lifecycle import IllegalTransition, SourceFile
 from include.inventory_lake.push.options import PushOptions
@@ -44,6 +46,7 @@ from include.inventory_lake.push.sending import send_batch
 from include.inventory_lake.push.stock import plan_from_current_stock
 from include.inventory_lake.push.summary import summarise
 from include.inventory_lake.push.validation import Problem, SetLine, read_and_validate
+from include.inventory_lake.shops import Shop
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -81,18 +84,24 @@ PERMANENT_FAILURES = (
 
 
 def _plan(
-    lines: list[SetLine], batch_id: str, options: PushOptions
+    shop: Shop, lines: list[SetLine], batch_id: str, options: PushOptions
 ) -> tuple[Plan | None, list[Problem]]:
     from include.inventory_lake.extract.connections import haravan_client
 
-    with haravan_client() as client:
+    with haravan_client(shop.haravan_conn_id) as client:
         return plan_from_current_stock(client, lines, batch_id, options)
 
 
 def _reject(
-    s3: S3Client, layout: PushLayout, source: SourceFile, problems: list[Problem], *, dry_run: bool
+    s3: S3Client,
+    layout: PushLayout,
+    source: SourceFile,
+    problems: list[Problem],
+    *,
+    dry_run: bool,
+    sub: str,
 ) -> NoReturn:
-    uri = reject_file(s3, layout, source, problems, dry_run=dry_run)
+    uri = reject_file(s3, layout, source, problems, dry_run=dry_run, sub=sub)
     _fail(rejection_message(source, problems, uri, dry_run=dry_run))
 
 
@@ -105,8 +114,11 @@ def _attempt(context: Context) -> str:
 
 
 def discover() -> list[dict[str, Any]]:
+    from include.inventory_lake.shops import configured_shops
+
+    shops = configured_shops()
     s3, layout = connect()
-    return [staged.as_xcom() for staged in discover_approved(s3, layout)]
+    return [staged.as_xcom() for staged in discover_approved(s3, layout, shops)]
 
 
 # prepare
@@ -121,11 +133,16 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
     options = PushOptions.from_params(context["params"])
     run_id = context["run_id"]
     s3, layout = connect()
+    shop = staged.shop
+    # A file without a shop is kept in the sub-folder it was found in; a shop's in its own.
+    sub = staged.folder if shop is None else archive_folder(shop.id)
+    placement = [] if staged.misplaced is None else [Problem(None, None, None, staged.misplaced)]
     if staged.size > MAX_FILE_BYTES:  # refused unread: a huge file must not exhaust the worker
         stand_in = hashlib.sha256(f"{staged.key}:{staged.etag}".encode()).hexdigest()
         source = SourceFile(staged.key, staged.name, staged.etag, stand_in)
         too_big = f"the file has {staged.size:,} bytes; files above {MAX_FILE_BYTES:,} are not read"
-        _reject(s3, layout, source, [Problem(None, None, None, too_big)], dry_run=options.dry_run)
+        problems = [*placement, Problem(None, None, None, too_big)]
+        _reject(s3, layout, source, problems, dry_run=options.dry_run, sub=sub)
     read = LakeStore(s3, layout.root.bucket).read_versioned(staged.key)
     if read is None:
         _skip(f"{staged.key} is gone (moved by another run or by a person)")
@@ -135,22 +152,27 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
         staged.key, staged.name, read.etag.strip('"'), hashlib.sha256(body).hexdigest()
     )
     checked = read_and_validate(source.name, body, max_lines=options.max_lines)
-    if checked.problems:
-        _reject(s3, layout, source, list(checked.problems), dry_run=options.dry_run)
+    if placement or checked.problems:  # all at once: the place, then what the file holds
+        problems = [*placement, *checked.problems]
+        _reject(s3, layout, source, problems, dry_run=options.dry_run, sub=sub)
+    assert shop is not None, "a file without a shop is misplaced"
     lines = list(checked.lines)
-    content = content_sha256(lines)
+    content = content_sha256(lines, shop.id)
     batch_id = batch_id_for(content, forced_by_run=run_id if options.force else None)
-    log.info("%s: %d valid lines, batch %s", source.key, len(lines), batch_id)
+    log.info("%s: %d valid lines for shop %s, batch %s", source.key, len(lines), shop.id, batch_id)
 
     if options.dry_run:
-        plan, problems = _plan(lines, batch_id, options)
+        plan, problems = _plan(shop, lines, batch_id, options)
         if plan is None:
-            _reject(s3, layout, source, problems, dry_run=True)
-        summary = write_dry_run(s3, layout, plan, file_name=source.name, options=options)
-        return Prepared.of(source, batch_id, summary, dry_run=True)
+            _reject(s3, layout, source, problems, dry_run=True, sub=sub)
+        summary = write_dry_run(
+            s3, layout, plan, file_name=source.name, options=options, shop=shop.id
+        )
+        return Prepared.of(source, batch_id, summary, shop=shop, dry_run=True)
 
     if not options.force and (earlier := pushed_before(s3, layout, batch_id)) is not None:
-        _reject(s3, layout, source, [duplicate_problem(pushed_already(earlier))], dry_run=False)
+        problem = duplicate_problem(pushed_already(earlier))
+        _reject(s3, layout, source, [problem], dry_run=False, sub=sub)
     ledger = Ledger(s3, layout, batch_id)
     claim: Claim = claim_batch(
         ledger,
@@ -161,25 +183,28 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
         chunk_size=options.chunk_size,
         run_id=run_id,
         run_is_active=owner_run_is_active(context["ti"].get_dagrun_state, context["dag"].dag_id),
+        shop=shop.id,
     )
     if claim.outcome == "busy":
         _skip(f"{source.key}: {claim.detail}; left for that run")
     if claim.outcome == "duplicate":
-        _reject(s3, layout, source, [duplicate_problem(claim.detail)], dry_run=False)
+        _reject(s3, layout, source, [duplicate_problem(claim.detail)], dry_run=False, sub=sub)
     stored = claim.stored
     assert stored is not None
+    if stored.batch.shop != shop.id:  # a batch id is one shop's (push/batch.py): never here
+        _fail(f"batch {batch_id} is shop {stored.batch.shop}'s, not {shop.id}'s: nothing sent")
     if stored.batch.plan_locked:
         log.info(
             "batch %s resumes (%s): stored plan, approval given before", batch_id, claim.detail
         )
-        return Prepared.of(source, batch_id, None, resumed=True)
+        return Prepared.of(source, batch_id, None, shop=shop, resumed=True)
 
-    plan, stock_problems = _plan(lines, batch_id, options)
+    plan, stock_problems = _plan(shop, lines, batch_id, options)
     if plan is None:
         ledger.save(stored, stored.batch.reject(run_id, "Haravan stock check failed"))
-        _reject(s3, layout, source, stock_problems, dry_run=False)
+        _reject(s3, layout, source, stock_problems, dry_run=False, sub=sub)
     _, csv_key = write_plan(s3, layout, plan, dry_run=False)
-    summary = summarise(plan, file_name=source.name, plan_uri=layout.uri(csv_key))
+    summary = summarise(plan, file_name=source.name, plan_uri=layout.uri(csv_key), shop=shop.id)
     planned = stored.batch.plan(
         run_id,
         lines=len(plan.lines),
@@ -189,7 +214,7 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
         guard_reasons=tuple(plan.guard_reasons),
     )
     ledger.save(stored, planned)
-    return Prepared.of(source, batch_id, summary)
+    return Prepared.of(source, batch_id, summary, shop=shop)
 
 
 # push
@@ -207,13 +232,16 @@ def _push(decision: Decision, context: Context) -> Pushed:
     if decision.declined:
         _skip(f"declined by {decision.who}: nothing sent")
     run_id = context["run_id"]
+    shop = prepared.shop
     s3, layout = connect()
     ledger = Ledger(s3, layout, prepared.batch_id)
     stored = ledger.read_owned(run_id)
     batch = stored.batch
+    if batch.shop != shop.id:
+        _fail(f"batch {ledger.batch_id} is shop {batch.shop}'s, not {shop.id}'s: nothing sent")
     if batch.status in ("sent", "done"):
         log.info("batch %s: every request was applied before", ledger.batch_id)
-        return Pushed(ledger.batch_id, batch.status, 0)
+        return Pushed(ledger.batch_id, batch.status, 0, shop=shop)
     if batch.status == "planned" and not batch.cleared_to_send:
         _fail(f"batch {ledger.batch_id} needs approval and none is recorded: refusing to send")
     if batch.status not in ("planned", "sending"):
@@ -221,12 +249,14 @@ def _push(decision: Decision, context: Context) -> Pushed:
     plan = read_plan(s3, layout, ledger.batch_id, list(batch.guard_reasons))
     from include.inventory_lake.extract.connections import haravan_client
 
-    with haravan_client() as client:
+    with haravan_client(shop.haravan_conn_id) as client:
         stored, report = send_batch(
             client, ledger, stored, plan, run_id=run_id, attempt=_attempt(context)
         )
         api = client.summary()
-    log.info("push of batch %s: %s, api %s", ledger.batch_id, report.as_dict(), api)
+    log.info(
+        "push of batch %s to shop %s: %s, api %s", ledger.batch_id, shop.id, report.as_dict(), api
+    )
     if report.refused is not None:
         finalize_batch(s3, layout, ledger, stored, plan, run_id=run_id, kind="failed")
         _fail(
@@ -235,7 +265,11 @@ def _push(decision: Decision, context: Context) -> Pushed:
             "later ones were not sent; file moved to rejected/ with a report"
         )
     return Pushed(
-        ledger.batch_id, stored.status, report.requests_sent, {**report.as_dict(), "api": api}
+        ledger.batch_id,
+        stored.status,
+        report.requests_sent,
+        {**report.as_dict(), "api": api},
+        shop=shop,
     )
 
 
@@ -251,14 +285,17 @@ def _record(pushed: Pushed, run_id: str) -> dict[str, Any]:
     s3, layout = connect()
     ledger = Ledger(s3, layout, pushed.batch_id)
     stored = ledger.read_owned(run_id)
+    if stored.batch.shop != pushed.shop.id:
+        _fail(f"batch {ledger.batch_id} is shop {stored.batch.shop}'s, not {pushed.shop.id}'s")
     if stored.status == "done":
-        return {"batch_id": ledger.batch_id, "status": "done"}
+        return {"batch_id": ledger.batch_id, "shop": pushed.shop.id, "status": "done"}
     if stored.status != "sent":
         _fail(f"batch {ledger.batch_id} is {stored.status}, not sent: nothing to record")
     plan = read_plan(s3, layout, ledger.batch_id, list(stored.batch.guard_reasons))
     stored = finalize_batch(s3, layout, ledger, stored, plan, run_id=run_id, kind="done")
     return {
         "batch_id": ledger.batch_id,
+        "shop": pushed.shop.id,
         "status": stored.status,
         "lines": len(plan.lines),
         "requests": len(plan.chunks),

@@ -33,6 +33,9 @@ AUDIT_STATUSES = ("applied", "refused", "not_sent", "declined")
 AUDIT = pa.schema(
     [
         pa.field("batch_id", pa.string(), nullable=False),
+        # The shop the batch was sent to (`default` for a single-shop deployment); audit files
+        # written before shops have no such column: they are the `default` shop's.
+        pa.field("shop", pa.string(), nullable=False),
         pa.field("file_name", pa.string(), nullable=False),
         pa.field("source_key", pa.string(), nullable=False),
         pa.field("run_id", pa.string(), nullable=False),
@@ -80,6 +83,8 @@ class BatchDocument(TypedDict):
     batch_id: str
     content_sha256: str
     forced: bool
+    # The shop the batch is sent to; absent from ledgers written before shops (`default`).
+    shop: NotRequired[str]
     source_key: str
     source_name: str
     source_etag: str

@@ -1,10 +1,12 @@
 """Where the set-adjustment pushes stand, read from their staging folders and ledger.
 
 Pending files wait in `approved/`; `processed/` and `rejected/` hold what was handled (a
-rejected file with its report). Each batch in the ledger shows its plan (current → new stock,
-per location and the largest changes), its requests (chunks) with the adjustment numbers
-Haravan created, and what failed. Dry runs show the summary of the plan they wrote, or the
-report of why the file would be rejected. Paths come from the push package's `PushLayout`.
+rejected file with its report), each directly in the folder or in a shop's `shop=<id>/`
+sub-folder (whose shop the page names). Each batch in the ledger shows its shop and its plan
+(current → new stock, per location and the largest changes), its requests (chunks) with the
+adjustment numbers Haravan created, and what failed. Dry runs show the summary of the plan they
+wrote, or the report of why the file would be rejected. Paths come from the push package's
+`PushLayout`.
 
 One object that cannot be read (not UTF-8, not JSON, not the expected document, deleted after
 its folder was listed) never stops the page: its entry says "could not be read: <reason>"
@@ -100,6 +102,8 @@ class StagedFile:
     stored_name: str
     size: int | None
     modified: datetime | None
+    # The shop whose `shop=<id>/` sub-folder holds it; None directly in the folder.
+    shop: str | None = None
 
     @property
     def name(self) -> str:
@@ -250,16 +254,27 @@ def _newest_first(objects: list[StoredObject]) -> list[StoredObject]:
     return sorted(objects, key=lambda obj: (obj.modified, obj.key), reverse=True)
 
 
-def _staged(obj: StoredObject) -> StagedFile:
-    return StagedFile(obj.key, file_name(obj.key), obj.size, obj.modified)
+def _shop_in(layout: PushLayout, key: str) -> str | None:
+    """The shop whose `shop=<id>/` sub-folder of a staging folder holds `key`, if any."""
+    for folder in (APPROVED, PROCESSED, REJECTED, DRY_RUN):
+        found = layout.shop_file_in(folder, key)
+        if found is not None:
+            return found[0]
+    return None
+
+
+def _staged(layout: PushLayout, obj: StoredObject) -> StagedFile:
+    shop = _shop_in(layout, obj.key)
+    return StagedFile(obj.key, file_name(obj.key), obj.size, obj.modified, shop)
 
 
 def _folder(store: LakeStore, layout: PushLayout, folder: str) -> list[StoredObject]:
-    """Files directly in a staging folder (not in its sub-folders: those are never pushed)."""
+    """Files directly in a staging folder or in one of its `shop=<id>/` sub-folders (not in
+    other sub-folders: those are never pushed)."""
     return [
         obj
         for obj in store.list_objects(layout.folder_prefix(folder))
-        if layout.directly_in(folder, obj.key)
+        if layout.shop_file_in(folder, obj.key) is not None
     ]
 
 
@@ -372,13 +387,17 @@ def _newest_refusals(refusals: list[_Refusal]) -> list[_Refusal]:
     return sorted(refusals, key=lambda r: (r.listed.modified, r.listed.key), reverse=True)
 
 
-def _rejected_file(store: LakeStore, refusal: _Refusal) -> RejectedFile:
+def _rejected_file(store: LakeStore, layout: PushLayout, refusal: _Refusal) -> RejectedFile:
     """A refused file (or its report alone, when the file is gone) with the report's rows."""
     staged = (
-        _staged(refusal.file)
+        _staged(layout, refusal.file)
         if refusal.file
         else StagedFile(
-            refusal.file_key, file_name(refusal.file_key), None, refusal.listed.modified
+            refusal.file_key,
+            file_name(refusal.file_key),
+            None,
+            refusal.listed.modified,
+            _shop_in(layout, refusal.file_key),
         )
     )
     if refusal.report is None:
@@ -393,7 +412,7 @@ def _rejected_file(store: LakeStore, refusal: _Refusal) -> RejectedFile:
 def _rejected(store: LakeStore, layout: PushLayout, limit: int) -> tuple[list[RejectedFile], int]:
     refusals = _refusals(_folder(store, layout, REJECTED))
     shown = _newest_refusals(refusals)[:limit]
-    return parallel_map(lambda r: _rejected_file(store, r), shown), len(refusals)
+    return parallel_map(lambda r: _rejected_file(store, layout, r), shown), len(refusals)
 
 
 def _dry_run_summary(store: LakeStore, batch_id: str, obj: StoredObject) -> DryRunView | Unreadable:
@@ -433,10 +452,10 @@ def _dry_run_rejections(
     refusals = [
         _Refusal(obj.key.removesuffix(REPORT_SUFFIX), None, obj)
         for obj in objects
-        if obj.key.endswith(REPORT_SUFFIX) and layout.directly_in(DRY_RUN, obj.key)
+        if obj.key.endswith(REPORT_SUFFIX) and layout.shop_file_in(DRY_RUN, obj.key) is not None
     ]
     shown = _newest_refusals(refusals)[:limit]
-    return parallel_map(lambda r: _rejected_file(store, r), shown), len(refusals)
+    return parallel_map(lambda r: _rejected_file(store, layout, r), shown), len(refusals)
 
 
 def plan_view(s3: S3Client, layout: PushLayout, batch_id: str, lines: int = PLAN_LINES) -> PlanView:
@@ -566,8 +585,8 @@ def push_overview(
     )
     return PushOverview(
         staging_uri=layout.uri(layout.staging_prefix),
-        pending=tuple(_staged(obj) for obj in pending[:file_limit]),
-        processed=tuple(_staged(obj) for obj in processed[:file_limit]),
+        pending=tuple(_staged(layout, obj) for obj in pending[:file_limit]),
+        processed=tuple(_staged(layout, obj) for obj in processed[:file_limit]),
         rejected=tuple(rejected),
         batches=tuple(batches),
         dry_runs=tuple(dry_runs),

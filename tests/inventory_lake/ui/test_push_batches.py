@@ -230,3 +230,25 @@ def test_a_dry_run_report_on_an_upload_named_like_a_report_names_that_upload(
     assert rejection.file.name == "x.report.csv" and rejection.report_key == key
     assert [r.problem for r in rejection.report] == ["the file is not UTF-8 text"]
     assert overview.rejected == () and overview.counts["dry_run_rejections"] == 1
+
+
+def test_files_in_a_shops_sub_folders_are_listed_with_their_shop(s3: Any, root: LakeRoot) -> None:
+    layout = PushLayout(root)
+    pending = layout.approved_prefix + "shop=saigon/count.csv"
+    s3.put_object(Bucket=root.bucket, Key=pending, Body=b"x")
+    processed = layout.processed_key("count.csv", "ab" * 32, "shop=saigon")
+    s3.put_object(Bucket=root.bucket, Key=processed, Body=b"x")
+    key = layout.approved_prefix + "shop=hcm/x.csv"
+    etag = s3.put_object(Bucket=root.bucket, Key=key, Body=b"x")["ETag"].strip('"')
+    source = SourceFile(key, "x.csv", etag, "cd" * 32)
+    problem = Problem(None, None, None, "shop 'hcm' is not configured")
+    push_reject_file(s3, layout, source, [problem], dry_run=False, sub="shop=hcm")
+    s3.put_object(
+        Bucket=root.bucket, Key=layout.approved_prefix + "shop=saigon/deeper/y.csv", Body=b"x"
+    )
+    overview = push_overview(s3, root)
+    assert [(f.shop, f.name) for f in overview.pending] == [("saigon", "count.csv")]
+    assert [(f.shop, f.name) for f in overview.processed] == [("saigon", "count.csv")]
+    (rejected,) = overview.rejected
+    assert (rejected.file.shop, rejected.file.name) == ("hcm", "x.csv")
+    assert rejected.report[0].problem == "shop 'hcm' is not configured"
