@@ -39,23 +39,39 @@ def run_dag(dag_id: str, day: date) -> Any:
     return dag.test(logical_date=interval_end(day))
 
 
-def prepared_run(dag_id: str, task_id: str, day: date) -> str:
+def prepare_run(dag_id: str, task_id: str, day: date, env: dict[str, str] | None = None) -> None:
     """A run of `dag_id` for `day` whose other tasks ran (the extracts' `shops` task decided
     the shops) and whose `task_id` instances were only marked done, left for one attempt
-    each; returns its run id. A mapped task's instance needs its run's upstream values, which
-    `airflow tasks test` alone (a throw-away run) does not have."""
-    dag = _dag_bag().get_dag(dag_id)
-    assert dag is not None, f"DAG {dag_id} not found"
-    run = dag.test(logical_date=interval_end(day), mark_success_pattern=re.escape(task_id))
-    run_id: str = run.run_id
-    return run_id
+    each. A mapped task's instance needs its run's upstream values, which `airflow tasks test`
+    alone (a throw-away run) does not have. In this process (its metadata DB), or with `env`
+    in another Airflow's (e.g. a standalone's)."""
+    if env is None:
+        dag = _dag_bag().get_dag(dag_id)
+        assert dag is not None, f"DAG {dag_id} not found"
+        dag.test(logical_date=interval_end(day), mark_success_pattern=re.escape(task_id))
+        return
+    command = [str(AIRFLOW), "dags", "test", dag_id, interval_end(day).isoformat()]
+    command += ["--mark-success-pattern", re.escape(task_id)]
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=300)
 
 
-def task_command(dag_id: str, task_id: str, day: date, map_index: int = 0) -> list[str]:
+def task_command(
+    dag_id: str, task_id: str, day: date, map_index: int = 0, env: dict[str, str] | None = None
+) -> list[str]:
     """`airflow tasks test` of one instance of a per-shop task (map index 0: the first shop)
-    in a run prepared for it."""
-    run_id = prepared_run(dag_id, task_id, day)
-    return [str(AIRFLOW), "tasks", "test", dag_id, task_id, run_id, "--map-index", str(map_index)]
+    in a run prepared for it (in `env`'s Airflow when given)."""
+    prepare_run(dag_id, task_id, day, env)
+    logical_date = interval_end(day).isoformat()
+    return [
+        str(AIRFLOW),
+        "tasks",
+        "test",
+        dag_id,
+        task_id,
+        logical_date,
+        "--map-index",
+        str(map_index),
+    ]
 
 
 @dataclass(frozen=True)

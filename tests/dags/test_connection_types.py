@@ -129,7 +129,7 @@ def test_a_haravan_connection_created_through_the_api_drives_the_extract(
     s3_server.empty_bucket()
     try:
         result = subprocess.run(
-            task_command(DAG_ID, "extract_adjustments", DAY),
+            task_command(DAG_ID, "extract_adjustments", DAY, env=env),
             env=env,
             capture_output=True,
             text=True,
