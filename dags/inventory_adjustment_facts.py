@@ -14,10 +14,11 @@ wins; a `shop` column), then an event on the `facts_inventory_adjustment_lines` 
 `shop`, `dt`, `uri` and `rows`.
 Contract for warehouse loads: `docs/warehouse-contract.md`.
 
-**When it runs.** After both extracts: once all three raw Assets have new events, for every
-shop and `dt` named in those events and every day in their `facts_rebuild_dts` (days of that
-shop whose Stocky items lacked an adjustment that has landed since). A Stocky item's
-adjustment comes from the same day's raw partition, else from the shop's
+**When it runs.** After the extracts: on each new event of any of the three raw Assets, for
+every shop and `dt` named in the events and every day in their `facts_rebuild_dts` (days of
+that shop whose Stocky items lacked an adjustment that has landed since), so a day is built
+once its three raw partitions have landed and rebuilt whenever one of them is re-extracted. A
+Stocky item's adjustment comes from the same day's raw partition, else from the shop's
 `index/stocky_adjustments/shop=<shop>/current.parquet`.
 **Backfill** any range from the UI (Trigger → Backfill: one run per
 UTC day), or trigger with params `dt_start` / `dt_end` (inclusive) for a range in one run; a
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import AssetAll, AssetOrTimeSchedule, dag
+from airflow.sdk import AssetAny, AssetOrTimeSchedule, dag
 
 from include.inventory_lake import assets, dag_defaults, tags
 from include.inventory_lake.lineage.operators import lake_task
@@ -46,7 +47,11 @@ from include.inventory_lake.lineage.operators import lake_task
 @dag(
     schedule=AssetOrTimeSchedule(
         timetable=dag_defaults.daily_utc_interval(),
-        assets=AssetAll(
+        # Any raw Asset: a day is rebuilt as soon as one of its sources is re-extracted (a
+        # Stocky-only re-extract, or the late adjustments it names in `facts_rebuild_dts`, do
+        # not wait for a Haravan event). A day whose other source has not landed yet is
+        # skipped; that source's own event starts the run that builds it.
+        assets=AssetAny(
             assets.HARAVAN_ADJUSTMENTS_RAW, assets.STOCKY_ADJUSTMENTS_RAW, assets.STOCKY_ITEMS_RAW
         ),
     ),

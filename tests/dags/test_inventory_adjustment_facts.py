@@ -291,14 +291,14 @@ def test_a_failed_check_fails_the_run_naming_check_count_and_keys(
 
 
 def test_the_dag_runs_on_the_raw_assets_and_backfills_by_day() -> None:
-    from airflow.sdk import AssetAll, AssetOrTimeSchedule, CronDataIntervalTimetable
+    from airflow.sdk import AssetAny, AssetOrTimeSchedule, CronDataIntervalTimetable
 
     dag = load_dag(DAG_ID)
     timetable = dag.timetable
     assert isinstance(timetable, AssetOrTimeSchedule)
     assert isinstance(timetable.timetable, CronDataIntervalTimetable)
     condition = timetable.asset_condition
-    assert isinstance(condition, AssetAll)
+    assert isinstance(condition, AssetAny)
     assert {asset.name for asset in condition.objects} == {
         assets.HARAVAN_ADJUSTMENTS_RAW.name,
         assets.STOCKY_ADJUSTMENTS_RAW.name,

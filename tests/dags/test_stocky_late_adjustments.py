@@ -10,7 +10,7 @@ from typing import Any
 
 from include.inventory_lake import assets
 from include.inventory_lake.settings import FACTS_LINES_PATH
-from tests.airflow_runs import asset_events
+from tests.airflow_runs import asset_events, run_dag
 from tests.inventory_lake.facts.dag_runs import (
     create_asset_triggered_run,
     extract,
@@ -89,3 +89,33 @@ def test_an_adjustment_landing_the_next_day_completes_the_facts_of_its_items_day
     stocky_source = read_marker(s3, FACTS_LINES_PATH, day)["sources"]["stocky"]
     assert stocky_source["adjustment_missing"] == missing_before - len(late_items)
     assert stocky_source["adjustment_from_index"] >= len(late_items)
+
+
+def facts_dag_is_due() -> bool:
+    """What the scheduler asks on its loop: does the facts DAG need an asset-triggered run?"""
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        _, triggered = DagModel.dags_needing_dagruns(session)
+        return FACTS_DAG in triggered
+
+
+def test_a_stocky_re_extract_alone_starts_the_rebuild_of_its_day(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    """A day's facts are rebuilt when one of its sources is re-extracted: Stocky's events alone
+    make the facts DAG due, without waiting for a Haravan event."""
+    _, s3 = world
+    day = date(2026, 1, 9)
+    extract(day)
+    start_listening(FACTS_DAG)
+    assert not facts_dag_is_due()
+
+    run_dag("stocky_adjustments_extract", day)
+
+    assert facts_dag_is_due(), "the Stocky events alone are enough"
+    run = run_existing(FACTS_DAG, create_asset_triggered_run(FACTS_DAG))
+    assert run.state == "success" and built_days(run) == [day.isoformat()], task_states(run)
+    marker = read_marker(s3, FACTS_LINES_PATH, day)
+    assert marker["run_id"] == run.run_id, "the day was rebuilt by that run"
