@@ -63,7 +63,7 @@ def extract_window(
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if BUCKET not in existing:
         s3.create_bucket(Bucket=BUCKET)
-    partition = Partition(LakeRoot(BUCKET), HARAVAN_ADJUSTMENTS_PATH, start.date())
+    partition = Partition(LakeRoot(BUCKET), HARAVAN_ADJUSTMENTS_PATH, "default", start.date())
     with (
         HaravanClient(emulator_url, TOKEN, page_size=page_size, **client) as haravan,
         PartitionWriter(s3, partition, ADJUSTMENTS, "bench") as writer,

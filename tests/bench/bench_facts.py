@@ -31,7 +31,7 @@ from typing import Any
 import boto3
 
 from include.inventory_lake.facts.build import build_facts_partition, raw_partitions
-from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.location import LakeRoot, ShopLake
 from include.inventory_lake.lake.partition_reader import fetch_partition, read_markers
 from include.inventory_lake.schemas import haravan, stocky
 from include.inventory_lake.settings import FACTS_LINES_PATH
@@ -41,6 +41,7 @@ from tests.inventory_lake.facts.raw_generator import write_generated_day
 SIZES = (1_000_000, 5_000_000)
 DAY = date(2026, 1, 10)
 BUCKET = "bench-lake"
+LAKE = ShopLake(LakeRoot(BUCKET), "default")
 PEER_PATH = "bench/facts_duckdb"
 
 
@@ -57,7 +58,7 @@ def s3_client(url: str) -> Any:
 def generate(s3_url: str, lines: int) -> None:
     s3 = s3_client(s3_url)
     s3.create_bucket(Bucket=BUCKET)
-    write_generated_day(s3, LakeRoot(BUCKET), DAY, lines, run_id="bench")
+    write_generated_day(s3, LAKE, DAY, lines, run_id="bench")
 
 
 # --- the two engines, each run in its own process ------------------------------------------
@@ -65,7 +66,7 @@ def generate(s3_url: str, lines: int) -> None:
 
 def ours(s3_url: str) -> dict[str, Any]:
     started = time.perf_counter()
-    committed, report = build_facts_partition(s3_client(s3_url), LakeRoot(BUCKET), DAY, "bench")
+    committed, report = build_facts_partition(s3_client(s3_url), LAKE, DAY, "bench")
     seconds = time.perf_counter() - started
     lines = sum(report.sources[source]["lines"] for source in report.sources)
     return {"seconds": seconds, "raw_lines": lines, "rows": committed.rows}
@@ -82,7 +83,7 @@ COPY (
   ), stocky_items AS (
     SELECT * FROM read_parquet($stocky_items, file_row_number = true)
   )
-  SELECT 'haravan' AS source, 'haravan:' || li.id AS line_key, li.id AS line_id,
+  SELECT 'default' AS shop, 'haravan' AS source, 'haravan:' || li.id AS line_key, li.id AS line_id,
     id AS adjustment_id, adjust_number AS adjustment_number, location_id,
     NULL::BIGINT AS location_shopify_id, li.product_id, li.product_variant_id AS variant_id,
     NULL::BIGINT AS variant_shopify_id, li.sku, li.barcode, NULL::VARCHAR AS variant_title,
@@ -95,7 +96,7 @@ COPY (
     PARTITION BY li.id
     ORDER BY coalesce(updated_at, created_at) DESC, file_row_number DESC, pos DESC) = 1
   UNION ALL
-  SELECT 'stocky', 'stocky:' || i.id, i.id, i.stock_adjustment_id,
+  SELECT 'default', 'stocky', 'stocky:' || i.id, i.id, i.stock_adjustment_id,
     a.sequential_id::VARCHAR, a.location.id, a.location.shopify_id, NULL::BIGINT,
     i.variant.id, i.variant.shopify_id, i.variant.sku, i.variant.barcode, i.variant.title,
     i.quantity, NULL::DECIMAL(18, 2), NULL::VARCHAR, a.stock_adjustment_reason.reason,
@@ -114,8 +115,8 @@ def peer(s3_url: str) -> dict[str, Any]:
     import duckdb
 
     started = time.perf_counter()
-    s3, root = s3_client(s3_url), LakeRoot(BUCKET)
-    inputs = raw_partitions(root, DAY)
+    s3 = s3_client(s3_url)
+    inputs = raw_partitions(LAKE, DAY)
     schemas = (haravan.ADJUSTMENTS, stocky.STOCK_ADJUSTMENTS, stocky.STOCK_ADJUSTMENT_ITEMS)
     with tempfile.TemporaryDirectory(prefix="bench-duckdb-") as tmp:
         paths = [
@@ -137,7 +138,7 @@ def peer(s3_url: str) -> dict[str, Any]:
                 ),
             )
             rows = db.execute(f"SELECT count(*) FROM read_parquet('{output}')").fetchone()
-        target = Partition(root, PEER_PATH, DAY)
+        target = LAKE.partition(PEER_PATH, DAY)
         s3.upload_file(str(output), BUCKET, target.data_key)
         with output.open("rb") as handle:
             digest = hashlib.file_digest(handle, "sha256").hexdigest()
@@ -181,7 +182,7 @@ def outputs_identical(s3_url: str) -> bool:
         files = []
         for dataset in (FACTS_LINES_PATH, PEER_PATH):
             path = Path(tmp) / (dataset.replace("/", "_") + ".parquet")
-            s3.download_file(BUCKET, Partition(LakeRoot(BUCKET), dataset, DAY).data_key, str(path))
+            s3.download_file(BUCKET, LAKE.partition(dataset, DAY).data_key, str(path))
             files.append(f"read_parquet('{path}')")
         ours_file, peer_file = files
         differences = db.execute(

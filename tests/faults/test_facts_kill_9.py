@@ -22,8 +22,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from include.inventory_lake.facts.build import build_facts_partition
-from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.location import LakeRoot, Partition, ShopLake
 from include.inventory_lake.settings import FACTS_LINES_PATH, STOCKY_ITEMS_PATH
+from include.inventory_lake.shops import DEFAULT_SHOP_ID
 from tests.airflow_runs import interval_end, retry_task, run_id_at, start_dag_test
 from tests.faults.conftest import record
 from tests.inventory_lake.facts.raw_generator import write_generated_day
@@ -94,15 +95,17 @@ def test_facts_killed_9_then_retried_is_exact_and_never_half_visible(
 ) -> None:
     proxy, point = lake_behind_proxy, POINTS[point_name]
     day = date(2026, 2, 1 + list(POINTS).index(point_name))
-    s3, root = s3_server.client(), LakeRoot(s3_server.bucket)
-    target = Partition(root, FACTS_LINES_PATH, day)
+    s3 = s3_server.client()
+    lake = ShopLake(LakeRoot(s3_server.bucket), DEFAULT_SHOP_ID)
+    reference_lake = ShopLake(LakeRoot(s3_server.bucket, REFERENCE), DEFAULT_SHOP_ID)
+    target = lake.partition(FACTS_LINES_PATH, day)
 
-    write_generated_day(s3, root, day, OLD_LINES)
-    old, _ = build_facts_partition(s3, root, day, "old-run")
-    write_generated_day(s3, root, day, NEW_LINES)
-    write_generated_day(s3, LakeRoot(s3_server.bucket, REFERENCE), day, NEW_LINES)
+    write_generated_day(s3, lake, day, OLD_LINES)
+    old, _ = build_facts_partition(s3, lake, day, "old-run")
+    write_generated_day(s3, lake, day, NEW_LINES)
+    write_generated_day(s3, reference_lake, day, NEW_LINES)
     started = time.perf_counter()
-    reference, _ = build_facts_partition(s3, LakeRoot(s3_server.bucket, REFERENCE), day, "ref")
+    reference, _ = build_facts_partition(s3, reference_lake, day, "ref")
     build_seconds = time.perf_counter() - started
     digests = {"old": old.marker["sha256"], "new": reference.marker["sha256"]}
 
@@ -111,7 +114,7 @@ def test_facts_killed_9_then_retried_is_exact_and_never_half_visible(
         path = point.path.format(facts=target.prefix)
         wait_for(proxy.stall_request(point.method, path), process, point_name)
     else:
-        raw_items = Partition(root, STOCKY_ITEMS_PATH, day)
+        raw_items = lake.partition(STOCKY_ITEMS_PATH, day)
         wait_for(proxy.watch_request("GET", raw_items.data_key), process, "the raw download")
         time.sleep(random.Random(point.seed).uniform(0, build_seconds))
     with contextlib.suppress(ProcessLookupError):  # a random moment may come after the end

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from include.inventory_lake.facts.build import raw_partitions
 from include.inventory_lake.facts.dedupe import row_numbers
-from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.lake.location import ShopLake
 from include.inventory_lake.lake.partition_writer import PartitionWriter
 from include.inventory_lake.schemas import haravan, stocky
 from include.inventory_lake.schemas.types import MONEY, TIMESTAMP
@@ -146,10 +146,10 @@ def stocky_items(first: int, count: int, day: date) -> pa.RecordBatch:
 
 
 def write_generated_day(
-    s3: Any, root: LakeRoot, day: date, lines: int, run_id: str = "generated"
+    s3: Any, lake: ShopLake, day: date, lines: int, run_id: str = "generated"
 ) -> None:
     """Commit day `day`'s three raw partitions, `lines` lines in all, as the extracts do."""
-    haravan_raw, stocky_adjustments_raw, stocky_items_raw = raw_partitions(root, day)
+    haravan_raw, stocky_adjustments_raw, stocky_items_raw = raw_partitions(lake, day)
     adjustments = lines // 2 // LINES_PER_ADJUSTMENT
     with PartitionWriter(s3, haravan_raw, haravan.ADJUSTMENTS, run_id) as writer:
         for first in range(0, adjustments, CHUNK_ADJUSTMENTS):
