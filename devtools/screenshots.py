@@ -38,9 +38,10 @@ from devtools.devstack.processes import (
 from devtools.devstack.stack import AIRFLOW_USER, StackPaths, airflow_env, down, start_airflow
 from devtools.upload import SAMPLE, upload
 from include.inventory_lake.lake.connection import client_for_connection
-from include.inventory_lake.lake.location import MARKER_FILE, LakeRoot
+from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.settings import FACTS_LINES_PATH
+from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
 ROOT = project_root()
 IMAGES = ROOT / "docs" / "images"
@@ -137,7 +138,7 @@ def facts_complete(settings: dict[str, str], days: list[date]) -> bool:
     root = LakeRoot.parse(settings["AIRFLOW_VAR_INVENTORY_LAKE_URI"])
     client = client_for_connection(json.loads(settings["AIRFLOW_CONN_AWS_DEFAULT"]))
     for day in days:
-        key = root.key(FACTS_LINES_PATH, f"dt={day.isoformat()}", MARKER_FILE)
+        key = Partition(root, FACTS_LINES_PATH, DEFAULT_SHOP_ID, day).marker_key
         if client.list_objects_v2(Bucket=root.bucket, Prefix=key).get("KeyCount", 0) == 0:
             return False
     return True
