@@ -238,6 +238,7 @@ def measure(workload: Workload, run_dir: Path) -> dict[str, Any]:
                 <= run["data_interval_start"][:10]
                 <= workload.last_day.isoformat()
             )
+            task_timings = _task_timings(api, workload)
             journals = {shop.id: shop.admin("GET", "journal") for shop in shops}
             truths = {shop.id: _truth_by_day(shop) for shop in shops}
             lake = {
@@ -248,7 +249,44 @@ def measure(workload: Workload, run_dir: Path) -> dict[str, Any]:
         finally:
             with redirect_stdout(sys.stderr):
                 down(paths)
-    return _figures(workload, wall_s, done, states, journals, truths, lake)
+    figures = _figures(workload, wall_s, done, states, journals, truths, lake)
+    return {**figures, "task_s": task_timings, "load_average_1m": round(os.getloadavg()[0], 1)}
+
+
+def _seconds(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def _task_timings(api: AirflowRest, workload: Workload) -> dict[str, Any]:
+    """Where the wall time goes: median task durations and waits (queued -> started), and the
+    extract tasks' time summed per shop (against wall_s: how busy each shop was)."""
+    instances = api.call(
+        "GET",
+        f"dags/{DAG_ID}/dagRuns/~/taskInstances",
+        params={"limit": 1000, "logical_date_gte": f"{workload.first_day}T00:00:00Z"},
+    )["task_instances"]
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for instance in instances:
+        by_task.setdefault(instance["task_id"], []).append(instance)
+
+    def median(values: list[float | None]) -> float | None:
+        known = sorted(v for v in values if v is not None)
+        return round(known[len(known) // 2], 2) if known else None
+
+    timings: dict[str, Any] = {}
+    for task_id, rows in by_task.items():
+        timings[f"{task_id}_median"] = median([r.get("duration") for r in rows])
+        timings[f"{task_id}_queued_to_start_median"] = median(
+            [_seconds(r.get("queued_when"), r.get("start_date")) for r in rows]
+        )
+    extract_sum: dict[str, float] = {}
+    for row in by_task.get("extract_adjustments", []):
+        shop = str(row.get("rendered_map_index"))
+        extract_sum[shop] = extract_sum.get(shop, 0.0) + float(row.get("duration") or 0)
+    timings["extract_adjustments_sum_per_shop"] = {k: round(v, 1) for k, v in extract_sum.items()}
+    return timings
 
 
 def _figures(
