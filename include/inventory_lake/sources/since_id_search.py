@@ -205,6 +205,10 @@ class _Search:
                 self.lower = page[-1]
                 if len(page) > 1:
                     self.mean_gap = _mean_gap(page)
+                if self.upper is None:
+                    # The density estimate fell short (a quieter day than this one): take the
+                    # newest record as the upper end rather than walking page by page.
+                    self.ids_per_s = None
             new_width = None if self.ceiling is None else self.ceiling - self.lower.id
             bisect_next = width is not None and new_width is not None and new_width * 2 > width
 
