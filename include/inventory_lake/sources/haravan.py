@@ -43,6 +43,10 @@ INVENTORY_LOCATIONS_PAGE_SIZE = 250
 STOCK_ROW_IDS = ("loc_id", "product_id", "variant_id")
 STOCK_ROW_QUANTITY = "qty_onhand"
 MAX_EXCERPT_CHARS = 160
+# Calls of the shop's bucket each client leaves to others: a client learns the level from each
+# response, so it misses at most the calls the shop's other clients sent since; up to 4 tasks of
+# one shop at once (the haravan_api pool, docs/extracts.md) stay within the bucket.
+BUCKET_RESERVE = 4
 # Pages the first-id search read, kept for the paging that follows it.
 PROBE_PAGES_KEPT = 2
 
@@ -126,7 +130,7 @@ class HaravanClient(Closing):
         page_size: int = 250,
         bucket_size: int = 80,
         leak_rate: float = 4.0,
-        bucket_reserve: int = 2,
+        bucket_reserve: int = BUCKET_RESERVE,
         retry_policy: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
     ) -> None:
