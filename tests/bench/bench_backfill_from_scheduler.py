@@ -262,11 +262,21 @@ def _seconds(start: str | None, end: str | None) -> float | None:
 def _task_timings(api: AirflowRest, workload: Workload) -> dict[str, Any]:
     """Where the wall time goes: median task durations and waits (queued -> started), and the
     extract tasks' time summed per shop (against wall_s: how busy each shop was)."""
-    instances = api.call(
-        "GET",
-        f"dags/{DAG_ID}/dagRuns/~/taskInstances",
-        params={"limit": 1000, "logical_date_gte": f"{workload.first_day}T00:00:00Z"},
-    )["task_instances"]
+    instances: list[dict[str, Any]] = []
+    while True:  # the API answers at most 100 a page
+        page = api.call(
+            "GET",
+            f"dags/{DAG_ID}/dagRuns/~/taskInstances",
+            params={
+                "limit": 100,
+                "offset": len(instances),
+                "logical_date_gte": f"{workload.first_day}T00:00:00Z",
+                "logical_date_lte": f"{workload.last_day}T00:00:00Z",
+            },
+        )["task_instances"]
+        instances.extend(page)
+        if len(page) < 100:
+            break
     by_task: dict[str, list[dict[str, Any]]] = {}
     for instance in instances:
         by_task.setdefault(instance["task_id"], []).append(instance)
