@@ -227,6 +227,22 @@ def test_the_previous_days_marker_makes_the_next_day_cheap_to_find(
     assert emulator.journal()["counts"]["total"] <= 3, "one probe from the hint, then the page"
 
 
+def test_a_later_day_in_the_lake_bounds_the_search_of_an_earlier_one(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    """A backfill's run whose previous day is not committed yet, but the next one is: the next
+    day's min_id (the marker) caps the search, which ends on the day's first page."""
+    emulator, s3 = world
+    assert run_dag(DAG_ID, DAY + timedelta(days=1)).state == "success"
+    emulator.admin_post("journal/reset")
+    assert run_dag(DAG_ID, DAY).state == "success"
+    assert sorted(ids_in(s3, DAY)) == expected_ids(emulator, DAY)
+    # The history's first page (a lower end), then the page holding the day (one page of data).
+    assert emulator.journal()["counts"]["total"] <= 3
+    marker = read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY)
+    assert {"min_id", "max_id", "min_id_created_at", "max_id_created_at"} <= set(marker)
+
+
 def test_concurrent_backfill_runs_share_one_bucket_and_each_day_is_exact(
     world: tuple[Emulator, S3Server], monkeypatch: pytest.MonkeyPatch
 ) -> None:

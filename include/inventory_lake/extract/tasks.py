@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from include.inventory_lake import assets
 from include.inventory_lake.extract.connections import haravan_client, stocky_client
 from include.inventory_lake.extract.interval import DailyInterval
+from include.inventory_lake.extract.lake_bounds import bounds_for_day, committed_days
 from include.inventory_lake.extract.stream import stream_pages
 from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.http.errors import ApiPermanentError
 from include.inventory_lake.lake.connection import lake_root, s3_client
-from include.inventory_lake.lake.location import Partition, ShopLake
+from include.inventory_lake.lake.location import Partition, ShopLake, shop_prefix
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
 from include.inventory_lake.lake.stocky_index import IndexUpdate, update_index
 from include.inventory_lake.lake.store import LakeStore
@@ -28,6 +29,7 @@ from include.inventory_lake.settings import (
     STOCKY_ITEMS_PATH,
 )
 from include.inventory_lake.shops import Shop, ShopConfigError, configured_shops, select_shops
+from include.inventory_lake.sources.since_id_search import Bounds
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -85,22 +87,35 @@ def extract_stocky(shop: Mapping[str, Any], context: Mapping[str, Any]) -> dict[
         return _extract_stocky(Shop.from_xcom(dict(shop)), context)
 
 
-def _last_id_before(s3: S3Client, previous_day: Partition) -> int | None:
-    """The lake is the index: the previous day's marker knows an id created before this day,
-    which turns the search for the day's first id into about one request."""
-    marker = LakeStore(s3, previous_day.root.bucket).read_marker(previous_day)
-    max_id = marker.get("max_id") if marker else None
-    if isinstance(max_id, int):
-        log.info("starting the id search from %s (max_id of %s)", max_id, previous_day.uri)
-        return max_id
-    return None
+def _lake_bounds(s3: S3Client, partition: Partition) -> Bounds | None:
+    """What the shop's committed partitions say about where the day starts in the id space
+    (`lake_bounds`): one listing of the shop's dataset prefix, then a few markers."""
+    store = LakeStore(s3, partition.root.bucket)
+    prefix = shop_prefix(partition.root, partition.dataset, partition.shop)
+    committed = committed_days(store.list_keys(prefix))
+
+    def read_marker(day: date) -> dict[str, Any] | None:
+        return store.read_marker(Partition(partition.root, partition.dataset, partition.shop, day))
+
+    bounds = bounds_for_day(partition.dt, committed, read_marker)
+    if bounds is not None:
+        log.info(
+            "starting the id search from the lake: after id %s%s, before id %s "
+            "(%d committed days of shop %s)",
+            bounds.lower.id if bounds.lower else None,
+            " (the last before the day)" if bounds.adjacent else "",
+            bounds.upper.id if bounds.upper else None,
+            len(committed),
+            partition.shop,
+        )
+    return bounds
 
 
 def _extract_haravan(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     interval = _interval(context)
     s3, lake = s3_client(), ShopLake(lake_root(), shop.id)
     partition = lake.partition(HARAVAN_ADJUSTMENTS_PATH, interval.dt)
-    hint_id = _last_id_before(s3, lake.partition(HARAVAN_ADJUSTMENTS_PATH, interval.dt - DAY))
+    bounds = _lake_bounds(s3, partition)
     log.info(
         "extracting shop %s's Haravan adjustments created in [%s, %s) through %s",
         shop.id,
@@ -112,9 +127,7 @@ def _extract_haravan(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
         haravan_client(shop.haravan_conn_id) as client,
         PartitionWriter(s3, partition, haravan_schema.ADJUSTMENTS, context["run_id"]) as writer,
     ):
-        pages = client.iter_adjustments_created_between(
-            interval.start, interval.end, hint_id=hint_id
-        )
+        pages = client.iter_adjustments_created_between(interval.start, interval.end, bounds=bounds)
         stats = stream_pages(pages, writer, haravan_schema.ADJUSTMENTS, "adjustments")
         committed = writer.commit(
             {**_interval_details(interval), **stats.as_marker(), "api": client.summary()}

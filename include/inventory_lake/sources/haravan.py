@@ -24,7 +24,11 @@ from include.inventory_lake.sources.pages import (
     iter_keyset_pages,
     parse_keyset_page,
 )
-from include.inventory_lake.sources.since_id_search import Landmark, find_first_since_id
+from include.inventory_lake.sources.since_id_search import (
+    Bounds,
+    Landmark,
+    find_first_since_id,
+)
 from include.inventory_lake.sources.timestamps import parse_api_timestamp, require_aware
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,12 @@ INVENTORY_LOCATIONS_PAGE_SIZE = 250
 STOCK_ROW_IDS = ("loc_id", "product_id", "variant_id")
 STOCK_ROW_QUANTITY = "qty_onhand"
 MAX_EXCERPT_CHARS = 160
+# Calls of the shop's bucket each client leaves to others: a client learns the level from each
+# response, so it misses at most the calls the shop's other clients sent since; up to 4 tasks of
+# one shop at once (the haravan_api pool, docs/extracts.md) stay within the bucket.
+BUCKET_RESERVE = 4
+# Pages the first-id search read, kept for the paging that follows it.
+PROBE_PAGES_KEPT = 2
 
 
 def _chunks(ids: Sequence[int], size: int) -> list[list[int]]:
@@ -120,7 +130,7 @@ class HaravanClient(Closing):
         page_size: int = 250,
         bucket_size: int = 80,
         leak_rate: float = 4.0,
-        bucket_reserve: int = 2,
+        bucket_reserve: int = BUCKET_RESERVE,
         retry_policy: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
     ) -> None:
@@ -136,6 +146,7 @@ class HaravanClient(Closing):
             retry_policy=retry_policy,
             bucket=BucketSettings(int(bucket_size), float(leak_rate), bucket_reserve),
         )
+        self._probed: list[tuple[int, list[Record]]] = []
 
     def close(self) -> None:
         self._http.close()
@@ -181,47 +192,88 @@ class HaravanClient(Closing):
         )
         return records[-1] if records else None
 
-    def first_since_id_for(self, start: datetime, *, hint_id: int | None = None) -> int:
+    def first_since_id_for(
+        self, start: datetime, *, hint_id: int | None = None, bounds: Bounds | None = None
+    ) -> int:
         """The largest since_id below every adjustment created at or after `start`.
 
         `hint_id`: an adjustment known to be created before `start` (e.g. the last id of the
-        previous day's partition) narrows the search, usually to one request.
+        previous day's partition) narrows the search, usually to one request; `bounds` says
+        what else is known (e.g. from the lake). The search reads whole pages; the one holding
+        the boundary is kept for `iter_adjustments_created_between`.
         """
         require_aware(start, "start")
+        self._probed = []
 
         def probe(since_id: int, limit: int) -> list[Landmark]:
-            return [_landmark(record) for record in self.adjustments_after(since_id, limit)]
+            records = self.adjustments_after(since_id, limit)
+            self._probed = [*self._probed[-(PROBE_PAGES_KEPT - 1) :], (limit, records)]
+            return [_landmark(record) for record in records]
 
         def newest() -> Landmark | None:
             record = self.newest_adjustment()
             return _landmark(record) if record else None
 
-        return find_first_since_id(start, probe=probe, newest=newest, hint_id=hint_id)
+        return find_first_since_id(
+            start,
+            probe=probe,
+            newest=newest,
+            hint_id=hint_id,
+            bounds=bounds,
+            limit=self.page_size,
+        )
+
+    def _probed_page_from(self, since_id: int) -> tuple[list[Record], list[Record]] | None:
+        """A page the search read that holds the records right after `since_id`: (those
+        records, the whole page), or None."""
+        for _limit, records in reversed(self._probed):
+            for position, record in enumerate(records):
+                if record["id"] == since_id + 1:
+                    return records[position:], records
+        return None
 
     def iter_adjustments_created_between(
-        self, start: datetime, end: datetime, *, hint_id: int | None = None
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        hint_id: int | None = None,
+        bounds: Bounds | None = None,
     ) -> Iterator[list[Record]]:
         """Pages of the adjustments with start <= created_at < end, as received, ascending ids.
 
         Records created while paging get new, higher ids, so keyset paging neither misses
-        nor repeats records; ids are deduplicated all the same.
+        nor repeats records; ids are deduplicated all the same. The page in which the search
+        found the window's first record is the first page (it is not asked for again).
         """
         require_aware(start, "start")
         require_aware(end, "end")
         if end <= start:
             return
-        cursor = KeysetCursor(self.first_since_id_for(start, hint_id=hint_id), self.page_size)
+        cursor = KeysetCursor(
+            self.first_since_id_for(start, hint_id=hint_id, bounds=bounds), self.page_size
+        )
         log.info(
             "Haravan adjustments created in [%s, %s): paging from since_id=%d",
             start.isoformat(),
             end.isoformat(),
             cursor.since_id,
         )
+        kept_page = self._probed_page_from(cursor.since_id)
+        self._probed = []
         seen: set[int] = set()
         pages = kept = 0
-        for page in iter_keyset_pages(
-            lambda c: self.adjustments_after(c.since_id, c.limit), cursor
-        ):
+
+        def fetched() -> Iterator[list[Record]]:
+            if kept_page is not None:
+                tail, whole = kept_page
+                cursor.advance(whole)
+                yield tail
+            yield from iter_keyset_pages(
+                lambda c: self.adjustments_after(c.since_id, c.limit), cursor
+            )
+
+        for page in fetched():
             pages += 1
             in_window: list[Record] = []
             reached_end = False

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from include.inventory_lake.sources.since_id_search import (
+    Bounds,
     HistoryInconsistentError,
     Landmark,
     find_first_since_id,
@@ -132,3 +133,39 @@ def test_equal_timestamps_at_the_boundary() -> None:
     history = History(list(range(1, 61)), times)
     start = T0 + timedelta(seconds=1)
     assert history.search(start) == 20
+
+
+def search_with(history: History, start: datetime, bounds: Bounds, limit: int = 50) -> int:
+    return find_first_since_id(
+        start, probe=history.probe, newest=history.newest, bounds=bounds, limit=limit
+    )
+
+
+def test_bounds_from_both_sides_end_the_search_on_the_page_holding_the_boundary() -> None:
+    history = year_of_history(6, per_day=400)
+    start = T0 + timedelta(days=120)
+    first = bisect.bisect_left(history.times, start)
+    lower = Landmark(history.ids[first - 1200], history.times[first - 1200])
+    upper = Landmark(history.ids[first + 800], history.times[first + 800])
+    since_id = search_with(history, start, Bounds(lower=lower, upper=upper, mean_gap=1000.0))
+    history.assert_correct(start, since_id)
+    assert history.requests <= 2
+
+
+def test_a_density_far_too_low_falls_back_to_the_newest_record() -> None:
+    history = year_of_history(7, per_day=400)
+    start = T0 + timedelta(days=200)
+    first = bisect.bisect_left(history.times, start)
+    lower = Landmark(history.ids[first - 5000], history.times[first - 5000])
+    bounds = Bounds(lower=lower, mean_gap=1000.0, ids_per_s=0.001)
+    history.assert_correct(start, search_with(history, start, bounds))
+    assert history.requests <= 12
+
+
+def test_an_adjacent_lower_bound_is_checked_on_the_first_page() -> None:
+    history = year_of_history(8)
+    start = T0 + timedelta(days=50)
+    late = history.ids[bisect.bisect_left(history.times, start) + 3]
+    bounds = Bounds(lower=Landmark(late, start - timedelta(seconds=1)), adjacent=True)
+    with pytest.raises(HistoryInconsistentError, match=f"hint id {late}"):
+        search_with(history, start, bounds)
