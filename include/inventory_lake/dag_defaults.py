@@ -39,12 +39,18 @@ RETRY_EXPONENTIAL_BACKOFF = 2.0
 API_TASK_TIMEOUT = timedelta(hours=2)
 
 
+# Tasks of scheduled and manual runs take free pool slots before a backfill's
+# (include/inventory_lake/priority.py); by its import path, as Airflow serializes it.
+WEIGHT_RULE = "include.inventory_lake.priority.RunsBeforeBackfills"
+
+
 def default_args(**overrides: Any) -> dict[str, Any]:
     return {
         "owner": OWNER,
         "retries": RETRIES,
         "retry_delay": RETRY_DELAY,
         "retry_exponential_backoff": RETRY_EXPONENTIAL_BACKOFF,
+        "weight_rule": WEIGHT_RULE,
         **overrides,
     }
 

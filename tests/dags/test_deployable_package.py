@@ -44,7 +44,10 @@ def test_dags_and_plugins_load_from_the_three_deployed_folders_alone(tmp_path: P
     assert str(ROOT) not in report["path"], "the repository leaked onto the path"
     assert report["errors"] == {}
     assert set(report["dags"]) == EXPECTED_DAGS
-    assert report["plugins"] == {"inventory_lake_ui.py": ["InventoryLakeUiPlugin"]}
+    assert report["plugins"] == {
+        "inventory_lake_priority.py": ["InventoryLakePriorityPlugin"],
+        "inventory_lake_ui.py": ["InventoryLakeUiPlugin"],
+    }
     assert set(LOCAL_ONLY).isdisjoint(report["imported"]), report["imported"]
 
 

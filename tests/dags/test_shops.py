@@ -15,8 +15,9 @@ from include.inventory_lake.settings import (
 )
 from tests.airflow_runs import asset_events, interval_end, run_dag
 from tests.conftest import ShopWorld
+from tests.inventory_lake.facts.dag_runs import create_backfill, run_existing, sync_dags
 from tests.lake_reads import partition_prefix, read_marker, read_partition
-from tests.servers import on_day, truth
+from tests.servers import Emulator, S3Server, on_day, truth
 
 HARAVAN = "haravan_adjustments_extract"
 STOCKY = "stocky_adjustments_extract"
@@ -127,3 +128,42 @@ def test_facts_are_built_per_shop_with_the_shop_column_and_a_shop_without_raw_da
     saigon_keys = {row["line_key"] for row in facts_rows(shop_world, "saigon")}
     assert hanoi_keys != saigon_keys
     assert not s3.keys(partition_prefix(FACTS_LINES_PATH, DAY, "danang"))
+
+
+def priority_weights(run_id: str) -> dict[str, int]:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        instances = session.scalars(select(TaskInstance).where(TaskInstance.run_id == run_id))
+        return {f"{ti.task_id}[{ti.map_index}]": ti.priority_weight for ti in instances}
+
+
+def test_a_daily_run_takes_the_next_api_slot_before_a_backfill(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    """The scheduler hands a free pool slot to the heaviest ready task, then the oldest run: a
+    backfill's tasks weigh less than any other run's, so one shop's long backfill cannot hold
+    the `haravan_api` pool while the daily runs wait."""
+    from airflow.models.backfill import Backfill
+    from airflow.sdk import timezone
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    sync_dags()
+    (backfill_run_id,) = create_backfill(HARAVAN, date(2026, 1, 3), date(2026, 1, 3))
+    try:
+        backfilled = run_existing(HARAVAN, backfill_run_id)
+        daily = run_dag(HARAVAN, DAY)
+        assert backfilled.state == daily.state == "success"
+        behind, ahead = priority_weights(backfill_run_id), priority_weights(daily.run_id)
+        assert set(behind) == set(ahead) == {"shops[-1]", "extract_adjustments[0]"}
+        assert max(behind.values()) < min(ahead.values()), (behind, ahead)
+    finally:
+        with create_session() as session:  # the scheduler would; the next backfill needs it
+            session.execute(
+                update(Backfill)
+                .where(Backfill.dag_id == HARAVAN, Backfill.completed_at.is_(None))
+                .values(completed_at=timezone.utcnow())
+            )
