@@ -30,12 +30,32 @@ class LakeRoot:
         return f"s3://{self.bucket}/{self.key(*parts)}"
 
 
+SHOP_FOLDER_PREFIX = "shop="
+DAY_FOLDER_PREFIX = "dt="
+
+
 def shop_folder(shop: str) -> str:
-    return f"shop={shop}"
+    return f"{SHOP_FOLDER_PREFIX}{shop}"
 
 
 def day_folder(dt: date) -> str:
-    return f"dt={dt.isoformat()}"
+    return f"{DAY_FOLDER_PREFIX}{dt.isoformat()}"
+
+
+def shop_of_folder(name: str) -> str | None:
+    """The shop id a `shop=<id>` folder name holds (not checked; may be empty), or None for
+    any other name."""
+    return name.removeprefix(SHOP_FOLDER_PREFIX) if name.startswith(SHOP_FOLDER_PREFIX) else None
+
+
+def day_of_folder(name: str) -> date | None:
+    """The day a `dt=YYYY-MM-DD` folder name holds, or None for any other name."""
+    if not name.startswith(DAY_FOLDER_PREFIX):
+        return None
+    try:
+        return date.fromisoformat(name.removeprefix(DAY_FOLDER_PREFIX))
+    except ValueError:
+        return None
 
 
 def shop_prefix(root: LakeRoot, dataset: str, shop: str) -> str:

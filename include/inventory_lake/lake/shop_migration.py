@@ -55,7 +55,9 @@ from include.inventory_lake.lake.location import (
     LakeRoot,
     Partition,
     day_folder,
+    day_of_folder,
     shop_folder,
+    shop_of_folder,
 )
 from include.inventory_lake.lake.partition_writer import ROW_GROUP_ROWS
 from include.inventory_lake.lake.store import LakeStore, WriteConflict, file_sha256
@@ -263,14 +265,13 @@ def _v1_days(store: LakeStore, root: LakeRoot, dataset: str, left_alone: list[st
     parent = root.key(dataset) + "/"
     days = []
     for name in store.child_prefixes(parent):
-        if name.startswith("shop="):
+        if shop_of_folder(name) is not None:
             continue
-        try:
-            if not name.startswith("dt="):
-                raise ValueError(name)
-            days.append(date.fromisoformat(name.removeprefix("dt=")))
-        except ValueError:
+        day = day_of_folder(name)
+        if day is None:
             left_alone.append(parent + name + "/")
+        else:
+            days.append(day)
     return days
 
 

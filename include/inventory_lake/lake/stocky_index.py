@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 
 from include.inventory_lake.facts.dedupe import latest_per_key
 from include.inventory_lake.facts.flatten import stocky_adjustment_lookup
-from include.inventory_lake.lake.location import ShopLake
+from include.inventory_lake.lake.location import ShopLake, day_of_folder
 from include.inventory_lake.lake.partition_reader import fetch_partition
 from include.inventory_lake.lake.store import LakeStore, WriteConflict
 from include.inventory_lake.schemas import stocky
@@ -198,14 +198,8 @@ def merge_day(index: pa.Table, entries: pa.Table, referenced: pa.Array, dt: date
 
 
 def _committed_days(store: LakeStore, lake: ShopLake) -> list[date]:
-    days = []
-    for name in store.child_prefixes(lake.dataset_prefix(STOCKY_ADJUSTMENTS_PATH)):
-        if name.startswith("dt="):
-            try:
-                days.append(date.fromisoformat(name[3:]))
-            except ValueError:
-                continue
-    return sorted(days)
+    names = store.child_prefixes(lake.dataset_prefix(STOCKY_ADJUSTMENTS_PATH))
+    return sorted(day for day in map(day_of_folder, names) if day is not None)
 
 
 def _read_raw_day(s3: S3Client, lake: ShopLake, dt: date) -> tuple[pa.Table, pa.Array] | None:

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from include.inventory_lake.push.layout import PushLayout, shop_folder, shop_of_folder
+from include.inventory_lake.lake.location import shop_folder, shop_of_folder
+from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.settings import SHOPS_VARIABLE
 from include.inventory_lake.shops import DEFAULT_SHOP, SHOP_ID_PATTERN, Shop, by_id
 

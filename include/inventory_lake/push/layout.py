@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.lake.location import LakeRoot, shop_folder, shop_of_folder
 from include.inventory_lake.settings import SET_ADJUSTMENTS_AUDIT_PATH, SET_ADJUSTMENTS_STAGING_PATH
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
@@ -47,7 +47,6 @@ REPORT_SUFFIX = ".report.csv"
 BATCH_FILE = "batch.json"
 SUMMARY_FILE = "summary.json"
 SHA_PREFIX_CHARS = 12
-SHOP_FOLDER_PREFIX = "shop="
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -69,23 +68,10 @@ def file_name(key: str) -> str:
     return key.rsplit("/", 1)[-1]
 
 
-def shop_folder(shop_id: str) -> str:
-    """`shop=<id>`: the sub-folder of a shop's files in approved/ (and, for a shop other than
-    `default`, in rejected/, processed/ and dry_run/)."""
-    return f"{SHOP_FOLDER_PREFIX}{shop_id}"
-
-
 def archive_folder(shop_id: str) -> str:
     """The sub-folder a shop's handled files are kept in: none for the `default` shop (as
-    before shops), `shop=<id>` for any other."""
+    before shops), `shop=<id>` (`lake.location.shop_folder`, as in approved/) for any other."""
     return "" if shop_id == DEFAULT_SHOP_ID else shop_folder(shop_id)
-
-
-def shop_of_folder(sub_folder: str) -> str | None:
-    """The shop id a `shop=<id>` sub-folder names (not checked), or None for any other name."""
-    if sub_folder.startswith(SHOP_FOLDER_PREFIX):
-        return sub_folder[len(SHOP_FOLDER_PREFIX) :]
-    return None
 
 
 @dataclass(frozen=True)

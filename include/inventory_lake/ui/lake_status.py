@@ -32,6 +32,8 @@ from include.inventory_lake.lake.location import (
     MARKER_FILE,
     LakeRoot,
     Partition,
+    day_of_folder,
+    shop_of_folder,
     shop_prefix,
 )
 from include.inventory_lake.lake.store import LakeStore, StoredObject
@@ -60,7 +62,6 @@ PartitionState = Literal[
 ]
 # Whether a shop is in the shops configuration; "unknown" when the configuration can't be read.
 ShopConfigState = Literal["configured", "not_configured", "unknown"]
-SHOP_FOLDER_PREFIX = "shop="
 
 
 @dataclass(frozen=True)
@@ -224,21 +225,6 @@ def _partition_prefix(root: LakeRoot, spec: DatasetSpec, shop: str | None) -> st
     return dataset_prefix(root, spec) if shop is None else shop_prefix(root, spec.path, shop)
 
 
-def _partition_day(name: str) -> date | None:
-    if not name.startswith("dt="):
-        return None
-    try:
-        return date.fromisoformat(name[3:])
-    except ValueError:
-        return None
-
-
-def _shop_id(name: str) -> str | None:
-    if not name.startswith(SHOP_FOLDER_PREFIX) or len(name) == len(SHOP_FOLDER_PREFIX):
-        return None
-    return name[len(SHOP_FOLDER_PREFIX) :]
-
-
 def shops_in_lake(
     s3: S3Client, root: LakeRoot, specs: Iterable[DatasetSpec] = DATASETS
 ) -> list[str]:
@@ -247,7 +233,7 @@ def shops_in_lake(
     store = LakeStore(s3, root.bucket)
     found: set[str] = set()
     for names in parallel_map(store.child_prefixes, prefixes):
-        found.update(shop for shop in map(_shop_id, names) if shop is not None)
+        found.update(shop for shop in map(shop_of_folder, names) if shop)
     return sorted(found)
 
 
@@ -275,7 +261,7 @@ def newest_partition_day(
     prefixes = [shop_prefix(root, spec.path, shop) for spec in specs for shop in shops]
     newest: date | None = None
     for names in parallel_map(store.child_prefixes, prefixes):
-        days = [day for day in map(_partition_day, names) if day is not None]
+        days = [day for day in map(day_of_folder, names) if day is not None]
         if days and (newest is None or max(days) > newest):
             newest = max(days)
     return newest
@@ -289,7 +275,7 @@ def _files_by_day(
     start_after = f"{prefix}dt={window.first.isoformat()}"
     for obj in LakeStore(s3, root.bucket).list_objects(prefix, start_after=start_after):
         folder, _, name = obj.key[len(prefix) :].partition("/")
-        day = _partition_day(folder)
+        day = day_of_folder(folder)
         if day is None or not name:
             continue
         if day > window.end:
