@@ -120,8 +120,9 @@ class AirflowRest:
         )["dag_runs"]
         return runs
 
-    def active_runs(self) -> list[dict[str, Any]]:
-        return self.runs(state=["queued", "running"])
+    def active_runs(self, dag_id: str = "~") -> list[dict[str, Any]]:
+        """Runs of one DAG (or of all, `~`) still queued or running."""
+        return self.runs(dag_id, state=["queued", "running"])
 
     def pause_once_idle(self, *dag_ids: str, timeout_s: float = 600) -> None:
         """Wait until no run of these DAGs is queued or running, then pause them. In that
@@ -135,6 +136,6 @@ class AirflowRest:
         """Until no run of any DAG (or of `dag_id`) is queued or running."""
         wait_until(
             f"every run of {'every DAG' if dag_id == '~' else dag_id} ended",
-            lambda: not self.runs(dag_id, state=["queued", "running"]) or None,
+            lambda: not self.active_runs(dag_id) or None,
             timeout_s,
         )

@@ -24,7 +24,7 @@ def end_active_runs(api: AirflowApi, dag_id: str) -> None:
     scheduler never moves a paused DAG's run on, so one left running would stay so for ever
     (and a test waiting for an idle Airflow with it)."""
     api.set_paused(dag_id, True)
-    for run in api.runs(dag_id, state=["queued", "running"]):
+    for run in api.active_runs(dag_id):
         api.call("PATCH", f"dags/{dag_id}/dagRuns/{run['dag_run_id']}", {"state": "failed"})
 
 
@@ -146,11 +146,7 @@ def test_only_a_named_approver_may_approve_a_held_plan(
         assert accepted.status_code == 200, accepted.text
         assert accepted.json()["responded_by"]["id"] == "alice"
         # Every push run ends on its own, the DAG still unpaused (a paused DAG's runs stall).
-        api.wait_until(
-            "every push run ended",
-            lambda: not api.runs(PUSH, state=["queued", "running"]) or None,
-            timeout_s=300,
-        )
+        api.wait_until_idle(timeout_s=300, dag_id=PUSH)
         done = api.call("GET", f"dags/{PUSH}/dagRuns/{run_id}")
         assert done["state"] == "success", done
         assert len(posts(emulator)) == 1, "alice's approval sent the plan, once"

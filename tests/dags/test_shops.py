@@ -13,9 +13,14 @@ from include.inventory_lake.settings import (
     HARAVAN_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
-from tests.airflow_runs import asset_events, interval_end, run_dag
+from tests.airflow_runs import asset_events, run_dag
 from tests.conftest import ShopWorld
-from tests.inventory_lake.facts.dag_runs import create_backfill, run_existing, sync_dags
+from tests.inventory_lake.facts.dag_runs import (
+    create_backfill,
+    run_existing,
+    run_manual,
+    sync_dags,
+)
 from tests.lake_reads import partition_prefix, read_marker, read_partition
 from tests.servers import Emulator, S3Server, on_day, truth
 
@@ -99,16 +104,7 @@ def test_facts_are_built_per_shop_with_the_shop_column_and_a_shop_without_raw_da
     assert run_dag(STOCKY, DAY).state == "success", "shops without Stocky are not extracted"
     assert not s3.keys(partition_prefix(STOCKY_ITEMS_PATH, DAY, "danang"))
 
-    from airflow.dag_processing.dagbag import DagBag
-
-    from tests.airflow_runs import ROOT
-
-    dag = DagBag(dag_folder=str(ROOT / "dags")).get_dag(FACTS)
-    assert dag is not None
-    run = dag.test(
-        logical_date=interval_end(DAY),
-        run_conf={"dt_start": DAY.isoformat(), "dt_end": None, "shops": []},
-    )
+    run = run_manual(FACTS, DAY, {"dt_start": DAY.isoformat(), "dt_end": None, "shops": []})
 
     assert states_by_shop(FACTS, run.run_id, "build_partition") == {
         f"hanoi|{DAY}": "success",
