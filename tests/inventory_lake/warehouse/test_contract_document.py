@@ -159,8 +159,6 @@ def staged(
     lines = pa.Table.from_batches(
         [flatten.stocky_lines(batch(items, stocky.STOCK_ADJUSTMENT_ITEMS), lookup, shop)]
     )
-    shops = pa.array([shop] * lines.num_rows, pa.string())
-    lines = lines.set_column(0, facts.LINES.field("shop"), shops)
     lines = lines.append_column("dt", pa.array([row[3] for row in rows], pa.date32()))
     db.register("incoming", lines)
     db.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM incoming")
@@ -306,8 +304,7 @@ def lake_written_by_the_producer(s3: S3Server, local: Path) -> dict[date, int]:
     lines = pa.table(
         flatten.stocky_lines(batch(items, stocky.STOCK_ADJUSTMENT_ITEMS), lookup, DEFAULT_SHOP_ID)
     )
-    shops = pa.array([DEFAULT_SHOP_ID] * lines.num_rows, pa.string())
-    days = {DAY: lines.set_column(0, facts.LINES.field("shop"), shops).to_batches()}
+    days = {DAY: lines.to_batches()}
     days[DAY + timedelta(days=1)] = []
     for day, batches in days.items():
         partition = Partition(root, FACTS_LINES_PATH, DEFAULT_SHOP_ID, day)
