@@ -10,7 +10,8 @@ the import cheap, not the dependency away. Read from the source with `ast`; noth
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,7 @@ class Import:
     line: int
 
 
+@functools.cache
 def module_files() -> dict[str, Path]:
     """Every module of the project by its import name (dags/ and plugins/ files by bare name,
     as Airflow puts those folders on sys.path)."""
@@ -113,13 +115,14 @@ def project_imports(module: str, path: Path, modules: dict[str, Path]) -> Iterat
                 yield Import(module, target, node.lineno)
 
 
-def all_imports() -> list[Import]:
+@functools.cache
+def all_imports() -> tuple[Import, ...]:
     modules = module_files()
-    return [
+    return tuple(
         found
         for module, path in modules.items()
         for found in project_imports(module, path, modules)
-    ]
+    )
 
 
 def layer_of(unit: str) -> int:
@@ -131,7 +134,7 @@ def layer_of(unit: str) -> int:
     raise AssertionError(f"{unit!r} is in no layer: add it to LAYERS in {Path(__file__).name}")
 
 
-def up_imports(imports: list[Import]) -> list[Import]:
+def up_imports(imports: Iterable[Import]) -> list[Import]:
     modules = module_files()
     return [
         found
@@ -140,7 +143,7 @@ def up_imports(imports: list[Import]) -> list[Import]:
     ]
 
 
-def circles(imports: list[Import]) -> list[list[str]]:
+def circles(imports: Iterable[Import]) -> list[list[str]]:
     """The strongly connected groups of two or more modules (Tarjan's algorithm)."""
     graph: dict[str, set[str]] = {}
     for found in imports:
