@@ -57,7 +57,7 @@ from include.inventory_lake.lineage.operators import lake_task
     ),
     # The daily timetable gives backfills and manual runs their day; the runs themselves come
     # from the Assets, so time-scheduled runs are not allowed.
-    allowed_run_types=["asset_triggered", "manual", "backfill"],
+    allowed_run_types=dag_defaults.ASSET_DRIVEN_RUN_TYPES,
     start_date=dag_defaults.START_DATE,
     catchup=False,
     max_active_runs=4,

@@ -33,7 +33,7 @@ from include.inventory_lake.lineage.operators import lake_task
         assets=[assets.FACTS_ADJUSTMENT_LINES],
     ),
     # The timetable only gives backfills and manual runs their day; loads follow the Asset.
-    allowed_run_types=["asset_triggered", "manual", "backfill"],
+    allowed_run_types=dag_defaults.ASSET_DRIVEN_RUN_TYPES,
     start_date=dag_defaults.START_DATE,
     catchup=False,
     max_active_runs=1,

@@ -12,6 +12,9 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, CronTriggerTimetable, Param
+
+# The type DAG(allowed_run_types=...) takes; the Task SDK exports it from nowhere public.
+from airflow.sdk.api.datamodels._generated import DagRunType
 from airflow.sdk.definitions.callback import AsyncCallback
 from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
@@ -80,6 +83,11 @@ def daily_utc_interval() -> CronDataIntervalTimetable:
     """One run per UTC day, covering that day: [D 00:00, D+1 00:00). Airflow 3's plain cron
     schedule would give zero-length intervals, and an extract of those reads nothing."""
     return CronDataIntervalTimetable("0 0 * * *", timezone="UTC")
+
+
+# The runs of a DAG scheduled by its Assets' events: its daily timetable only gives backfills
+# and manual runs their day, so time-scheduled runs are not allowed.
+ASSET_DRIVEN_RUN_TYPES = (DagRunType.ASSET_TRIGGERED, DagRunType.MANUAL, DagRunType.BACKFILL)
 
 
 def every_ten_minutes() -> CronTriggerTimetable:

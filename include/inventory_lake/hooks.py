@@ -1,7 +1,7 @@
 """Airflow hooks for the `haravan` and `stocky` connection types.
 
 A hook reads its connection and builds the project's API client (`get_conn()`), with the
-checks `extract/connections.py` applies: secrets stripped, a line break or control character
+checks of `connection_fields.py`: secrets stripped, a line break or control character
 refused with a ConnectionConfigError naming the connection and field, never the value; the
 extras page size, bucket size, leak rate and `max_retry_after_s`. Connections of the older
 `http` type are read the same way.
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk.bases.hook import BaseHook
 
 from include.inventory_lake import provider_info
+from include.inventory_lake.connection_fields import base_url, header_field, retry_policy
 from include.inventory_lake.settings import HARAVAN_CONN_ID, STOCKY_CONN_ID
 
 if TYPE_CHECKING:
@@ -40,8 +41,6 @@ class _ApiHook(BaseHook):
         """The client's keyword arguments from the connection's extra: the tuning extras
         that are set (an empty form field, stored as null, means the client's default) and
         the retry policy from `max_retry_after_s`."""
-        from include.inventory_lake.extract.connections import retry_policy
-
         extra = {key: value for key, value in conn.extra_dejson.items() if value is not None}
         options = {key: extra[key] for key in self.client_extras if key in extra}
         options["retry_policy"] = retry_policy(self.conn_id, extra)
@@ -95,7 +94,6 @@ class HaravanHook(_ApiHook):
 
     def get_conn(self) -> HaravanClient:
         """A new HaravanClient for the connection (close it, or use it in a `with`)."""
-        from include.inventory_lake.extract.connections import base_url, header_field
         from include.inventory_lake.sources.haravan import HaravanClient
 
         conn = self.get_connection(self.conn_id)
@@ -123,7 +121,6 @@ class StockyHook(_ApiHook):
 
     def get_conn(self) -> StockyClient:
         """A new StockyClient for the connection (close it, or use it in a `with`)."""
-        from include.inventory_lake.extract.connections import base_url, header_field
         from include.inventory_lake.sources.stocky import StockyClient
 
         conn = self.get_connection(self.conn_id)
@@ -136,3 +133,15 @@ class StockyHook(_ApiHook):
             connection_id=self.conn_id,
             **self.client_options(conn),
         )
+
+
+def haravan_client(conn_id: str = HARAVAN_CONN_ID) -> HaravanClient:
+    """A HaravanClient for the connection (type `haravan`, or `http` as before), through
+    HaravanHook. Called inside tasks only."""
+    return HaravanHook(conn_id).get_conn()
+
+
+def stocky_client(conn_id: str = STOCKY_CONN_ID) -> StockyClient:
+    """A StockyClient for the connection (type `stocky`, or `http` as before), through
+    StockyHook. Called inside tasks only."""
+    return StockyHook(conn_id).get_conn()

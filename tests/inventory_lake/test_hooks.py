@@ -11,8 +11,7 @@ import jsonschema
 import pytest
 
 from include.inventory_lake import provider_info
-from include.inventory_lake.extract.connections import haravan_client, stocky_client
-from include.inventory_lake.hooks import HaravanHook, StockyHook
+from include.inventory_lake.hooks import HaravanHook, StockyHook, haravan_client, stocky_client
 from include.inventory_lake.http.errors import ConnectionConfigError
 from tests.servers import Emulator
 

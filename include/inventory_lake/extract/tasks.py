@@ -10,11 +10,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from include.inventory_lake import assets
-from include.inventory_lake.extract.connections import haravan_client, stocky_client
 from include.inventory_lake.extract.interval import DailyInterval
 from include.inventory_lake.extract.lake_bounds import bounds_for_day, committed_days
 from include.inventory_lake.extract.stream import stream_pages
 from include.inventory_lake.failures import fail_fast_on
+from include.inventory_lake.hooks import haravan_client, stocky_client
 from include.inventory_lake.http.errors import ApiPermanentError
 from include.inventory_lake.lake.connection import lake_root, s3_client
 from include.inventory_lake.lake.location import Partition, ShopLake, shop_prefix

@@ -9,7 +9,8 @@ for what was read, and the facts' quality checks as a data-quality assertions fa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from airflow.providers.standard.decorators.python import _PythonDecoratedOperator
 from airflow.sdk.bases.decorator import task_decorator_factory
@@ -18,6 +19,10 @@ from include.inventory_lake.lineage.recorder import RECORDER, DatasetUse
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
+    from airflow.sdk.bases.decorator import Task
+
+TaskParams = ParamSpec("TaskParams")
+TaskReturn = TypeVar("TaskReturn")
 
 
 class ReportsLineage:
@@ -102,8 +107,22 @@ class LakePythonOperator(ReportsLineage, _PythonDecoratedOperator):
     custom_operator_name = "@task"
 
 
-def lake_task(python_callable: Any = None, **kwargs: Any) -> Any:
-    """`@task` for the project's tasks: the same decorator, with lineage (see module doc)."""
+@overload
+def lake_task(
+    python_callable: Callable[TaskParams, TaskReturn],
+) -> Task[TaskParams, TaskReturn]: ...
+
+
+@overload
+def lake_task(
+    python_callable: None = None, **kwargs: Any
+) -> Callable[[Callable[TaskParams, TaskReturn]], Task[TaskParams, TaskReturn]]: ...
+
+
+def lake_task(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+    """`@task` for the project's tasks: the same decorator, with lineage (see module doc).
+    Bare (`@lake_task`) or with the operator's arguments (`@lake_task(pool=...)`), as `@task`;
+    either way the task keeps the function's parameters and return type."""
     return task_decorator_factory(
         python_callable=python_callable,
         decorated_operator_class=LakePythonOperator,

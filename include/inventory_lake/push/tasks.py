@@ -86,7 +86,7 @@ PERMANENT_FAILURES = (
 def _plan(
     shop: Shop, lines: list[SetLine], batch_id: str, options: PushOptions
 ) -> tuple[Plan | None, list[Problem]]:
-    from include.inventory_lake.extract.connections import haravan_client
+    from include.inventory_lake.hooks import haravan_client
 
     with haravan_client(shop.haravan_conn_id) as client:
         return plan_from_current_stock(client, lines, batch_id, options)
@@ -247,7 +247,7 @@ def _push(decision: Decision, context: Context) -> Pushed:
     if batch.status not in ("planned", "sending"):
         _fail(f"batch {ledger.batch_id} is {batch.status}: nothing to send")
     plan = read_plan(s3, layout, ledger.batch_id, list(batch.guard_reasons))
-    from include.inventory_lake.extract.connections import haravan_client
+    from include.inventory_lake.hooks import haravan_client
 
     with haravan_client(shop.haravan_conn_id) as client:
         stored, report = send_batch(

@@ -29,6 +29,7 @@ from include.inventory_lake.sources.since_id_search import (
     Landmark,
     find_first_since_id,
 )
+from include.inventory_lake.sources.time_window import records_in_window
 from include.inventory_lake.sources.timestamps import parse_api_timestamp, require_aware
 
 log = logging.getLogger(__name__)
@@ -261,8 +262,6 @@ class HaravanClient(Closing):
         )
         kept_page = self._probed_page_from(cursor.since_id)
         self._probed = []
-        seen: set[int] = set()
-        pages = kept = 0
 
         def fetched() -> Iterator[list[Record]]:
             if kept_page is not None:
@@ -273,35 +272,13 @@ class HaravanClient(Closing):
                 lambda c: self.adjustments_after(c.since_id, c.limit), cursor
             )
 
-        for page in fetched():
-            pages += 1
-            in_window: list[Record] = []
-            reached_end = False
-            for record in page:
-                created_at = parse_api_timestamp(record["created_at"])
-                if created_at >= end:
-                    reached_end = True
-                elif created_at >= start and record["id"] not in seen:
-                    seen.add(record["id"])
-                    in_window.append(record)
-            kept += len(in_window)
-            log.info(
-                "Haravan adjustments page %d: %d records, %d in the window (%d so far)",
-                pages,
-                len(page),
-                len(in_window),
-                kept,
-            )
-            if in_window:
-                yield in_window
-            if reached_end:
-                break
-        log.info(
-            "Haravan adjustments created in [%s, %s): %d records in %d pages",
-            start.isoformat(),
-            end.isoformat(),
-            kept,
-            pages,
+        yield from records_in_window(
+            fetched(),
+            what="Haravan adjustments",
+            timestamp_field="created_at",
+            start=start,
+            end=end,
+            ids_follow_timestamp=True,
         )
 
     def recent_adjustments(self, since_id: int) -> Iterator[Record]:

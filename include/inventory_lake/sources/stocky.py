@@ -22,11 +22,8 @@ from include.inventory_lake.sources.pages import (
     iter_keyset_pages,
     parse_keyset_page,
 )
-from include.inventory_lake.sources.timestamps import (
-    parse_api_timestamp,
-    require_aware,
-    to_query_timestamp,
-)
+from include.inventory_lake.sources.time_window import records_in_window
+from include.inventory_lake.sources.timestamps import require_aware, to_query_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -102,41 +99,18 @@ class StockyClient(Closing):
             params = {"updated_since": updated_since, **cursor.params()}
             return self._http.get(path, params, parse=parse, list_endpoint=True)
 
-        seen: set[int] = set()
-        pages = kept = before_start = 0
-        for page in iter_keyset_pages(fetch, KeysetCursor(0, self.page_size)):
-            pages += 1
-            in_window: list[Record] = []
-            for record in page:
-                updated_at = parse_api_timestamp(record["updated_at"])
-                if updated_at < start:
-                    before_start += 1
-                elif updated_at < end and record["id"] not in seen:
-                    seen.add(record["id"])
-                    in_window.append(record)
-            kept += len(in_window)
-            log.info(
-                "Stocky %s page %d: %d records, %d in the window (%d so far)",
-                envelope,
-                pages,
-                len(page),
-                len(in_window),
-                kept,
-            )
-            if in_window:
-                yield in_window
-        if before_start:
+        tally = yield from records_in_window(
+            iter_keyset_pages(fetch, KeysetCursor(0, self.page_size)),
+            what=f"Stocky {envelope}",
+            timestamp_field="updated_at",
+            start=start,
+            end=end,
+            ids_follow_timestamp=False,
+        )
+        if tally.before_start:
             log.warning(
                 "Stocky %s: %d records updated before %s despite updated_since (dropped)",
                 envelope,
-                before_start,
+                tally.before_start,
                 updated_since,
             )
-        log.info(
-            "Stocky %s updated in [%s, %s): %d records in %d pages",
-            envelope,
-            start.isoformat(),
-            end.isoformat(),
-            kept,
-            pages,
-        )

@@ -20,7 +20,7 @@ from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.settings import FACTS_LINES_PATH
 from include.inventory_lake.ui.parallel_reads import parallel_map
-from include.inventory_lake.ui.push_batches import unreadable_reason
+from include.inventory_lake.ui.unreadable import unreadable_reason
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

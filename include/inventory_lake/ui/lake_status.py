@@ -46,7 +46,7 @@ from include.inventory_lake.settings import (
     STOCKY_ITEMS_PATH,
 )
 from include.inventory_lake.ui.parallel_reads import parallel_map
-from include.inventory_lake.ui.push_batches import unreadable_reason
+from include.inventory_lake.ui.unreadable import unreadable_reason
 from include.inventory_lake.ui.window import DayWindow
 
 if TYPE_CHECKING:

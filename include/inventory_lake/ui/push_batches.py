@@ -25,10 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from botocore.exceptions import ClientError
-
 from include.inventory_lake.lake.location import LakeRoot
-from include.inventory_lake.lake.store import LakeStore, StoredObject, error_code, is_missing
+from include.inventory_lake.lake.store import LakeStore, StoredObject
 from include.inventory_lake.push.layout import (
     APPROVED,
     DRY_RUN,
@@ -46,6 +44,7 @@ from include.inventory_lake.push.report import REPORT_COLUMNS
 from include.inventory_lake.push.summary import largest_changes, totals_by_location
 from include.inventory_lake.schemas.push import BatchDocument, ChunkDocument
 from include.inventory_lake.ui.parallel_reads import parallel_map
+from include.inventory_lake.ui.unreadable import GONE, NotUsable, unreadable_reason
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -75,11 +74,6 @@ CHANGE_FIELDS: Fields = {
     "row": object, "location_id": object, "product_variant_id": object, "sku": object,
     "current": int, "new": int, "delta": int,
 }  # fmt: skip
-GONE = "deleted after its folder was listed"
-
-
-class NotUsable(Exception):
-    """An object that is there but is not what the page expects; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -276,23 +270,6 @@ def _folder(store: LakeStore, layout: PushLayout, folder: str) -> list[StoredObj
         for obj in store.list_objects(layout.folder_prefix(folder))
         if layout.shop_file_in(folder, obj.key) is not None
     ]
-
-
-def unreadable_reason(error: Exception) -> str:
-    """Why an object could not be read, in a few words. Other errors are named by type only:
-    their text may hold an endpoint or a key from a connection (the log has them)."""
-    if isinstance(error, NotUsable):
-        return str(error)
-    if isinstance(error, UnicodeDecodeError):
-        return f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})"
-    if isinstance(error, json.JSONDecodeError):
-        return f"not JSON ({error.msg} at line {error.lineno}, column {error.colno})"
-    if isinstance(error, csv.Error):
-        return f"not CSV ({error})"
-    if isinstance(error, ClientError):
-        code = error_code(error)
-        return GONE if is_missing(error) else f"S3 answered {code or 'with an error'}"
-    return type(error).__name__
 
 
 def _attempt(key: str, read: Callable[[], T]) -> T | Unreadable:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from include.inventory_lake.extract.connections import haravan_client, stocky_client
+from include.inventory_lake.hooks import haravan_client, stocky_client
 from include.inventory_lake.http.client import JsonApiClient
 from include.inventory_lake.http.errors import (
     ApiPermanentError,

@@ -1,5 +1,5 @@
-"""Build API clients from Airflow connections (through the hooks in
-`include/inventory_lake/hooks.py`). Called inside tasks only."""
+"""An Airflow connection's fields as the API clients' arguments: the base URL, a secret or name
+sent in a header, the retry policy from the extra. Used by the hooks (`hooks.py`)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,9 @@ from typing import TYPE_CHECKING, Any
 from include.inventory_lake.http.errors import ConnectionConfigError
 from include.inventory_lake.http.headers import header_value_problem
 from include.inventory_lake.http.retry import RetryPolicy
-from include.inventory_lake.settings import HARAVAN_CONN_ID, STOCKY_CONN_ID
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
-
-    from include.inventory_lake.sources.haravan import HaravanClient
-    from include.inventory_lake.sources.stocky import StockyClient
 
 
 def base_url(conn: Connection) -> str:
@@ -54,19 +50,3 @@ def retry_policy(conn_id: str, extra: dict[str, Any]) -> RetryPolicy | None:
             problem=f"must be a finite number of seconds >= 0, not {value!r}",
         )
     return RetryPolicy(max_retry_after_s=float(value))
-
-
-def haravan_client(conn_id: str = HARAVAN_CONN_ID) -> HaravanClient:
-    """A HaravanClient for the connection (type `haravan`, or `http` as before), through
-    HaravanHook."""
-    from include.inventory_lake.hooks import HaravanHook
-
-    return HaravanHook(conn_id).get_conn()
-
-
-def stocky_client(conn_id: str = STOCKY_CONN_ID) -> StockyClient:
-    """A StockyClient for the connection (type `stocky`, or `http` as before), through
-    StockyHook."""
-    from include.inventory_lake.hooks import StockyHook
-
-    return StockyHook(conn_id).get_conn()
