@@ -36,7 +36,7 @@ from include.inventory_lake.lineage.operators import lake_task
     max_active_runs=4,
     default_args=dag_defaults.default_args(),
     deadline=dag_defaults.freshness_deadline(),
-    params=dag_defaults.shops_param(),
+    params=dag_defaults.extract_params(),
     tags=[tags.EXTRACT, tags.HARAVAN],
     doc_md=__doc__,
 )
