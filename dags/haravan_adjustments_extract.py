@@ -15,8 +15,10 @@ both), and an event on the `raw_haravan_inventory_adjustments` Asset with `shop`
 `rows` in its extra.
 
 Backfill any range from the UI (Trigger → backfill); each day is an independent partition.
-Param `shops` (a list of shop ids; empty: all) limits a run or a backfill to some shops.
-Owner: data engineering.
+Param `shops` (a list of shop ids; empty: all) limits a run or a backfill to some shops. A
+backfill leaves out a shop whose day is already committed (the `shops` task logs it) unless
+param `reprocess` is on, so loading a new shop's history (All Runs) reads only that shop; see
+docs/shops.md. Owner: data engineering.
 """
 
 from __future__ import annotations

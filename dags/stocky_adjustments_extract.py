@@ -5,7 +5,9 @@ For each shop with a Stocky connection (Variable `inventory_lake_shops`; without
 `default`, on `stocky_default`; see docs/shops.md), reads every Stocky stock adjustment and
 stock adjustment item whose `updated_at` (UTC) falls in the run's data interval from the Stocky
 v2 API (`updated_since` + keyset `since_id` paging): one instance per shop, failing alone.
-Param `shops` (shop ids; empty: all) limits a run or a backfill to some shops. An item that
+Param `shops` (shop ids; empty: all) limits a run or a backfill to some shops; a backfill
+leaves out a shop whose day is already committed unless param `reprocess` is on (docs/shops.md).
+An item that
 turns "adjusted" later lands again in the partition of that update; the facts DAG keeps the
 latest version.
 
