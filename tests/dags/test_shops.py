@@ -161,7 +161,10 @@ def test_a_daily_run_takes_the_next_api_slot_before_a_backfill(
 
 
 def test_a_backfill_of_all_runs_after_adding_a_shop_reads_only_the_new_shop(
-    shop_world: ShopWorld, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+    shop_world: ShopWorld,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """docs/shops.md, adding a shop: the day ran for hanoi; saigon is added; a backfill of All
     Runs with the dialog's defaults re-runs the day, and only saigon's API is read. Asked to
@@ -179,8 +182,10 @@ def test_a_backfill_of_all_runs_after_adding_a_shop_reads_only_the_new_shop(
             emulator.admin_post("journal/reset")
         (run_id,) = create_backfill(HARAVAN, DAY, DAY, reprocess_behavior="completed")
         capfd.readouterr()
+        caplog.clear()
         run = run_existing(HARAVAN, run_id)
-        task_log = capfd.readouterr().out
+        # The task's log: on stdout, or in logging once an earlier test configured it.
+        task_log = capfd.readouterr().out + caplog.text
         assert run.state == "success"
         assert hanoi.journal()["counts"]["total"] == 0, "hanoi's day is committed: not read"
         assert read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY, "hanoi") == hanoi_marker
