@@ -5,7 +5,9 @@ For each shop with a Stocky connection (Variable `inventory_lake_shops`; without
 `default`, on `stocky_default`; see docs/shops.md), reads every Stocky stock adjustment and
 stock adjustment item whose `updated_at` (UTC) falls in the run's data interval from the Stocky
 v2 API (`updated_since` + keyset `since_id` paging): one instance per shop, failing alone.
-Param `shops` (shop ids; empty: all) limits a run or a backfill to some shops. An item that
+Param `shops` (shop ids; empty: all) limits a run or a backfill to some shops; a backfill
+leaves out a shop whose day is already committed unless param `reprocess` is on (docs/shops.md).
+An item that
 turns "adjusted" later lands again in the partition of that update; the facts DAG keeps the
 latest version.
 
@@ -39,10 +41,12 @@ from include.inventory_lake.lineage.operators import lake_task
     schedule=dag_defaults.daily_utc_interval(),
     start_date=dag_defaults.START_DATE,
     catchup=False,
-    max_active_runs=4,
+    # What the Trigger → Backfill dialog allows at most (its Max Active Runs); the API pools
+    # bound the tasks that call an API (docs/shops.md, adding a shop).
+    max_active_runs=8,
     default_args=dag_defaults.default_args(),
     deadline=dag_defaults.freshness_deadline(),
-    params=dag_defaults.shops_param(),
+    params=dag_defaults.extract_params(),
     tags=[tags.EXTRACT, tags.STOCKY],
     doc_md=__doc__,
 )

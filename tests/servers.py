@@ -172,6 +172,15 @@ class AirflowApi(AirflowRest):
     def wait_until(self, what: str, done: Any, timeout_s: float = 600) -> Any:
         return wait_until(what, done, timeout_s)
 
+    def task_log(self, dag_id: str, run_id: str, task_id: str) -> str:
+        """The log of a (not mapped) task instance's latest try, as the UI shows it: one line
+        per event."""
+        path = f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        try_number = self.call("GET", path)["try_number"]
+        content = self.call("GET", f"{path}/logs/{try_number}", params={"full_content": True})
+        lines = content["content"]
+        return "\n".join(str(line.get("event", "")) for line in lines)
+
 
 @contextmanager
 def noisy_neighbour(emulator: Emulator, pause_s: float = 0.2) -> Iterator[None]:

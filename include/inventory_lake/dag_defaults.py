@@ -110,19 +110,40 @@ def day_range_params(verb: str) -> dict[str, Param]:
 
 # Which shops a run covers: ids of the `inventory_lake_shops` Variable (shops.select_shops).
 SHOPS_PARAM_NAME = "shops"
+# Whether a backfill extracts a shop's day again although it is committed (extract DAGs).
+REPROCESS_PARAM_NAME = "reprocess"
 
 
 def shops_param() -> dict[str, Param]:
     """`shops`: which configured shops a run covers (empty: all). In the trigger and backfill
-    forms, so a backfill can load one shop's history without touching the others."""
+    forms, so a backfill can load one shop's history without touching the others. Nullable:
+    the forms mark a param whose type excludes null as required, and empty means all."""
     return {
         SHOPS_PARAM_NAME: Param(
             [],
-            type="array",
+            type=["null", "array"],
             items={"type": "string"},
             description=(
                 "Shop ids to cover (Variable inventory_lake_shops; `default` for a single-shop "
                 "deployment). Empty: every configured shop."
             ),
         )
+    }
+
+
+def extract_params() -> dict[str, Param]:
+    """The extract DAGs' params: `shops`, and `reprocess` (a backfill skips a shop's day
+    whose partitions are committed unless it is true; see extract/backfill_gaps.py)."""
+    return {
+        **shops_param(),
+        REPROCESS_PARAM_NAME: Param(
+            False,
+            type="boolean",
+            description=(
+                "Backfills only: also extract again the days whose partitions are already "
+                "committed (off: a backfill loads only what the lake lacks). Reaches days that "
+                "ran before only with 'Override parameters on existing runs' ticked. "
+                "Scheduled and manual runs always extract."
+            ),
+        ),
     }

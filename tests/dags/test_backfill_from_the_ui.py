@@ -19,7 +19,7 @@ from include.inventory_lake.settings import (
     STOCKY_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
-from tests.lake_reads import partition_prefix, read_partition
+from tests.lake_reads import read_marker, read_partition
 from tests.servers import AirflowApi, Emulator, S3Server, on_day, truth
 
 HARAVAN = "haravan_adjustments_extract"
@@ -100,51 +100,78 @@ def test_a_three_day_backfill_from_the_ui_lands_three_exact_partitions(
     airflow_standalone.wait_until_idle()
 
 
+# What the Trigger → Backfill dialog posts as dag_run_conf with "Override parameters on existing
+# runs" ticked and the extract's form left at its defaults (docs/shops.md, adding a shop).
+DIALOG_DEFAULTS: dict[str, Any] = {"shops": [], "reprocess": False}
+
+
+def extract_instances(api: AirflowApi, dag_id: str, day: date) -> dict[str, str]:
+    """The state of each per-shop extract instance of the day's run, by its name in the grid."""
+    (run,) = runs_on(api, dag_id, day)
+    path = f"dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances"
+    return {ti["rendered_map_index"]: ti["state"] for ti in api.call("GET", path)["task_instances"]
+            if ti["task_id"] == "extract_adjustments" and ti["state"] != "removed"}  # fmt: skip
+
+
 @pytest.mark.timeout(900)
-def test_a_backfill_from_the_ui_loads_one_shop_then_every_shop(
+def test_a_shop_added_then_backfilled_from_the_ui_as_the_docs_say_reads_only_that_shop(
     airflow_standalone: AirflowApi,
     emulator: Emulator,
     second_shop_emulator: Emulator,
     s3_server: S3Server,
 ) -> None:
-    """A second shop added the way an operator adds one (a Haravan connection and the shops
-    Variable, through the REST API behind Admin), then backfilled alone with the dialog's run
-    configuration `{"shops": ["saigon"]}`, then every shop with an empty one."""
+    """docs/shops.md, adding a shop: the days ran for the default shop; `saigon` is added the
+    way an operator adds one (a Haravan connection and the shops Variable, through the REST API
+    behind Admin), then backfilled as the docs say (All Runs, "Override parameters on existing
+    runs" ticked, the form's defaults): every day runs again and only saigon's API is read.
+    Then the default shop is extracted again on purpose (`shops` and `reprocess`)."""
     api, saigon = airflow_standalone, second_shop_emulator
     emulator.reset()
     saigon.reset()
     s3_server.empty_bucket()
-    shops = [
-        {"id": "default", "haravan_conn_id": "haravan_default", "stocky_conn_id": "stocky_default"},
-        {"id": "saigon", "haravan_conn_id": "haravan_saigon"},
-    ]
-    connection = {"connection_id": "haravan_saigon", "conn_type": "haravan",
-                  "host": saigon.url, "password": saigon.haravan_token}  # fmt: skip
-    api.call("POST", "connections", connection)
-    api.call("POST", "variables", {"key": "inventory_lake_shops", "value": json.dumps(shops)})
     days = DAYS[:2]
     try:
         api.set_paused(HARAVAN, False)
-        one = api.create_backfill(HARAVAN, days[0], days[-1], run_conf={"shops": ["saigon"]})
-        api.wait_for_backfill(one["id"])
-        for day in days:
-            assert_partitions_exact(HARAVAN, day, saigon, s3_server, shop="saigon")
-            assert s3_server.keys(partition_prefix(HARAVAN_ADJUSTMENTS_PATH, day)) == [], (
-                "the default shop was not asked for"
-            )
-        every = api.create_backfill(HARAVAN, days[0], days[-1], run_conf={"shops": []})
-        api.wait_for_backfill(every["id"])
-        for day in days:
-            assert_partitions_exact(HARAVAN, day, emulator, s3_server, shop="default")
-            assert_partitions_exact(HARAVAN, day, saigon, s3_server, shop="saigon")
-        # The grid names each shop's task instance after its shop.
-        (run,) = [r for r in runs_on(api, HARAVAN, days[0]) if r["conf"] == {"shops": []}]
-        instances = api.call("GET", f"dags/{HARAVAN}/dagRuns/{run['dag_run_id']}/taskInstances")[
-            "task_instances"
+        loaded = api.create_backfill(HARAVAN, days[0], days[-1])
+        api.wait_for_backfill(loaded["id"])
+        markers = {day: read_marker(s3_server, HARAVAN_ADJUSTMENTS_PATH, day) for day in days}
+
+        shops = [
+            {"id": "default", "haravan_conn_id": "haravan_default"},
+            {"id": "saigon", "haravan_conn_id": "haravan_saigon"},
         ]
-        named = {ti["rendered_map_index"]: ti["state"] for ti in instances
-                 if ti["task_id"] == "extract_adjustments"}  # fmt: skip
-        assert named == {"default": "success", "saigon": "success"}
+        connection = {"connection_id": "haravan_saigon", "conn_type": "haravan",
+                      "host": saigon.url, "password": saigon.haravan_token}  # fmt: skip
+        api.call("POST", "connections", connection)
+        api.call("POST", "variables", {"key": "inventory_lake_shops", "value": json.dumps(shops)})
+        emulator.admin_post("journal/reset")
+        added = api.create_backfill(
+            HARAVAN, days[0], days[-1], reprocess_behavior="completed", run_conf=DIALOG_DEFAULTS
+        )
+        api.wait_for_backfill(added["id"])
+        assert emulator.journal()["counts"]["total"] == 0, "the default shop's API was read"
+        for day in days:
+            assert read_marker(s3_server, HARAVAN_ADJUSTMENTS_PATH, day) == markers[day]
+            assert_partitions_exact(HARAVAN, day, saigon, s3_server, shop="saigon")
+            assert extract_instances(api, HARAVAN, day) == {"saigon": "success"}
+        (run,) = runs_on(api, HARAVAN, days[0])
+        assert f"skipped: shop default, day {days[0]}" in api.task_log(
+            HARAVAN, run["dag_run_id"], "shops"
+        )
+
+        saigon.admin_post("journal/reset")
+        conf = {"shops": ["default"], "reprocess": True}
+        again = api.create_backfill(
+            HARAVAN, days[0], days[-1], reprocess_behavior="completed", run_conf=conf
+        )
+        api.wait_for_backfill(again["id"])
+        assert saigon.journal()["counts"]["total"] == 0, "saigon was not asked for"
+        assert emulator.journal()["counts"]["total"] > 0, "asked to reprocess: read again"
+        for day in days:
+            marker = read_marker(s3_server, HARAVAN_ADJUSTMENTS_PATH, day)
+            assert marker["committed_at"] > markers[day]["committed_at"]
+            assert_partitions_exact(HARAVAN, day, emulator, s3_server)
+            assert extract_instances(api, HARAVAN, day) == {"default": "success"}
     finally:
         api.pause_once_idle(HARAVAN)
         api.request("DELETE", "variables/inventory_lake_shops")

@@ -10,6 +10,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from include.inventory_lake import assets
+from include.inventory_lake.extract.backfill_gaps import (
+    is_backfill,
+    reprocess_requested,
+    shops_missing_the_day,
+)
 from include.inventory_lake.extract.interval import DailyInterval
 from include.inventory_lake.extract.lake_bounds import bounds_for_day, committed_days
 from include.inventory_lake.extract.stream import stream_pages
@@ -36,6 +41,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DAY = timedelta(days=1)
+# What one run writes per shop: a shop's day is committed once all of its datasets are.
+HARAVAN_DATASETS = (HARAVAN_ADJUSTMENTS_PATH,)
+STOCKY_DATASETS = (STOCKY_ADJUSTMENTS_PATH, STOCKY_ITEMS_PATH)
 
 
 def _interval(context: Mapping[str, Any]) -> DailyInterval:
@@ -64,8 +72,10 @@ PERMANENT_FAILURES = (ApiPermanentError,)
 
 def shops_to_extract(context: Mapping[str, Any], *, stocky: bool) -> list[dict[str, Any]]:
     """The shops this run extracts (its `shops` param; empty: every configured shop), as
-    mapping arguments. For Stocky, only the shops with a Stocky connection. A shops setting
-    that cannot be read, or a named shop that is not configured, fails the run at once."""
+    mapping arguments. For Stocky, only the shops with a Stocky connection. In a backfill,
+    only the shops whose day is not committed yet, unless the run asks to reprocess
+    (`backfill_gaps`). A shops setting that cannot be read, or a named shop that is not
+    configured, fails the run at once."""
     with fail_fast_on(ShopConfigError):
         shops = select_shops(configured_shops(), (context.get("params") or {}).get("shops"))
     if stocky:
@@ -73,6 +83,13 @@ def shops_to_extract(context: Mapping[str, Any], *, stocky: bool) -> list[dict[s
         if skipped:
             log.info("shops without a Stocky connection, not extracted: %s", skipped)
         shops = [shop for shop in shops if shop.stocky_conn_id is not None]
+    if is_backfill(context):
+        if reprocess_requested(context):
+            log.info("reprocess=true: committed days are extracted again")
+        else:
+            datasets = STOCKY_DATASETS if stocky else HARAVAN_DATASETS
+            dt = _interval(context).dt
+            shops = shops_missing_the_day(shops, datasets, dt, s3_client(), lake_root())
     log.info("extracting shop(s): %s", [shop.id for shop in shops])
     return [shop.as_xcom() for shop in shops]
 

@@ -103,10 +103,18 @@ def create_asset_triggered_run(dag_id: str) -> str:
         return str(runs[0].run_id)
 
 
-def create_backfill(dag_id: str, first: date, last: date) -> list[str]:
+def create_backfill(
+    dag_id: str,
+    first: date,
+    last: date,
+    reprocess_behavior: str | None = None,
+    conf: dict[str, Any] | None = None,
+) -> list[str]:
     """What Trigger → Backfill in the UI does (the same function behind the REST API and
-    CLI); returns the run ids it queued, oldest first."""
-    from airflow.models.backfill import _create_backfill
+    CLI), with the dialog's Reprocess Behavior (`completed`: All Runs) and run configuration
+    (None: "Override parameters on existing runs" unticked); returns the run ids it queued,
+    oldest first."""
+    from airflow.models.backfill import ReprocessBehavior, _create_backfill
     from airflow.models.dagrun import DagRun
     from airflow.sdk import timezone
     from airflow.utils.session import create_session
@@ -120,8 +128,9 @@ def create_backfill(dag_id: str, first: date, last: date) -> list[str]:
         to_date=end,
         max_active_runs=2,
         reverse=False,
-        dag_run_conf=None,
+        dag_run_conf=conf,
         triggering_user_name="test",
+        reprocess_behavior=ReprocessBehavior(reprocess_behavior) if reprocess_behavior else None,
     )
     with create_session() as session:
         runs = session.scalars(
@@ -130,6 +139,22 @@ def create_backfill(dag_id: str, first: date, last: date) -> list[str]:
             .order_by(DagRun.logical_date)
         ).all()
         return [str(run.run_id) for run in runs]
+
+
+def complete_backfills(dag_id: str) -> None:
+    """What the scheduler does once a backfill's runs ended: mark it completed (Airflow allows
+    one running backfill per DAG, so the next test's backfill needs it)."""
+    from airflow.models.backfill import Backfill
+    from airflow.sdk import timezone
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    with create_session() as session:
+        session.execute(
+            update(Backfill)
+            .where(Backfill.dag_id == dag_id, Backfill.completed_at.is_(None))
+            .values(completed_at=timezone.utcnow())
+        )
 
 
 def run_existing(dag_id: str, run_id: str) -> Any:
