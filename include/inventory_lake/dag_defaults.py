@@ -20,7 +20,7 @@ from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
 from include.inventory_lake import settings
 from include.inventory_lake.alerts import FreshnessNotifier
-from include.inventory_lake.settings import OWNER
+from include.inventory_lake.settings import OWNER, REPROCESS_PARAM_NAME
 
 START_DATE = pendulum.datetime(2025, 1, 1, tz="UTC")
 
@@ -110,8 +110,6 @@ def day_range_params(verb: str) -> dict[str, Param]:
 
 # Which shops a run covers: ids of the `inventory_lake_shops` Variable (shops.select_shops).
 SHOPS_PARAM_NAME = "shops"
-# Whether a backfill extracts a shop's day again although it is committed (extract DAGs).
-REPROCESS_PARAM_NAME = "reprocess"
 
 
 def shops_param() -> dict[str, Param]:

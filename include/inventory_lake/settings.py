@@ -10,6 +10,8 @@ AWS_CONN_ID = "aws_default"
 LAKE_URI_VARIABLE = "inventory_lake_uri"
 # The shops this deployment serves (include/inventory_lake/shops.py); unset: one shop, `default`.
 SHOPS_VARIABLE = "inventory_lake_shops"
+# The extract DAGs' param: a backfill extracts a shop's committed day again (backfill_gaps).
+REPROCESS_PARAM_NAME = "reprocess"
 
 HARAVAN_POOL = "haravan_api"
 STOCKY_POOL = "stocky_api"

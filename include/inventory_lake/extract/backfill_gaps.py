@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from include.inventory_lake.dag_defaults import REPROCESS_PARAM_NAME
 from include.inventory_lake.lake.location import LakeRoot, ShopLake
 from include.inventory_lake.lake.store import LakeStore
+from include.inventory_lake.settings import REPROCESS_PARAM_NAME
 from include.inventory_lake.shops import Shop
 
 if TYPE_CHECKING:
