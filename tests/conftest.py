@@ -46,8 +46,6 @@ from devtools.provider_metadata import ensure as ensure_provider_metadata  # noq
 ensure_provider_metadata(ROOT)
 
 RUN_DIR = Path(tempfile.mkdtemp(prefix="inventory-lake-tests-"))
-# PostgreSQL runs as an unprivileged user when the tests run as root: it must reach its folder.
-RUN_DIR.chmod(0o755)
 AIRFLOW_HOME = RUN_DIR / "airflow"
 AIRFLOW_HOME.mkdir()
 
