@@ -4,8 +4,9 @@ The upstream bug (apache/airflow#73428; the fix proposed in apache/airflow#73430
 builds its scheduler DAG by an in-memory serialize/deserialize round trip, so that DAG's
 `deadline` holds the encoded alerts instead of the ids of their `deadline_alert` rows. When
 the run succeeds, `DagRun.update_state()` looks each one up by id
-(`DeadlineAlertModel.get_by_id`) and fails with `'dict' object has no attribute 'hex'`: the
-run's work is done and committed, yet `dag.test()` raises and `airflow dags test` exits 1.
+(`DeadlineAlertModel.get_by_id`) and fails (`'dict' object has no attribute 'hex'` on SQLite,
+`can't adapt type 'dict'` on PostgreSQL): the run's work is done and committed, yet
+`dag.test()` raises and `airflow dags test` exits 1.
 
 The workaround: `DAG.test()` runs the DAG with its deadlines set aside (put back afterwards),
 so its in-memory scheduler DAG has none and the failing lookup is never reached. Such a run
