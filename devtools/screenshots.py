@@ -305,7 +305,6 @@ def photograph(
 def run(out_dir: Path, keep: bool) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="inventory-lake-screenshots-"))
-    workdir.chmod(0o755)  # PostgreSQL runs as an unprivileged user when this runs as root
     try:
         with throwaway_stack(workdir) as (api, settings, _paths):
             days = fill_the_lake(api, settings)

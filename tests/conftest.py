@@ -46,8 +46,6 @@ from devtools.provider_metadata import ensure as ensure_provider_metadata  # noq
 ensure_provider_metadata(ROOT)
 
 RUN_DIR = Path(tempfile.mkdtemp(prefix="inventory-lake-tests-"))
-# PostgreSQL runs as an unprivileged user when the tests run as root: it must reach its folder.
-RUN_DIR.chmod(0o755)
 AIRFLOW_HOME = RUN_DIR / "airflow"
 AIRFLOW_HOME.mkdir()
 
@@ -74,10 +72,6 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": METADATA_DB.url("postgresql+psycopg2"),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(AIRFLOW_HOME / "logs"),
-        # dag.test() on Airflow 3.3.2 fails at the end of a successful run of a DAG with a
-        # deadline (settings.py): the dag.test world and the default standalone run without
-        # one; the freshness deadline is tested on its own standalone (ALERTS_STANDALONE_ENV).
-        "INVENTORY_LAKE_FRESHNESS_DEADLINE_S": "0",
         # Every task's OpenLineage events, as `make run` writes them (tests/lineage_events.py).
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
             {"type": "file", "log_file_path": str(LINEAGE_EVENTS), "append": True}

@@ -50,6 +50,7 @@ from devtools.devstack.stack import (
     running_pid,
     start_local_emulator,
     start_local_s3,
+    stopped_on_failure,
 )
 from devtools.devstack.stack import down as stack_down
 from include.inventory_lake.settings import AWS_CONN_ID
@@ -314,17 +315,19 @@ def stop_distributed(paths: StackPaths, quiet: bool = False) -> None:
             work_dir_file.unlink()
 
 
-def up() -> None:
-    root = project_root()
+def up(root: Path | None = None) -> None:
+    root = root or project_root()
     if running_pid(StackPaths(root), "airflow") is not None:
         raise SystemExit("the single-machine stack (`make run`) is running: `make stop` first")
     paths = distributed_paths(root)
     for directory in (paths.run, paths.logs):
         directory.mkdir(parents=True, exist_ok=True)
     env = load_env(paths)
-    s3 = start_local_s3(paths, env)
-    emulator = start_local_emulator(paths, env)
-    stack = start_distributed(paths, env)
+    # start_distributed stops its own processes when it fails; this stops the servers before it.
+    with stopped_on_failure(paths, ("emulator", "s3")):
+        s3 = start_local_s3(paths, env)
+        emulator = start_local_emulator(paths, env)
+        stack = start_distributed(paths, env)
     print()
     print(f"Airflow UI     {stack.url}   login: {stack.user} / {stack.password}")
     print("Executor       CeleryExecutor, workers: " + ", ".join(stack.workers))

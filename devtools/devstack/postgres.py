@@ -5,6 +5,14 @@ No system service is used: `initdb` creates a cluster in a directory of the stac
 stopped by pid like every other process of the stack. PostgreSQL refuses to run as root; when
 the stack runs as root (CI, containers) both commands run as an unprivileged system user
 (`postgres`, created with `useradd` if the machine has none) through `setpriv`.
+
+The cluster stays inside the checkout (`.local/postgres`), wherever that is. Under a folder
+other users cannot search (root's home, anything `mktemp -d` made) the service user could not
+reach it, so there, and only there, it gets the one capability that lets it walk down such
+folders: CAP_DAC_READ_SEARCH, or CAP_DAC_OVERRIDE where the bounding set lacks that one
+(Docker's default set). That needs nothing from the user (no chmod of their folders), keeps
+the cluster where `make clean` removes it, and grants the database server no more than the
+root user who started the stack (and whose Airflow tasks run as root) already has.
 """
 
 from __future__ import annotations
@@ -78,31 +86,63 @@ def _service_user() -> pwd.struct_passwd | None:
         return pwd.getpwnam(SERVICE_USER)
 
 
-def _as_service_user(args: list[str], user: pwd.struct_passwd | None) -> list[str]:
+# Bits of the capability sets in /proc/self/status (linux/capability.h), narrowest first.
+_CAPABILITIES_TO_REACH = ((2, "dac_read_search"), (1, "dac_override"))
+
+
+def _as_service_user(args: list[str], user: pwd.struct_passwd | None, data_dir: Path) -> list[str]:
+    """`args` as the service user (None: as the current user), able to reach `data_dir`."""
     if user is None:
         return args
-    return [
+    command = [
         "setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups",
-        "--", *args,
     ]  # fmt: skip
+    if not _can_reach(data_dir, user):
+        capability = _capability_to_reach(data_dir, user)
+        # Ambient: kept across the exec of postgres and of initdb's own `postgres --boot`.
+        command += [f"--inh-caps=+{capability}", f"--ambient-caps=+{capability}"]
+    return [*command, "--", *args]
+
+
+def _can_reach(data_dir: Path, user: pwd.struct_passwd) -> bool:
+    """Whether `user` (in its own group only: setpriv clears the others) may search every
+    folder above `data_dir`."""
+    for parent in data_dir.absolute().parents:
+        info = parent.stat()
+        if info.st_uid == user.pw_uid:
+            allowed = info.st_mode & 0o100
+        elif info.st_gid == user.pw_gid:
+            allowed = info.st_mode & 0o010
+        else:
+            allowed = info.st_mode & 0o001
+        if not allowed:
+            return False
+    return True
+
+
+def _capability_to_reach(data_dir: Path, user: pwd.struct_passwd) -> str:
+    bounding = _bounding_capabilities()
+    for bit, name in _CAPABILITIES_TO_REACH:
+        if bounding >> bit & 1:
+            return name
+    raise SystemExit(
+        f"the {user.pw_name} user cannot reach the PostgreSQL data directory {data_dir} (a "
+        "folder above it is not searchable by other users), and this process may not grant "
+        "it CAP_DAC_READ_SEARCH or CAP_DAC_OVERRIDE: clone the repository under a folder "
+        "other users can search (e.g. /srv or /opt), or run as a normal user"
+    )
+
+
+def _bounding_capabilities() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("CapBnd:"):
+            return int(line.split()[1], 16)
+    return 0
 
 
 def _hand_over(path: Path, user: pwd.struct_passwd | None) -> None:
     if user is not None:
         os.chown(path, user.pw_uid, user.pw_gid)
-
-
-def _check_reachable(path: Path, user: pwd.struct_passwd | None) -> None:
-    """The service user must be able to walk down to the data directory."""
-    if user is None:
-        return
-    for parent in path.parents:
-        if not parent.stat().st_mode & 0o001:
-            raise SystemExit(
-                f"{parent} is not searchable by other users, so the {user.pw_name} user cannot "
-                f"reach the PostgreSQL data directory {path}; use a directory with mode 0755 "
-                "on the way (e.g. chmod o+x)"
-            )
 
 
 def init_cluster(data_dir: Path, log_path: Path) -> str:
@@ -111,7 +151,6 @@ def init_cluster(data_dir: Path, log_path: Path) -> str:
     if (data_dir / "PG_VERSION").exists() and password_file.exists():
         return password_file.read_text().strip()
     user = _service_user()
-    _check_reachable(data_dir, user)
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True, mode=0o700)
     _hand_over(data_dir, user)
@@ -127,7 +166,7 @@ def init_cluster(data_dir: Path, log_path: Path) -> str:
                 [str(bin_dir() / "initdb"), "--pgdata", str(data_dir), "--username", ROLE,
                  f"--pwfile={initdb_pw}", "--auth-host=scram-sha-256", "--auth-local=reject",
                  "--encoding=UTF8", "--no-locale"],
-                user,
+                user, data_dir,
             ),
             capture_output=True, text=True, timeout=300, cwd=data_dir.parent,
         )  # fmt: skip
@@ -163,7 +202,7 @@ def start_postgres(
     ]  # fmt: skip
     if not durable:
         args += ["-c", "fsync=off", "-c", "full_page_writes=off"]
-    process = spawn(_as_service_user(args, user), log_path)
+    process = spawn(_as_service_user(args, user, data_dir), log_path)
     login = PostgresLogin("127.0.0.1", port, password)
     server = ServerProcess("postgres", process, login.url("postgresql"), log_path)
     try:

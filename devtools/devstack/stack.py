@@ -11,12 +11,14 @@ Every process is started in its own session and its pid written under `.local/ru
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -263,15 +265,30 @@ def start_airflow(paths: StackPaths, env: dict[str, str]) -> str:
     return url
 
 
-def up() -> None:
-    paths = StackPaths(project_root())
+@contextlib.contextmanager
+def stopped_on_failure(paths: StackPaths, names: Iterable[str] = PROCESSES) -> Iterator[None]:
+    """A start that fails part way (a server that does not come up, a port taken, Ctrl-C)
+    stops the processes of `names` it started; those already running before are left alone."""
+    names = tuple(names)
+    already_running = {name for name in names if running_pid(paths, name) is not None}
+    try:
+        yield
+    except BaseException:
+        print("the start failed: stopping what it started", flush=True)
+        down(paths, [name for name in names if name not in already_running])
+        raise
+
+
+def up(paths: StackPaths | None = None) -> None:
+    paths = paths or StackPaths(project_root())
     for directory in (paths.run, paths.logs):
         directory.mkdir(parents=True, exist_ok=True)
     env = load_env(paths)
-    s3 = start_local_s3(paths, env)
-    emulator = start_local_emulator(paths, env)
-    metadata_db = start_metadata_db(paths, env)
-    airflow = start_airflow(paths, airflow_env(paths, env, metadata_db))
+    with stopped_on_failure(paths):
+        s3 = start_local_s3(paths, env)
+        emulator = start_local_emulator(paths, env)
+        metadata_db = start_metadata_db(paths, env)
+        airflow = start_airflow(paths, airflow_env(paths, env, metadata_db))
     password = json.loads(paths.passwords_file.read_text())[AIRFLOW_USER]
     print()
     print(f"Airflow UI     {airflow}   login: {AIRFLOW_USER} / {password}")
@@ -286,10 +303,11 @@ def up() -> None:
     print("Stop it all    make stop")
 
 
-def down(paths: StackPaths | None = None) -> None:
+def down(paths: StackPaths | None = None, names: Iterable[str] = PROCESSES) -> None:
     paths = paths or StackPaths(project_root())
+    chosen = set(names)
     for name in PROCESSES:  # PostgreSQL last: Airflow writes to it until it stops
-        pid = running_pid(paths, name)
+        pid = running_pid(paths, name) if name in chosen else None
         if pid is None:
             continue
         (stop_postgres if name == "postgres" else stop_pid_group)(pid)

@@ -346,8 +346,6 @@ def main() -> None:
         per_day=int(os.environ.get("INVENTORY_LAKE_BENCH_PER_DAY", "2000")),
     )
     run_dir = Path(tempfile.mkdtemp(prefix="bench-backfill-"))
-    # PostgreSQL runs as an unprivileged user when this runs as root: it must reach its folder.
-    run_dir.chmod(0o755)
     figures = measure(workload, run_dir)
     if figures["exact"]:
         shutil.rmtree(run_dir, ignore_errors=True)

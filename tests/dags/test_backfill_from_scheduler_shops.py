@@ -17,7 +17,6 @@ from tests.bench.bench_backfill_from_scheduler import Workload, measure
 @pytest.mark.timeout(900)  # starts its own PostgreSQL, S3, two emulators and airflow standalone
 def test_a_small_multi_shop_backfill_from_the_scheduler() -> None:
     run_dir = Path(tempfile.mkdtemp(prefix="backfill-shops-"))
-    run_dir.chmod(0o755)  # PostgreSQL runs as an unprivileged user when the tests run as root
     try:
         figures = measure(Workload(days=3, per_day=600), run_dir)
     finally:

@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 
+from include.inventory_lake import dag_defaults
 from include.inventory_lake.schemas.haravan import ADJUSTMENTS
 from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH
 from tests.airflow_runs import (
+    AIRFLOW,
     TaskAttempt,
     asset_events,
+    interval_end,
     run_dag,
     run_task_process,
     task_command,
@@ -267,3 +270,22 @@ def test_concurrent_backfill_runs_share_one_bucket_and_each_day_is_exact(
         assert sorted(ids_in(s3, day)) == expected_ids(emulator, day)
     statuses = [r["status"] for r in emulator.journal()["requests"]]
     assert statuses.count(200) >= 3 * 10
+
+
+def test_airflow_dags_test_exits_0_after_a_good_day_and_non_zero_after_a_refused_token(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    """The first command a data engineer types to debug the DAG, with the default settings:
+    the DAG has its freshness deadline (Airflow 3.3.2 crashed at the end of such a run)."""
+    emulator, s3 = world
+    assert dag_defaults.freshness_deadline() is not None
+    command = [str(AIRFLOW), "dags", "test", DAG_ID, interval_end(DAY).isoformat()]
+    good = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert good.returncode == 0, (good.stdout + good.stderr)[-3000:]
+    assert read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY)["rows"] == len(created_on(emulator, DAY))
+
+    refused = f'{{"conn_type": "haravan", "host": "{emulator.url}", "password": "revoked-0000"}}'
+    env = {**os.environ, "AIRFLOW_CONN_HARAVAN_DEFAULT": refused}
+    bad = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0
+    assert "DagRun failed" in bad.stdout + bad.stderr, (bad.stdout + bad.stderr)[-3000:]

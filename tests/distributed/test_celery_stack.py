@@ -74,7 +74,6 @@ def distributed(
     """`make run-distributed` on free ports and temporary directories, for the lake bucket
     DISTRIBUTED_BUCKET on the session's S3 server and emulator."""
     local = Path(tempfile.mkdtemp(prefix="inventory-lake-distributed-"))
-    local.chmod(0o755)  # the PostgreSQL data directory inside belongs to an unprivileged user
     paths = StackPaths(ROOT, local_dir=local)
     env = {
         **airflow_connections,
