@@ -33,6 +33,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "priority",
             "shops",
             "alerts",
+            "dag_test_deadline",
             "lineage",
             "http",
         }
