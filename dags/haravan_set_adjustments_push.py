@@ -24,7 +24,10 @@ mapped task group instance per file, so a bad file never blocks a good one):
    file's shop's Haravan connection (`haravan_default` for a single shop), paced by that
    shop's leaky bucket, in the `haravan_api` pool;
    each request's outcome is written to the ledger before the next is sent, and a retry looks
-   requests up by their note before sending anything again.
+   requests up by their note before sending anything again. Before the first request (and on
+   every resume) the file must still be in `approved/` unchanged, else the batch is
+   `withdrawn` and nothing is sent, and the shop is read again from `inventory_lake_shops`: a
+   shop removed or re-pointed to another connection since planning gets nothing.
 4. **record**: audit rows (one per line, with the shop) to `audit/set_adjustments/dt=YYYY-MM-DD/`
    and the file moved to `staging/set_adjustments/processed/` (`processed/shop=<id>/` for a
    shop other than `default`).

@@ -371,21 +371,23 @@ def hitl_responder(
                 if len(requests) < len(answers):
                     time.sleep(0.5)
                     continue
-                checks(requests)
-                with create_session() as session:
-                    for (run_id, map_index), (subject, _) in requests.items():
-                        answer = next(a for name, a in answers.items() if name in subject)
-                        update_hitl_detail(
-                            dag_id=DAG_ID,
-                            dag_run_id=run_id,
-                            task_id="each_file.approve",
-                            update_hitl_detail_payload=UpdateHITLDetailPayload(
-                                chosen_options=[answer], params_input={}
-                            ),
-                            user=SimpleAuthManagerUser(username="ops-lan", role="admin"),
-                            session=session,
-                            map_index=map_index,
-                        )
+                try:
+                    checks(requests)
+                finally:  # answered even when a check fails: the run ends, the test reports it
+                    with create_session() as session:
+                        for (run_id, map_index), (subject, _) in requests.items():
+                            answer = next(a for name, a in answers.items() if name in subject)
+                            update_hitl_detail(
+                                dag_id=DAG_ID,
+                                dag_run_id=run_id,
+                                task_id="each_file.approve",
+                                update_hitl_detail_payload=UpdateHITLDetailPayload(
+                                    chosen_options=[answer], params_input={}
+                                ),
+                                user=SimpleAuthManagerUser(username="ops-lan", role="admin"),
+                                session=session,
+                                map_index=map_index,
+                            )
                 return
             raise AssertionError("the approval tasks never waited for input")
         except BaseException as error:  # reported to the test's thread

@@ -11,7 +11,7 @@ import io
 import logging
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.lineage.recorder import schema_fields, wrote_s3
@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# What a line no request carried is: not sent after a refusal, or the batch was declined or
+# withdrawn before its request went out.
+Unsent = Literal["not_sent", "declined", "withdrawn"]
+
 
 def audit_rows(
     batch: Batch,
@@ -33,18 +37,17 @@ def audit_rows(
     *,
     run_id: str,
     recorded_at: datetime,
-    declined: bool = False,
+    unsent: Unsent = "not_sent",
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for planned in plan.lines:
         line = planned.line
         outcome = outcomes.get(planned.chunk)
         changes = {pair[0]: pair[1] for pair in outcome["changes"]} if outcome else {}
-        status, error, previous = "not_sent", None, None
+        status: str = unsent
+        error, previous = None, None
         adjustment_id, adjust_number = None, None
-        if declined:
-            status = "declined"
-        elif outcome is not None and outcome["status"] == "applied":
+        if outcome is not None and outcome["status"] == "applied":
             status = "applied"
             adjustment_id, adjust_number = outcome["adjustment_id"], outcome["adjust_number"]
             change = changes.get(line.product_variant_id)

@@ -1,5 +1,11 @@
 """A file's last step: its report and its move out of `approved/`, and for a planned batch the
-audit rows and the ledger's final status."""
+audit rows and the ledger's final status.
+
+A batch that is done must end with its file in `processed/`: when that move fails (the file
+was deleted, moved or replaced after it was read) `finalize_batch` raises `SourceNotMoved`
+after the audit is written, and the ledger keeps the batch `sent`, so nothing is lost or sent
+again. A withdrawn batch has no file to move: it gets its audit rows and a report only.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,10 @@ from typing import TYPE_CHECKING, Literal
 
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.lineage.recorder import wrote_s3
-from include.inventory_lake.push.audit import audit_rows, write_audit
+from include.inventory_lake.push.audit import Unsent, audit_rows, write_audit
 from include.inventory_lake.push.layout import PushLayout, archive_folder
 from include.inventory_lake.push.ledger import Ledger, StoredBatch
-from include.inventory_lake.push.lifecycle import SourceFile
+from include.inventory_lake.push.lifecycle import Batch, SourceFile
 from include.inventory_lake.push.planning import Plan
 from include.inventory_lake.push.report import rejection_report
 from include.inventory_lake.push.validation import Problem
@@ -25,6 +31,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REPORT_TYPE = "text/csv; charset=utf-8"
+
+
+class SourceNotMoved(RuntimeError):
+    """The file a finished batch was read from could not be moved out of `approved/`."""
+
+
+def _gone_or_replaced(store: LakeStore, source: SourceFile) -> str:
+    now = store.etag(source.key)
+    if now is None:
+        return "it is gone (deleted, or moved to another folder)"
+    return f"it was replaced since it was read (ETag {source.etag}, now {now})"
+
+
+def write_report(
+    s3: S3Client, layout: PushLayout, source: SourceFile, problems: Sequence[Problem], sub: str
+) -> str:
+    """`rejected/<sub>/<id>_<name>.report.csv`, one row per problem; the report's key."""
+    report = rejection_report(problems)
+    key = layout.report_key(source.name, source.sha256, sub)
+    LakeStore(s3, layout.root.bucket).put_bytes(key, report, REPORT_TYPE)
+    wrote_s3(layout.uri(key), rows=len(problems), size=len(report))
+    return key
 
 
 def reject_file(
@@ -39,18 +67,20 @@ def reject_file(
     """Write the report, then (unless a dry run) move the file beside it; the report's URI.
     `sub` is the sub-folder of rejected/ (or dry_run/) it goes to: "" or `shop=<id>`."""
     store = LakeStore(s3, layout.root.bucket)
-    report = rejection_report(problems)
     if dry_run:
+        report = rejection_report(problems)
         key = layout.dry_run_report_key(source.name, source.sha256, sub)
         store.put_bytes(key, report, REPORT_TYPE)
         wrote_s3(layout.uri(key), rows=len(problems), size=len(report))
         return layout.uri(key)
-    key = layout.report_key(source.name, source.sha256, sub)
-    store.put_bytes(key, report, REPORT_TYPE)
-    wrote_s3(layout.uri(key), rows=len(problems), size=len(report))
+    key = write_report(s3, layout, source, problems, sub)
     rejected = layout.rejected_key(source.name, source.sha256, sub)
-    store.move(source.key, rejected, source.etag)
-    wrote_s3(layout.uri(rejected))
+    if store.move(source.key, rejected, source.etag):
+        wrote_s3(layout.uri(rejected))
+    else:  # the report stays; a replacement is a new file for the next run
+        log.warning(
+            "%s was not moved to rejected/: %s", source.key, _gone_or_replaced(store, source)
+        )
     log.warning("%s rejected with %d problem(s): %s", source.key, len(problems), layout.uri(key))
     return layout.uri(key)
 
@@ -68,9 +98,19 @@ def rejection_message(
     )
 
 
+def _applied(outcomes: dict[int, ChunkDocument]) -> list[int]:
+    return sorted(n for n, doc in outcomes.items() if doc["status"] == "applied")
+
+
+def _applied_list(outcomes: dict[int, ChunkDocument]) -> str:
+    return ", ".join(
+        f"{n} ({outcomes[n]['adjust_number'] or outcomes[n]['adjustment_id']})"
+        for n in _applied(outcomes)
+    )
+
+
 def refused_problems(plan: Plan, outcomes: dict[int, ChunkDocument]) -> list[Problem]:
     total = len(plan.chunks)
-    applied = sorted(n for n, doc in outcomes.items() if doc["status"] == "applied")
     refused = sorted(n for n, doc in outcomes.items() if doc["status"] == "refused")
     problems: list[Problem] = []
     for number in refused:
@@ -85,9 +125,7 @@ def refused_problems(plan: Plan, outcomes: dict[int, ChunkDocument]) -> list[Pro
             )
             for planned in chunk.lines
         ]
-    numbers = ", ".join(
-        f"{n} ({outcomes[n]['adjust_number'] or outcomes[n]['adjustment_id']})" for n in applied
-    )
+    numbers = _applied_list(outcomes)
     problems.append(
         Problem(
             None,
@@ -101,6 +139,27 @@ def refused_problems(plan: Plan, outcomes: dict[int, ChunkDocument]) -> list[Pro
     return problems
 
 
+def withdrawn_problems(
+    batch: Batch, plan: Plan, outcomes: dict[int, ChunkDocument]
+) -> list[Problem]:
+    """The report of a withdrawn batch: why, what was applied before (if anything), what next."""
+    why = next((e.detail for e in reversed(batch.events) if e.status == "withdrawn"), "withdrawn")
+    applied = _applied(outcomes)
+    if applied:
+        unsent = len(plan.chunks) - len(applied)
+        what = (
+            f"requests applied before and kept: {_applied_list(outcomes)}; the other {unsent} "
+            "were not sent. To send the rest, upload the same file to approved/ again: applied "
+            "requests are recognised and not sent again"
+        )
+    else:
+        what = (
+            "nothing was sent. To send it after all, upload the file to approved/ again: it is "
+            "checked, planned and (if the guard asks) approved afresh"
+        )
+    return [Problem(None, None, None, f"{why}; {what}")]
+
+
 def finalize_batch(
     s3: S3Client,
     layout: PushLayout,
@@ -109,27 +168,37 @@ def finalize_batch(
     plan: Plan,
     *,
     run_id: str,
-    kind: Literal["done", "declined", "failed"],
+    kind: Literal["done", "declined", "failed", "withdrawn"],
     problems: Sequence[Problem] = (),
 ) -> StoredBatch:
-    """Audit every line, then move the file (processed/ when done, else rejected/ + report)."""
+    """Audit every line, then move the file (processed/ when done, else rejected/ + report;
+    a withdrawn batch's file is gone or replaced: its report only)."""
     outcomes = ledger.chunk_outcomes()
+    unsent: Unsent = kind if kind in ("declined", "withdrawn") else "not_sent"
     rows = audit_rows(
-        stored.batch,
-        plan,
-        outcomes,
-        run_id=run_id,
-        recorded_at=datetime.now(UTC),
-        declined=kind == "declined",
+        stored.batch, plan, outcomes, run_id=run_id, recorded_at=datetime.now(UTC), unsent=unsent
     )
     write_audit(s3, layout, stored.batch, rows)
     source = stored.batch.source
     sub = archive_folder(stored.batch.shop)
     if kind == "done":
+        store = LakeStore(s3, layout.root.bucket)
         destination = layout.processed_key(source.name, source.sha256, sub)
-        LakeStore(s3, layout.root.bucket).move(source.key, destination, source.etag)
+        if not store.move(source.key, destination, source.etag):
+            raise SourceNotMoved(
+                f"batch {stored.batch.batch_id}: every request was applied and the audit is "
+                f"written, but {source.key} could not be moved to processed/: "
+                f"{_gone_or_replaced(store, source)}. The ledger keeps the batch sent; to "
+                "finish it, upload the same content to approved/ again: the next run records "
+                "it and sends nothing"
+            )
         wrote_s3(layout.uri(destination))
         return ledger.save(stored, stored.batch.finish(run_id))
+    if kind == "withdrawn":
+        problems = [*problems, *withdrawn_problems(stored.batch, plan, outcomes)]
+        key = write_report(s3, layout, source, problems, sub)
+        log.warning("batch %s withdrawn: %s", stored.batch.batch_id, layout.uri(key))
+        return stored
     if kind == "failed":
         problems = [*problems, *refused_problems(plan, outcomes)]
     reject_file(s3, layout, source, problems, dry_run=False, sub=sub)

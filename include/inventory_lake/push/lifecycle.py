@@ -8,14 +8,24 @@
                 rejected            │ decline               │ refuse
                                     ▼                       ▼
                                  declined                 failed
+
+         withdraw                                   hold
+planned, sending ───► withdrawn       planned, sending ───► stays (this run sends nothing)
 ```
 
 Every transition is a method that returns the next version and raises `IllegalTransition` from
-any other state. `take_over` hands a batch whose owner run has ended to a new run: before
-anything may have been sent (planning, planned, declined, rejected) it starts again at
-planning; once something may have been sent (sending, sent, failed) it keeps the stored plan
-and resumes; a done batch is never taken over. Each version carries the event that made it;
-the ledger saves versions with conditional writes, so two writers can never both move one.
+any other state. Before a run sends a batch's first request, and again when an attempt resumes
+one, the file and the shop are checked (`push/preflight.py`): `withdraw` ends a batch whose
+file is no longer the one planned (deleted, moved to another folder or replaced in
+`approved/`), and `hold` records why this run sends nothing when the file's shop is no longer
+configured as it was planned (the batch stays as it was, for a later run).
+
+`take_over` hands a batch whose owner run has ended to a new run: before anything may have been
+sent (planning, planned, declined, rejected, or withdrawn before sending) it starts again at
+planning; once something may have been sent (sending, sent, failed, or withdrawn while sending)
+it keeps the stored plan and resumes; a done batch is never taken over. Each version carries
+the event that made it; the ledger saves versions with conditional writes, so two writers can
+never both move one.
 """
 
 from __future__ import annotations
@@ -34,7 +44,11 @@ Decision = Literal["approved", "declined"]
 PLAN_LOCKED: frozenset[BatchStatus] = frozenset({"sending", "sent", "failed", "done"})
 # A new run may take these over from a run that has ended, and make a fresh plan.
 REPLANNABLE: frozenset[BatchStatus] = frozenset({"planning", "planned", "declined", "rejected"})
-FINISHED: frozenset[BatchStatus] = frozenset({"done", "declined", "rejected", "failed"})
+FINISHED: frozenset[BatchStatus] = frozenset(
+    {"done", "declined", "rejected", "failed", "withdrawn"}
+)
+# The states a push attempt sends from: where the checks before sending may withdraw or hold.
+ABOUT_TO_SEND: frozenset[BatchStatus] = frozenset({"planned", "sending"})
 
 
 class IllegalTransition(RuntimeError):
@@ -123,6 +137,11 @@ class Batch:
         return self.approval is not None and self.approval.decision == "approved"
 
     @property
+    def may_have_sent(self) -> bool:
+        """A watermark is recorded only just before the first request is sent."""
+        return self.watermark_adjustment_id is not None
+
+    @property
     def last_event(self) -> Event | None:
         return self.events[-1] if self.events else None
 
@@ -169,14 +188,14 @@ class Batch:
 
     def take_over(self, run_id: str, source: SourceFile, *, chunk_size: int) -> Batch:
         """A new run takes the batch from an owner run that has ended."""
-        self._require("take over", {*REPLANNABLE, "sending", "sent", "failed"})
+        self._require("take over", {*REPLANNABLE, "sending", "sent", "failed", "withdrawn"})
         detail = f"taken over from run {self.owner_run_id} ({self.status})"
-        if self.status in REPLANNABLE:
+        if self.status in REPLANNABLE or (self.status == "withdrawn" and not self.may_have_sent):
             return self._move(
                 "planning", run_id, detail, owner_run_id=run_id, source=source,
                 chunk_size=chunk_size, approval=None,
             )  # fmt: skip
-        resumed: BatchStatus = "sending" if self.status == "failed" else self.status
+        resumed: BatchStatus = "sent" if self.status == "sent" else "sending"
         return self._move(
             resumed, run_id, detail, owner_run_id=run_id, source=source, sending_attempt=None
         )
@@ -273,6 +292,20 @@ class Batch:
         """Haravan refused a request for good: the batch ends failed, later ones unsent."""
         self._require("record a refusal", {"sending"})
         return self._move("failed", run_id, f"request {chunk} refused: {error}", chunk_claimed=None)
+
+    def withdraw(self, run_id: str, reason: str) -> Batch:
+        """The file is not the one planned any more (gone, moved, replaced): send nothing more.
+        Requests applied before stay applied (the audit says which)."""
+        self._require("withdraw", ABOUT_TO_SEND)
+        return self._move("withdrawn", run_id, f"withdrawn: {reason}", sending_attempt=None)
+
+    def hold(self, run_id: str, reason: str) -> Batch:
+        """This run sends nothing (e.g. the shop's configuration changed); the state stays, so
+        the next run that sees the file takes the batch over once this one has ended."""
+        self._require("hold", ABOUT_TO_SEND)
+        return self._move(
+            self.status, run_id, f"held, nothing sent: {reason}", sending_attempt=None
+        )
 
     def finish(self, run_id: str) -> Batch:
         self._require("finish", {"sent"})

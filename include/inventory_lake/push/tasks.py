@@ -32,21 +32,28 @@ from include.inventory_lake.push.claim import (
 )
 from include.inventory_lake.push.discovery import StagedFile, discover_approved
 from include.inventory_lake.push.dry_run import write_dry_run
-from include.inventory_lake.push.finalize import finalize_batch, reject_file, rejection_message
+from include.inventory_lake.push.finalize import (
+    SourceNotMoved,
+    finalize_batch,
+    reject_file,
+    rejection_message,
+    withdrawn_problems,
+)
 from include.inventory_lake.push.handoffs import Decision, Prepared, Pushed
 from include.inventory_lake.push.layout import PushLayout, archive_folder, connect
-from include.inventory_lake.push.ledger import Ledger, LedgerConflict
+from include.inventory_lake.push.ledger import Ledger, LedgerConflict, StoredBatch
 from include.inventory_lake.push.lifecycle import IllegalTransition, SourceFile
 from include.inventory_lake.push.options import PushOptions
 from include.inventory_lake.push.owner_runs import owner_run_is_active
 from include.inventory_lake.push.plan_store import read_plan, write_plan
 from include.inventory_lake.push.planning import Plan
+from include.inventory_lake.push.preflight import file_withdrawn, shop_changed
 from include.inventory_lake.push.reading import MAX_FILE_BYTES
 from include.inventory_lake.push.sending import send_batch
 from include.inventory_lake.push.stock import plan_from_current_stock
 from include.inventory_lake.push.summary import summarise
 from include.inventory_lake.push.validation import Problem, SetLine, read_and_validate
-from include.inventory_lake.shops import Shop
+from include.inventory_lake.shops import Shop, configured_shops
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -73,13 +80,15 @@ def _skip(message: str) -> NoReturn:
     raise AirflowSkipException(message)
 
 
-# Refused credentials, a malformed answer, a lost batch or a move the batch's state does not
-# allow will not heal within the retries: fail now (`fail_fast_on`).
+# Refused credentials, a malformed answer, a lost batch, a move the batch's state does not
+# allow or a file that cannot be moved to processed/ will not heal within the retries: fail now
+# (`fail_fast_on`).
 PERMANENT_FAILURES = (
     ApiPermanentError,  # refused credentials, retired API, bad connection, too long a wait
     MalformedResponseError,
     LedgerConflict,
     IllegalTransition,
+    SourceNotMoved,
 )
 
 
@@ -114,8 +123,6 @@ def _attempt(context: Context) -> str:
 
 
 def discover() -> list[dict[str, Any]]:
-    from include.inventory_lake.shops import configured_shops
-
     shops = configured_shops()
     s3, layout = connect()
     return [staged.as_xcom() for staged in discover_approved(s3, layout, shops)]
@@ -242,10 +249,17 @@ def _push(decision: Decision, context: Context) -> Pushed:
     if batch.status in ("sent", "done"):
         log.info("batch %s: every request was applied before", ledger.batch_id)
         return Pushed(ledger.batch_id, batch.status, 0, shop=shop)
+    if batch.status == "withdrawn":  # a retry finishing a withdrawal: its report, once more
+        _withdrawn(s3, layout, ledger, stored, run_id)
     if batch.status == "planned" and not batch.cleared_to_send:
         _fail(f"batch {ledger.batch_id} needs approval and none is recorded: refusing to send")
     if batch.status not in ("planned", "sending"):
         _fail(f"batch {ledger.batch_id} is {batch.status}: nothing to send")
+    if (gone := file_withdrawn(s3, layout.root.bucket, batch.source)) is not None:
+        _withdrawn(s3, layout, ledger, ledger.save(stored, batch.withdraw(run_id, gone)), run_id)
+    if (changed := shop_changed(shop, configured_shops())) is not None:
+        ledger.save(stored, batch.hold(run_id, changed))
+        _fail(f"batch {ledger.batch_id}: nothing sent: {changed}")
     plan = read_plan(s3, layout, ledger.batch_id, list(batch.guard_reasons))
     from include.inventory_lake.hooks import haravan_client
 
@@ -271,6 +285,18 @@ def _push(decision: Decision, context: Context) -> Pushed:
         {**report.as_dict(), "api": api},
         shop=shop,
     )
+
+
+def _withdrawn(
+    s3: S3Client, layout: PushLayout, ledger: Ledger, stored: StoredBatch, run_id: str
+) -> NoReturn:
+    """Audit and report a withdrawn batch, then fail the task saying so."""
+    batch = stored.batch
+    plan = read_plan(s3, layout, ledger.batch_id, list(batch.guard_reasons))
+    finalize_batch(s3, layout, ledger, stored, plan, run_id=run_id, kind="withdrawn")
+    (why,) = withdrawn_problems(batch, plan, ledger.chunk_outcomes())
+    report = layout.report_key(batch.source.name, batch.source.sha256, archive_folder(batch.shop))
+    _fail(f"batch {ledger.batch_id} {why.problem}; report: {layout.uri(report)}")
 
 
 # record

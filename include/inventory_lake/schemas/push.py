@@ -28,7 +28,7 @@ PLAN = pa.schema(
     ]
 )
 
-AUDIT_STATUSES = ("applied", "refused", "not_sent", "declined")
+AUDIT_STATUSES = ("applied", "refused", "not_sent", "declined", "withdrawn")
 
 AUDIT = pa.schema(
     [
@@ -63,7 +63,7 @@ AUDIT = pa.schema(
 LEDGER_FORMAT = 1
 
 BatchStatus = Literal[
-    "planning", "planned", "sending", "sent", "done", "declined", "rejected", "failed"
+    "planning", "planned", "sending", "sent", "done", "declined", "rejected", "failed", "withdrawn"
 ]
 ChunkStatus = Literal["applied", "refused"]
 

@@ -127,7 +127,7 @@ class PartitionStatus:
     run_ids: tuple[str, ...] = ()
     committed_at: str | None = None
     batches: tuple[str, ...] = ()
-    # Audit only: how many lines ended applied, refused, not_sent or declined.
+    # Audit only: how many lines ended applied, refused, not_sent, declined or withdrawn.
     line_statuses: tuple[tuple[str, int], ...] = ()
     problem: str | None = None
 

@@ -34,6 +34,9 @@ PATHS: dict[BatchStatus, tuple[Step, ...]] = {
     "sent": (_plan(), _start, lambda b: b.all_sent(RUN)),
     "failed": (_plan(), _start, lambda b: b.refuse(RUN, chunk=1, error="HTTP 400")),
     "done": (_plan(), _start, lambda b: b.all_sent(RUN), lambda b: b.finish(RUN)),
+    # Withdrawn while sending: requests may have landed (the other path, from planned, is
+    # tested on its own).
+    "withdrawn": (_plan(), _start, lambda b: b.withdraw(RUN, "a.csv was removed")),
 }
 
 

@@ -14,6 +14,7 @@ from tests.inventory_lake.push.batches import ATTEMPT, RUN, batch_in
 OTHER_FILE = SourceFile("staging/set_adjustments/approved/b.csv", "b.csv", "etag-b", "0" * 64)
 STATES: tuple[BatchStatus, ...] = (
     "planning", "planned", "rejected", "declined", "sending", "sent", "failed", "done",
+    "withdrawn",
 )  # fmt: skip
 
 MOVES: dict[str, Callable[[Batch], Batch]] = {
@@ -30,6 +31,8 @@ MOVES: dict[str, Callable[[Batch], Batch]] = {
     "all_sent": lambda b: b.all_sent(RUN),
     "refuse": lambda b: b.refuse(RUN, chunk=1, error="HTTP 409"),
     "finish": lambda b: b.finish(RUN),
+    "withdraw": lambda b: b.withdraw(RUN, "a.csv was removed from approved/"),
+    "hold": lambda b: b.hold(RUN, "shop hanoi is no longer configured"),
 }
 
 # move -> {from state: to state}; every state not listed is refused.
@@ -42,6 +45,7 @@ ALLOWED: dict[str, dict[BatchStatus, BatchStatus]] = {
         "sending": "sending",
         "sent": "sent",
         "failed": "sending",
+        "withdrawn": "sending",
     },
     "plan": {"planning": "planned"},
     "reject": {"planning": "rejected"},
@@ -53,6 +57,8 @@ ALLOWED: dict[str, dict[BatchStatus, BatchStatus]] = {
     "all_sent": {"sending": "sent"},
     "refuse": {"sending": "failed"},
     "finish": {"sent": "done"},
+    "withdraw": {"planned": "withdrawn", "sending": "withdrawn"},
+    "hold": {"planned": "planned", "sending": "sending"},
 }
 
 CASES = [(move, state) for move in MOVES for state in STATES]
@@ -121,3 +127,16 @@ def test_a_ledger_written_before_the_request_fence_still_reads() -> None:
     batch = Batch.from_document(document)  # type: ignore[arg-type]
     assert batch.status == "sending" and batch.sending_attempt is None
     assert batch.chunk_claimed is None
+
+
+def test_a_file_withdrawn_before_anything_was_sent_is_planned_afresh_when_it_comes_back() -> None:
+    approved = batch_in("planning").plan(
+        RUN, lines=3, chunks=2, chunk_size=100, needs_approval=True, guard_reasons=("big",)
+    ).approve(RUN, by="lan", at="t")  # fmt: skip
+    withdrawn = approved.withdraw(RUN, "a.csv was removed from approved/")
+    assert withdrawn.is_finished and not withdrawn.may_have_sent
+    assert withdrawn.events[-1].detail == "withdrawn: a.csv was removed from approved/"
+    again = withdrawn.take_over("run-b", OTHER_FILE, chunk_size=50)
+    assert again.status == "planning" and again.approval is None, "a new plan, a new approval"
+    resumed = batch_in("withdrawn").take_over("run-b", OTHER_FILE, chunk_size=50)
+    assert resumed.status == "sending" and resumed.chunk_size == 100, "sent once: the plan stays"
