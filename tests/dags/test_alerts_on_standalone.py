@@ -1,6 +1,7 @@
 """Alerts through a real scheduler and triggerer (`airflow_standalone_alerts`: a 5 s freshness
 deadline, users alice and bob): a failing extract misses its deadline and the notifier's record
-says so; a push plan waiting for approval names its approvers, and only they may answer."""
+says so; a push plan waiting for approval names its approvers, and only they may answer; an
+answer given the moment the request exists is kept, and nobody is asked twice."""
 
 from __future__ import annotations
 
