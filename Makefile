@@ -11,7 +11,7 @@ BROWSER_STAMP := /usr/bin/chromedriver
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run run-distributed postgres-server os-services stop status upload-sample migrate-lake-to-shops screenshots test test-faults test-backfills test-distributed lint bench clean
+.PHONY: run run-distributed postgres-server os-services stop status upload-sample migrate-lake-to-shops screenshots test test-faults test-backfills test-approvals test-distributed lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,10 @@ test-faults: $(STAMP) $(PROVIDER) postgres-server
 ## make test-backfills: 20 UI backfills in a row, each right after unpausing (make test runs 8)
 test-backfills: $(STAMP) $(PROVIDER) postgres-server
 	INVENTORY_LAKE_BACKFILL_REPEATS=20 $(BIN)/python -m pytest tests/dags/test_backfill_from_the_ui.py
+
+## make test-approvals: 20 push approvals in a row, each answered the moment it is asked (make test runs 3)
+test-approvals: $(STAMP) $(PROVIDER) postgres-server
+	INVENTORY_LAKE_APPROVAL_REPEATS=20 $(BIN)/python -m pytest tests/dags/test_alerts_on_standalone.py -k given_at_once
 
 ## make test-distributed: extract -> facts -> push on the distributed stack (not in make test)
 test-distributed: $(STAMP) $(PROVIDER) os-services

@@ -286,7 +286,6 @@ def _standalone(
         password = json.loads(paths.passwords_file.read_text())["admin"]
         api = AirflowApi(url, password, metadata_db=metadata_db, env=env)
         api.passwords_file = paths.passwords_file
-        api.log_file = paths.logs / "airflow.log"
         yield api
     finally:
         down(paths)

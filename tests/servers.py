@@ -148,7 +148,6 @@ class AirflowApi(AirflowRest):
         self.metadata_db = metadata_db  # its SQLAlchemy URL, when the test world started it
         self.env = env  # the environment its processes run with, when the test world started it
         self.passwords_file: Path | None = None  # SimpleAuthManager's, when the tests started it
-        self.log_file: Path | None = None  # its processes' output, when the tests started it
 
     def as_user(self, user: str) -> AirflowApi:
         """The same API, logged in as another SimpleAuthManager user of this standalone."""
@@ -158,7 +157,6 @@ class AirflowApi(AirflowRest):
             self.url, password, user=user, metadata_db=self.metadata_db, env=self.env
         )
         other.passwords_file = self.passwords_file
-        other.log_file = self.log_file
         return other
 
     def variable(self, key: str) -> Any | None:
@@ -169,8 +167,10 @@ class AirflowApi(AirflowRest):
         assert response.ok, f"GET variables/{key}: HTTP {response.status_code} {response.text}"
         return json.loads(response.json()["value"])
 
-    def wait_until(self, what: str, done: Any, timeout_s: float = 600) -> Any:
-        return wait_until(what, done, timeout_s)
+    def wait_until(
+        self, what: str, done: Any, timeout_s: float = 600, interval_s: float = 0.5
+    ) -> Any:
+        return wait_until(what, done, timeout_s, interval_s)
 
     def task_log(self, dag_id: str, run_id: str, task_id: str) -> str:
         """The log of a (not mapped) task instance's latest try, as the UI shows it: one line

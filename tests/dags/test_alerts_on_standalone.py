@@ -1,15 +1,27 @@
 """Alerts through a real scheduler and triggerer (`airflow_standalone_alerts`: a 5 s freshness
 deadline, users alice and bob): a failing extract misses its deadline and the notifier's record
-says so; a push plan waiting for approval names its approvers, and only they may answer."""
+says so; a push plan waiting for approval names its approvers, and only they may answer; an
+answer given the moment the request exists is kept, and nobody is asked twice."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 
 from include.inventory_lake import settings
-from tests.inventory_lake.push.support import APPROVED, csv_text, posts, put, set_lines
+from tests.inventory_lake.push.support import (
+    APPROVED,
+    STAGING,
+    applied_chunks,
+    audit_rows,
+    csv_text,
+    ledger_doc,
+    posts,
+    put,
+    set_lines,
+)
 from tests.servers import AirflowApi, Emulator, S3Server
 
 HARAVAN = "haravan_adjustments_extract"
@@ -78,32 +90,17 @@ def waiting_approval(api: AirflowApi) -> dict[str, Any] | None:
     return pending[0] if pending else None
 
 
-def scheduler_saw_the_asking_attempt_end(api: AirflowApi, ti: dict[str, Any]) -> bool:
-    """Whether the scheduler has processed the end of the attempt that asked (it logs
-    "TaskInstance Finished: …" with the instance's id and try). Airflow 3.3.2 races there: an
-    answer resumes the task at once, and if the scheduler only then processes the asking
-    attempt's end (seconds later, on a busy machine), it takes the resumed task for one killed
-    externally, marks it up for retry, and the retry asks again, forgetting the answer. A person
-    answers after that; a test must wait for it (docs/set-adjustments.md tells operations)."""
-    assert api.log_file is not None, "a standalone the tests started"
-    ended = ("TaskInstance Finished:", f"ti_id={ti['id']},", f"try_number={ti['try_number']},")
-    lines = api.log_file.read_text(errors="replace").splitlines()
-    return any(all(part in line for part in ended) for line in lines)
-
-
-def answer_as(api: AirflowApi, user: str, detail: dict[str, Any], answer: dict[str, Any]) -> Any:
-    """`user`'s answer to a waiting approval, given as a person would: once it is settled."""
+def answer_path(detail: dict[str, Any]) -> str:
     ti = detail["task_instance"]
-    api.wait_until(
-        "the scheduler processed the asking attempt's end",
-        lambda: scheduler_saw_the_asking_attempt_end(api, ti) or None,
-        timeout_s=120,
-    )
-    path = (
+    return (
         f"dags/{PUSH}/dagRuns/{ti['dag_run_id']}/taskInstances/{APPROVE_TASK}/"
         f"{ti['map_index']}/hitlDetails"
     )
-    return api.as_user(user).request("PATCH", path, answer)
+
+
+def answer_as(api: AirflowApi, user: str, detail: dict[str, Any], answer: dict[str, Any]) -> Any:
+    """`user`'s answer to a waiting approval, given at once."""
+    return api.as_user(user).request("PATCH", answer_path(detail), answer)
 
 
 @pytest.mark.timeout(900)
@@ -151,6 +148,80 @@ def test_only_a_named_approver_may_approve_a_held_plan(
         assert done["state"] == "success", done
         assert len(posts(emulator)) == 1, "alice's approval sent the plan, once"
         assert waiting_approval(api) is None, "no other run asked again"
+    finally:
+        end_active_runs(api, PUSH)
+        api.request("DELETE", f"variables/{settings.PUSH_APPROVERS_VARIABLE}")
+        emulator.reset()
+
+
+# How many plans in a row the quick-answer test approves: `make test` a few, `make
+# test-approvals` 20.
+QUICK_ANSWER_REPEATS = int(os.environ.get("INVENTORY_LAKE_APPROVAL_REPEATS", "3"))
+
+
+def ledger_of(s3_server: S3Server, file_name: str) -> dict[str, Any] | None:
+    """The ledger document of the batch read from `file_name`, once there is one."""
+    for key in s3_server.keys(f"{STAGING}/ledger/"):
+        if key.endswith("/batch.json"):
+            doc = ledger_doc(s3_server, key.split("/")[-2])
+            if doc["source_name"] == file_name:
+                return doc
+    return None
+
+
+def ended_without_asking_again(api: AirflowApi, detail: dict[str, Any]) -> Any:
+    """The answered run once it ended; fails as soon as any plan waits for approval again."""
+    again = waiting_approval(api)
+    assert again is None, f"asked again: {again}"
+    run = api.call("GET", f"dags/{PUSH}/dagRuns/{detail['task_instance']['dag_run_id']}")
+    return run if run["state"] in ("success", "failed") else None
+
+
+@pytest.mark.timeout(900 + 120 * QUICK_ANSWER_REPEATS)
+def test_an_approval_given_at_once_is_kept_and_never_asked_again(
+    airflow_standalone_alerts: AirflowApi, emulator: Emulator, s3_server: S3Server
+) -> None:
+    """Plans approved as fast as the REST API allows (the answer sent the moment the request
+    exists, which on Airflow 3.3.2 raced the scheduler and lost the answer), one after
+    another: each is asked once, its answer honoured once, its request sent once."""
+    api = airflow_standalone_alerts
+    emulator.reset()
+    s3_server.empty_bucket()
+    api.call("POST", "variables", {"key": settings.PUSH_APPROVERS_VARIABLE, "value": "alice"})
+    api.set_paused(PUSH, False)
+    try:
+        api.wait_until_idle(timeout_s=300, dag_id=PUSH)  # the scheduled run unpausing started
+        for i in range(QUICK_ANSWER_REPEATS):
+            name = f"quick-{i}.csv"
+            # 5,000 above the stock of the moment: every plan crosses the guard, each differs.
+            lines = set_lines(emulator, locations=1, per_location=5, close_to_current=False)
+            put(s3_server, APPROVED + name, csv_text(lines))
+            api.call("POST", f"dags/{PUSH}/dagRuns", {"logical_date": None})
+            detail = api.wait_until(
+                f"plan {i} waiting for approval", lambda: waiting_approval(api), interval_s=0.1
+            )
+            answer = {"chosen_options": ["Approve"], "params_input": {}}
+            accepted = answer_as(api, "alice", detail, answer)
+            assert accepted.status_code == 200, accepted.text
+
+            run = api.wait_until(
+                f"plan {i} pushed",
+                lambda: ended_without_asking_again(api, detail),  # noqa: B023 (called at once)
+                timeout_s=600,
+            )
+            assert run["state"] == "success", run
+            asked = api.call("GET", answer_path(detail).removesuffix("/hitlDetails"))
+            assert asked["try_number"] == 1, f"plan {i}: the approval task ran again: {asked}"
+            held = api.call("GET", answer_path(detail))
+            assert held["responded_by_user"]["id"] == "alice", held
+            doc = ledger_of(s3_server, name)
+            assert doc is not None and doc["status"] == "done", doc
+            assert (doc["approval"]["decision"], doc["approval"]["by"]) == ("approved", "alice")
+            assert sum(event["detail"].startswith("approval asked") for event in doc["events"]) == 1
+            assert applied_chunks(emulator)[(doc["batch_id"], 1)] == 1, "sent once"
+            rows = [row for row in audit_rows(s3_server) if row["file_name"] == name]
+            assert {(row["answered_by"], row["status"]) for row in rows} == {("alice", "applied")}
+        assert len(posts(emulator)) == QUICK_ANSWER_REPEATS, "one request per plan, no more"
     finally:
         end_active_runs(api, PUSH)
         api.request("DELETE", f"variables/{settings.PUSH_APPROVERS_VARIABLE}")

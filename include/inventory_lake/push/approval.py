@@ -2,10 +2,17 @@
 the plan crosses a threshold, showing the plan's summary as the request's subject and body.
 
 Plans within the thresholds, dry runs and resumed batches (approved before) pass through
-without asking. A person's answer is written to the ledger; a rejection closes the batch
-(audit rows `declined`, file moved to `rejected/` with a report) and the push is skipped.
-The push itself checks the ledger again, so marking this task successful by hand cannot send
-a plan that needed approval.
+without asking. A person's answer is written to the ledger (who and when); a rejection closes
+the batch (audit rows `declined`, file moved to `rejected/` with a report) and the push is
+skipped. The push itself checks the ledger again, so marking this task successful by hand
+cannot send a plan that needed approval.
+
+Asked once: the ledger records when the run asked. A later try of the task (a retry, a clear)
+finds the answer in the ledger, or else waits on the request already made rather than making
+it again: Airflow's request call (`upsert_hitl_detail`) clears an answer the request holds, so
+an answer given while the first try was being retried would be lost and the person asked again.
+Airflow keeps the request (and any answer) across tries, and hands a waiting task the answer
+already given at once.
 
 Only the named approvers may answer: when it asks, the task reads the Variable
 `inventory_lake_push_approvers` (`settings.PUSH_APPROVERS_VARIABLE`; comma-separated user ids,
@@ -23,6 +30,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
+from airflow.sdk.exceptions import TaskAwaitingInput
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -74,20 +82,33 @@ class PlanApprovalOperator(ApprovalOperator):
 
     def execute(self, context: Context) -> Any:
         from include.inventory_lake.failures import fail_fast_on
-        from include.inventory_lake.push.decisions import earlier_decision
+        from include.inventory_lake.push.decisions import (
+            asked_before,
+            earlier_decision,
+            record_asked,
+        )
         from include.inventory_lake.push.handoffs import Decision
         from include.inventory_lake.push.tasks import PERMANENT_FAILURES
 
         prepared = self._prepared()
+        run_id = context["run_id"]
         passed = prepared.no_approval_because
         if passed is not None:
             self.log.info("no approval asked: %s", passed)
             return Decision(prepared, passed).as_xcom()
         with fail_fast_on(*PERMANENT_FAILURES):
-            earlier = earlier_decision(prepared, context["run_id"])
+            earlier = earlier_decision(prepared, run_id)
+            asked_at = None if earlier is not None else asked_before(prepared, run_id)
         if earlier is not None:
             self.log.info("answered before: %s by %s", earlier.approval, earlier.by)
             return earlier.as_xcom()
+        if asked_at is not None:
+            self.log.info(
+                "asked at %s: waiting for that request's answer, not asking again", asked_at
+            )
+            raise TaskAwaitingInput(
+                method_name="execute_complete", timeout=self._time_left(asked_at)
+            )
         self.subject = prepared.subject
         self.body = prepared.body
         self.approvers = self._named_approvers()
@@ -95,7 +116,21 @@ class PlanApprovalOperator(ApprovalOperator):
             self.assigned_users = [approver.as_hitl_user() for approver in self.approvers]
             self.log.info("approvers: %s", ", ".join(a.id for a in self.approvers))
         self.log.info("plan needs approval: %s", "; ".join(prepared.guard_reasons))
-        return super().execute(context)
+        try:
+            return super().execute(context)
+        except TaskAwaitingInput:
+            # Airflow holds the request now (and the person was told): a later try waits on it.
+            with fail_fast_on(*PERMANENT_FAILURES):
+                record_asked(prepared, run_id, of=[a.id for a in self.approvers])
+            raise
+
+    def _time_left(self, asked_at: str) -> timedelta:
+        """What remains of the answer's time limit, counted from when the person was asked."""
+        from datetime import UTC, datetime
+
+        limit = self.response_timeout or APPROVAL_TIMEOUT
+        elapsed = datetime.now(UTC) - datetime.fromisoformat(asked_at)
+        return max(limit - elapsed, timedelta(0))
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         from include.inventory_lake.failures import fail_fast_on

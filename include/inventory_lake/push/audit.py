@@ -39,6 +39,9 @@ def audit_rows(
     recorded_at: datetime,
     unsent: Unsent = "not_sent",
 ) -> list[dict[str, Any]]:
+    approval = batch.approval
+    answered_by = approval.by if approval else None
+    answered_at = datetime.fromisoformat(approval.at) if approval and approval.at else None
     rows: list[dict[str, Any]] = []
     for planned in plan.lines:
         line = planned.line
@@ -79,6 +82,8 @@ def audit_rows(
                 "status": status,
                 "error": error,
                 "recorded_at": recorded_at,
+                "answered_by": answered_by,
+                "answered_at": answered_at,
             }
         )
     return rows

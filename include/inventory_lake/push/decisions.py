@@ -1,7 +1,9 @@
 """A person's answer to a plan, kept in the ledger: written once, found again by a retry.
 
-An approval lets `push` send; a rejection closes the batch here (audit rows `declined`, the
-file moved to `rejected/` with a report), so nothing after it has anything to do.
+The ledger also says when the run asked, so that a retry of the approval task waits for the
+request already made (and answered, perhaps) instead of making a new one, which would clear
+the answer. An approval lets `push` send; a rejection closes the batch here (audit rows
+`declined`, the file moved to `rejected/` with a report), so nothing after it has anything to do.
 """
 
 from __future__ import annotations
@@ -28,6 +30,21 @@ def earlier_decision(prepared: Prepared, run_id: str) -> Decision | None:
             prepared, run_id, approved=False, by=approval.by, at=approval.at or ""
         )
     return Decision(prepared, "approved", approval.by, approval.at)
+
+
+def asked_before(prepared: Prepared, run_id: str) -> str | None:
+    """When this run asked a person about the plan, if it did and no answer is recorded."""
+    s3, layout = connect()
+    stored = Ledger(s3, layout, prepared.batch_id).read()
+    return None if stored is None else stored.batch.asked_unanswered(run_id)
+
+
+def record_asked(prepared: Prepared, run_id: str, *, of: list[str]) -> None:
+    """Write that this run asked `of` (everyone allowed to answer when empty)."""
+    s3, layout = connect()
+    ledger = Ledger(s3, layout, prepared.batch_id)
+    stored = ledger.read_owned(run_id)
+    ledger.save(stored, stored.batch.ask(run_id, of=tuple(of)))
 
 
 def record_decision(

@@ -3,7 +3,7 @@
 ```
          claim           plan          start_sending         all_sent        finish
 (none) ───────► planning ──────► planned ─────────────► sending ───────► sent ───────► done
-                   │ reject         │ approve: stays        │ ▲ claim_chunk, release_claim,
+                   │ reject         │ ask, approve: stay    │ ▲ claim_chunk, release_claim,
                    ▼                │ planned               │ │ resume_sending: stays sending
                 rejected            │ decline               │ refuse
                                     ▼                       ▼
@@ -108,6 +108,8 @@ class Batch:
     events: tuple[Event, ...]
     # The shop it is sent to, for good: a batch id belongs to one shop (push/batch.py).
     shop: str = DEFAULT_SHOP_ID
+    # When the owner run asked a person (Airflow holds that request until it is answered).
+    approval_asked_at: str | None = None
 
     # questions the tasks and the UI ask
 
@@ -147,6 +149,12 @@ class Batch:
 
     def owned_by(self, run_id: str) -> bool:
         return self.owner_run_id == run_id
+
+    def asked_unanswered(self, run_id: str) -> str | None:
+        """When `run_id` asked a person, if it did and no answer is recorded yet."""
+        if self.status != "planned" or self.approval is not None or not self.owned_by(run_id):
+            return None
+        return self.approval_asked_at
 
     # transitions
 
@@ -193,7 +201,7 @@ class Batch:
         if self.status in REPLANNABLE or (self.status == "withdrawn" and not self.may_have_sent):
             return self._move(
                 "planning", run_id, detail, owner_run_id=run_id, source=source,
-                chunk_size=chunk_size, approval=None,
+                chunk_size=chunk_size, approval=None, approval_asked_at=None,
             )  # fmt: skip
         resumed: BatchStatus = "sent" if self.status == "sent" else "sending"
         return self._move(
@@ -215,12 +223,26 @@ class Batch:
         return self._move(
             "planned", run_id, detail, lines=lines, chunks=chunks, chunk_size=chunk_size,
             needs_approval=needs_approval, guard_reasons=guard_reasons, approval=None,
+            approval_asked_at=None,
         )  # fmt: skip
 
     def reject(self, run_id: str, reason: str) -> Batch:
         """Nothing was sent and nothing will be: the file is refused (e.g. stock check)."""
         self._require("reject", {"planning"})
         return self._move("rejected", run_id, reason)
+
+    def ask(self, run_id: str, *, of: tuple[str, ...]) -> Batch:
+        """A person was asked (Airflow holds the request): a retry waits for that request's
+        answer rather than asking again, which would clear an answer given meanwhile."""
+        self._require("ask for approval", {"planned"})
+        if self.approval is not None:
+            raise IllegalTransition(
+                f"batch {self.batch_id}: cannot ask, already {self.approval.decision}"
+            )
+        who = ", ".join(of) if of else "anyone allowed to answer"
+        return self._move(
+            "planned", run_id, f"approval asked of {who}", approval_asked_at=now_iso()
+        )
 
     def approve(self, run_id: str, *, by: str | None, at: str | None) -> Batch:
         self._require("approve", {"planned"})
@@ -348,6 +370,7 @@ class Batch:
             approval=None
             if approval is None
             else {"decision": approval.decision, "by": approval.by, "at": approval.at},
+            approval_asked_at=self.approval_asked_at,
             watermark_adjustment_id=self.watermark_adjustment_id,
             sending_attempt=self.sending_attempt,
             chunk_claimed=self.chunk_claimed,
@@ -391,6 +414,7 @@ class Batch:
             needs_approval=doc["needs_approval"],
             guard_reasons=tuple(doc["guard_reasons"]),
             approval=approval,
+            approval_asked_at=doc.get("approval_asked_at"),
             watermark_adjustment_id=doc.get("watermark_adjustment_id"),
             # Written since the chunk fence; absent from ledgers written before it.
             sending_attempt=doc.get("sending_attempt"),

@@ -56,6 +56,10 @@ AUDIT = pa.schema(
         pa.field("status", pa.string(), nullable=False),
         pa.field("error", pa.string()),
         pa.field("recorded_at", TIMESTAMP, nullable=False),
+        # Who answered the approval request and when (null when the plan needed none, or
+        # nobody answered in time); absent from audit files written before they were kept.
+        pa.field("answered_by", pa.string()),
+        pa.field("answered_at", TIMESTAMP),
     ]
 )
 
@@ -99,6 +103,8 @@ class BatchDocument(TypedDict):
     needs_approval: bool
     guard_reasons: list[str]
     approval: dict[str, str | None] | None
+    # When the owner run asked a person (absent from ledgers written before it was kept).
+    approval_asked_at: NotRequired[str | None]
     watermark_adjustment_id: int | None
     # Since the per-request fence (absent from older ledgers): the attempt that sends, and the
     # request it claimed last.

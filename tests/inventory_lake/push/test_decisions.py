@@ -1,4 +1,5 @@
-"""A retried approval task never asks twice: it finds the answer recorded in the ledger."""
+"""A retried approval task never asks twice: it finds the answer recorded in the ledger, or
+that this run asked already (and so waits on that request)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.claim import SourceFile, claim_batch
-from include.inventory_lake.push.decisions import earlier_decision
+from include.inventory_lake.push.decisions import asked_before, earlier_decision, record_asked
 from include.inventory_lake.push.handoffs import Decision, Prepared
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger, StoredBatch
@@ -81,3 +82,19 @@ def test_a_half_closed_rejection_is_finished(
         "aaaaaaaaaaaa_big.csv.report.csv",
     ]
     assert len(s3_server.keys("audit/set_adjustments/")) == 1
+
+
+def test_a_run_that_asked_finds_it_asked_until_an_answer_is_recorded(
+    planned: tuple[Ledger, StoredBatch],
+) -> None:
+    ledger, _ = planned
+    assert asked_before(PREPARED, RUN) is None
+    record_asked(PREPARED, RUN, of=["ops-lan"])
+    stored = ledger.read()
+    assert stored is not None and stored.batch.events[-1].detail == "approval asked of ops-lan"
+    assert stored.batch.approval_asked_at is not None
+    assert asked_before(PREPARED, RUN) == stored.batch.approval_asked_at
+    assert asked_before(PREPARED, "another_run") is None
+    ledger.save(stored, stored.batch.approve(RUN, by="ops-lan", at="2026-03-01T10:00:00+00:00"))
+    assert asked_before(PREPARED, RUN) is None, "answered: the answer is what counts"
+    assert earlier_decision(PREPARED, RUN) is not None

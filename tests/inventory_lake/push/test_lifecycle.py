@@ -23,6 +23,7 @@ MOVES: dict[str, Callable[[Batch], Batch]] = {
         RUN, lines=3, chunks=2, chunk_size=100, needs_approval=False, guard_reasons=()
     ),
     "reject": lambda b: b.reject(RUN, "stock check failed"),
+    "ask": lambda b: b.ask(RUN, of=("lan",)),
     "approve": lambda b: b.approve(RUN, by="lan", at="t"),
     "decline": lambda b: b.decline(RUN, by="lan", at="t"),
     "start_sending": lambda b: b.start_sending(RUN, attempt=ATTEMPT, watermark=1),
@@ -49,6 +50,7 @@ ALLOWED: dict[str, dict[BatchStatus, BatchStatus]] = {
     },
     "plan": {"planning": "planned"},
     "reject": {"planning": "rejected"},
+    "ask": {"planned": "planned"},
     "approve": {"planned": "planned"},
     "decline": {"planned": "declined"},
     "start_sending": {"planned": "sending"},
@@ -92,6 +94,24 @@ def test_a_plan_that_needs_approval_is_not_sent_without_it() -> None:
     with pytest.raises(IllegalTransition, match="already approved"):
         approved.approve(RUN, by="minh", at="t")
     assert approved.start_sending(RUN, attempt=ATTEMPT, watermark=1).status == "sending"
+
+
+def test_a_run_that_asked_waits_for_that_answer_and_a_new_plan_asks_again() -> None:
+    waiting = batch_in("planning").plan(
+        RUN, lines=3, chunks=2, chunk_size=100, needs_approval=True, guard_reasons=("big",)
+    )
+    assert waiting.asked_unanswered(RUN) is None, "not asked yet"
+    asked = waiting.ask(RUN, of=("lan", "minh"))
+    assert asked.approval_asked_at is not None
+    assert asked.asked_unanswered(RUN) == asked.approval_asked_at
+    assert asked.events[-1].detail == "approval asked of lan, minh"
+    assert asked.asked_unanswered("run-b") is None, "another run asked nothing"
+    assert asked.approve(RUN, by="lan", at="t").asked_unanswered(RUN) is None, "answered"
+    with pytest.raises(IllegalTransition, match="cannot ask, already approved"):
+        asked.approve(RUN, by="lan", at="t").ask(RUN, of=())
+    replanned = asked.take_over("run-b", OTHER_FILE, chunk_size=50)
+    assert replanned.approval_asked_at is None, "a new plan is a new question"
+    assert Batch.from_document(asked.to_document()) == asked
 
 
 def test_taking_over_a_plan_drops_its_approval_and_keeps_a_sent_plan() -> None:
