@@ -33,7 +33,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "priority",
             "shops",
             "alerts",
-            "dag_test_deadline",
+            "upstream_fixes",
             "lineage",
             "http",
         }

@@ -18,9 +18,10 @@ from airflow.sdk.api.datamodels._generated import DagRunType
 from airflow.sdk.definitions.callback import AsyncCallback
 from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
-from include.inventory_lake import dag_test_deadline, settings
+from include.inventory_lake import settings
 from include.inventory_lake.alerts import FreshnessNotifier
 from include.inventory_lake.settings import OWNER, REPROCESS_PARAM_NAME
+from include.inventory_lake.upstream_fixes import dag_test_deadline
 
 START_DATE = pendulum.datetime(2025, 1, 1, tz="UTC")
 

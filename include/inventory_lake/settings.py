@@ -39,7 +39,7 @@ SET_ADJUSTMENTS_AUDIT_PATH = "audit/set_adjustments"
 # INVENTORY_LAKE_FRESHNESS_DEADLINE_S: how long after a day's run is queued (the scheduler
 #   queues it when the day ends) its partition must have landed, in seconds. Default 3 hours;
 #   0 turns the deadline off. (`dag.test()` and `airflow dags test` run without it:
-#   dag_test_deadline.py.)
+#   upstream_fixes/dag_test_deadline.py.)
 # INVENTORY_LAKE_ALERT_CHANNEL: where alerts go besides the log: `log` (default: the callback or
 #   task log plus the `inventory_lake_alert__<kind>__<dag_id>` Variable), `smtp` (also an
 #   email through the `smtp_default` connection) or `slack` (also a message through the
