@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -199,9 +199,17 @@ def relocated(value: Any, bucket: str, shop: str) -> Any:
 
 
 def assert_migrated(
-    s3: S3Server, before: dict[str, bytes], tmp_path: Path, shop: str = SHOP
+    s3: S3Server,
+    before: dict[str, bytes],
+    tmp_path: Path,
+    shop: str = SHOP,
+    foreign: Sequence[str] = (),
 ) -> None:
+    """Every 1.x partition and the index moved to `shop`, everything else (and the `foreign`
+    keys) as it was."""
     after = snapshot(s3)
+    for key in foreign:
+        assert after.pop(key) == before[key], key
     root = LakeRoot(s3.bucket, PREFIX)
     v1_left = [k for k in after if ("/dt=" in k and "/shop=" not in k) or k == V1_INDEX]
     assert v1_left == []
@@ -414,3 +422,35 @@ def test_a_bad_shop_id_is_refused_before_anything(lake: tuple[S3Server, dict[str
     result = run_cli(s3, shop="Ha Noi")
     assert result.returncode == 1 and "shop id 'Ha Noi'" in result.stderr
     assert snapshot(s3) == before
+
+
+def test_folders_named_like_a_day_in_another_spelling_are_left_alone(
+    lake: tuple[S3Server, dict[str, bytes]], tmp_path: Path
+) -> None:
+    """Python reads `20260112` and `2026-W02-6` (2026-01-10) as dates: the migration planned
+    their day twice, moved the real partition, then failed on its second copy, and never
+    touched the foreign folder. Only `dt=YYYY-MM-DD` is a day."""
+    s3, _ = lake
+    client = s3.client()
+    foreign = []
+    for dataset, folder in (
+        (HARAVAN_ADJUSTMENTS_PATH, "20260112"),
+        (FACTS_LINES_PATH, "2026-W02-6"),
+    ):
+        for name in ("part-00000.parquet", "_SUCCESS"):
+            key = f"{PREFIX}/{dataset}/dt={folder}/{name}"
+            client.put_object(Bucket=s3.bucket, Key=key, Body=b"not a partition of the project")
+            foreign.append(key)
+    before = snapshot(s3)
+
+    result = run_cli(s3)
+
+    assert result.returncode == 0, result.stderr
+    for dataset, folder in (
+        (HARAVAN_ADJUSTMENTS_PATH, "20260112"),
+        (FACTS_LINES_PATH, "2026-W02-6"),
+    ):
+        uri = f"s3://{s3.bucket}/{PREFIX}/{dataset}/dt={folder}/"
+        assert f"left alone (not a dt= partition): {uri}" in result.stdout
+    assert f"{HARAVAN_ADJUSTMENTS_PATH}: moved 3 partition(s)" in result.stdout
+    assert_migrated(s3, before, tmp_path, foreign=foreign)
