@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from include.inventory_lake.lake import shop_migration
-from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.location import DATA_FILE, LakeRoot, Partition
 from include.inventory_lake.lake.partition_reader import fetch_partition
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.schemas import facts, haravan, stocky
@@ -454,3 +454,46 @@ def test_folders_named_like_a_day_in_another_spelling_are_left_alone(
         assert f"left alone (not a dt= partition): {uri}" in result.stdout
     assert f"{HARAVAN_ADJUSTMENTS_PATH}: moved 3 partition(s)" in result.stdout
     assert_migrated(s3, before, tmp_path, foreign=foreign)
+
+
+def test_a_facts_marker_without_its_data_file_is_a_clean_error(
+    lake: tuple[S3Server, dict[str, bytes]],
+) -> None:
+    s3, _ = lake
+    day = DAYS[0]
+    s3.client().delete_object(Bucket=s3.bucket, Key=v1_key(FACTS_LINES_PATH, day, DATA_FILE))
+
+    result = run_cli(s3)
+
+    assert result.returncode == 1
+    uri = f"s3://{s3.bucket}/{v1_key(FACTS_LINES_PATH, day)}"
+    assert f"error: {uri}: marker present but no {DATA_FILE}: the partition is damaged" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert v1_key(FACTS_LINES_PATH, day, "_SUCCESS") in snapshot(s3), "the source is kept"
+
+
+def test_the_loser_of_two_racing_migrations_says_another_one_is_running(
+    lake: tuple[S3Server, dict[str, bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second migration plans while the first is running; the first finishes before the
+    second moves anything (its sources are gone, marker first)."""
+    s3, before = lake
+    root = LakeRoot(s3.bucket, PREFIX)
+    plan = shop_migration.plan_migration
+
+    def planned_then_overtaken(store: LakeStore, root: LakeRoot, shop: str) -> Any:
+        planned = plan(store, root, shop)
+        monkeypatch.setattr(shop_migration, "plan_migration", plan)
+        shop_migration.migrate(s3.client(), root, shop, echo=lambda _: None)  # the other one
+        return planned
+
+    monkeypatch.setattr(shop_migration, "plan_migration", planned_then_overtaken)
+    with pytest.raises(shop_migration.MigrationError) as raised:
+        shop_migration.migrate(s3.client(), root, SHOP, echo=lambda _: None)
+
+    message = str(raised.value)
+    assert f"marker present when planned but no {DATA_FILE} now" in message
+    assert "another migration is running" in message
+    assert_migrated(s3, before, tmp_path)
