@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
 
+from include.inventory_lake.http.urls import has_user_info, without_user_info
+
 DATA_FILE = "part-00000.parquet"
 MARKER_FILE = "_SUCCESS"
 
@@ -20,6 +22,11 @@ class LakeRoot:
     @classmethod
     def parse(cls, uri: str) -> LakeRoot:
         parts = urlsplit(uri)
+        if has_user_info(uri):  # quoted without it: the error is logged
+            raise ValueError(
+                f"lake URI {without_user_info(uri)!r} must not hold credentials (user info "
+                "before the bucket): the lake is reached with the aws_default connection's"
+            )
         if parts.scheme != "s3" or not parts.netloc:
             raise ValueError(f"lake URI must look like s3://bucket[/prefix], got {uri!r}")
         return cls(bucket=parts.netloc, prefix=parts.path.strip("/"))
