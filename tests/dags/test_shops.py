@@ -19,6 +19,7 @@ from tests.inventory_lake.facts.dag_runs import (
     create_backfill,
     run_existing,
     run_manual,
+    start_queued_runs,
     sync_dags,
 )
 from tests.lake_reads import partition_prefix, read_marker, read_partition
@@ -136,17 +137,27 @@ def priority_weights(run_id: str) -> dict[str, int]:
         return {f"{ti.task_id}[{ti.map_index}]": ti.priority_weight for ti in instances}
 
 
+def complete_backfills(dag_id: str) -> None:
+    """What the scheduler does once a backfill's runs are done; the next backfill needs it."""
+    from airflow.models.backfill import Backfill
+    from airflow.sdk import timezone
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    with create_session() as session:
+        session.execute(
+            update(Backfill)
+            .where(Backfill.dag_id == dag_id, Backfill.completed_at.is_(None))
+            .values(completed_at=timezone.utcnow())
+        )
+
+
 def test_a_daily_run_takes_the_next_api_slot_before_a_backfill(
     world: tuple[Emulator, S3Server],
 ) -> None:
     """The scheduler hands a free pool slot to the heaviest ready task, then the oldest run: a
     backfill's tasks weigh less than any other run's, so one shop's long backfill cannot hold
     the `haravan_api` pool while the daily runs wait."""
-    from airflow.models.backfill import Backfill
-    from airflow.sdk import timezone
-    from airflow.utils.session import create_session
-    from sqlalchemy import update
-
     sync_dags()
     # A day no other test runs this DAG for: a backfill leaves days with a run alone.
     (backfill_run_id,) = create_backfill(HARAVAN, date(2025, 10, 3), date(2025, 10, 3))
@@ -158,9 +169,27 @@ def test_a_daily_run_takes_the_next_api_slot_before_a_backfill(
         assert set(behind) == set(ahead) == {"shops[-1]", "extract_adjustments[0]"}
         assert max(behind.values()) < min(ahead.values()), (behind, ahead)
     finally:
-        with create_session() as session:  # the scheduler would; the next backfill needs it
-            session.execute(
-                update(Backfill)
-                .where(Backfill.dag_id == HARAVAN, Backfill.completed_at.is_(None))
-                .values(completed_at=timezone.utcnow())
-            )
+        complete_backfills(HARAVAN)
+
+
+def test_a_reprocessed_day_runs_behind_the_daily_run_too(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    """A backfill that reprocesses a day with a run (reprocess *completed*) makes that run a
+    backfill run by its type alone: the id stays `manual__…`. Its tasks, weighed when they were
+    cleared, must weigh like a backfill's by the time the scheduler starts the run."""
+    sync_dags()
+    day = date(2025, 10, 4)  # a day no other test runs this DAG for
+    earlier = run_dag(HARAVAN, day)
+    try:
+        same = earlier.logical_date.date()
+        (reprocessed,) = create_backfill(HARAVAN, same, same, reprocess="completed")
+        assert reprocessed == earlier.run_id and reprocessed.startswith("manual__")
+        start_queued_runs(HARAVAN)
+        daily = run_dag(HARAVAN, DAY)
+        behind, ahead = priority_weights(reprocessed), priority_weights(daily.run_id)
+        assert set(behind) == set(ahead) == {"shops[-1]", "extract_adjustments[0]"}
+        assert max(behind.values()) < min(ahead.values()), (behind, ahead)
+        assert run_existing(HARAVAN, reprocessed).state == "success"
+    finally:
+        complete_backfills(HARAVAN)

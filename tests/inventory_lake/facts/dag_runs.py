@@ -103,10 +103,13 @@ def create_asset_triggered_run(dag_id: str) -> str:
         return str(runs[0].run_id)
 
 
-def create_backfill(dag_id: str, first: date, last: date) -> list[str]:
+def create_backfill(
+    dag_id: str, first: date, last: date, reprocess: str | None = None
+) -> list[str]:
     """What Trigger → Backfill in the UI does (the same function behind the REST API and
-    CLI); returns the run ids it queued, oldest first."""
-    from airflow.models.backfill import _create_backfill
+    CLI), with its reprocess behaviour (`none`, `failed`, `completed`); returns the run ids it
+    queued, oldest first."""
+    from airflow.models.backfill import ReprocessBehavior, _create_backfill
     from airflow.models.dagrun import DagRun
     from airflow.sdk import timezone
     from airflow.utils.session import create_session
@@ -122,6 +125,7 @@ def create_backfill(dag_id: str, first: date, last: date) -> list[str]:
         reverse=False,
         dag_run_conf=None,
         triggering_user_name="test",
+        reprocess_behavior=None if reprocess is None else ReprocessBehavior(reprocess),
     )
     with create_session() as session:
         runs = session.scalars(
@@ -130,6 +134,24 @@ def create_backfill(dag_id: str, first: date, last: date) -> list[str]:
             .order_by(DagRun.logical_date)
         ).all()
         return [str(run.run_id) for run in runs]
+
+
+def start_queued_runs(dag_id: str) -> None:
+    """What the scheduler does on its loop for `dag_id`, as if unpaused: start its queued runs
+    (and tell the listeners)."""
+    from airflow.jobs.job import Job
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        dag = session.scalar(select(DagModel).where(DagModel.dag_id == dag_id))
+        assert dag is not None, f"{dag_id} is not in the metadata database"
+        paused, dag.is_paused = dag.is_paused, False
+        session.flush()
+        SchedulerJobRunner(job=Job())._start_queued_dagruns(session)
+        dag.is_paused = paused
 
 
 def run_existing(dag_id: str, run_id: str) -> Any:
