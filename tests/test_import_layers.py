@@ -41,7 +41,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     # The two outside systems: the APIs' clients and the lake's storage.
     frozenset({"sources", "lake"}),
     # Airflow connections -> API clients.
-    frozenset({"hooks", "connection_fields"}),
+    frozenset({"hooks", "connection_fields", "shop_stores"}),
     # What the tasks do.
     frozenset({"extract", "facts", "push", "warehouse"}),
     # The UI page and what every DAG shares.

@@ -3,27 +3,43 @@ sent in a header, the retry policy from the extra. Used by the hooks (`hooks.py`
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import TYPE_CHECKING, Any
 
 from include.inventory_lake.http.errors import ConnectionConfigError
 from include.inventory_lake.http.headers import header_value_problem
 from include.inventory_lake.http.retry import RetryPolicy
+from include.inventory_lake.http.urls import has_user_info, without_user_info
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
 
+log = logging.getLogger(__name__)
+
+
 def base_url(conn: Connection) -> str:
-    """The connection's host as a base URL; a host without a scheme means https."""
+    """The connection's host as a base URL; a host without a scheme means https. User info in
+    the host (`https://user:secret@…`) is dropped, with a warning: it would leave the process
+    in URLs (lineage, errors) and as a Basic authorization that replaces the API's own."""
     host = (conn.host or "").rstrip("/")
     if not host:
         raise ValueError(f"connection {conn.conn_id!r} has no host (the API's base URL)")
     if "://" in host:
-        return host
-    scheme = conn.schema or "https"
-    port = f":{conn.port}" if conn.port else ""
-    return f"{scheme}://{host}{port}"
+        url = host
+    else:
+        scheme = conn.schema or "https"
+        port = f":{conn.port}" if conn.port else ""
+        url = f"{scheme}://{host}{port}"
+    if has_user_info(url):
+        log.warning(
+            "connection %r: the user info in its host is ignored (the API's credentials belong "
+            "in the connection's login and password fields)",
+            conn.conn_id,
+        )
+        return without_user_info(url)
+    return url
 
 
 def header_field(conn_id: str, field: str, value: str | None) -> str:

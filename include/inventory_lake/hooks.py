@@ -79,6 +79,17 @@ class _ApiHook(BaseHook):
         }
 
 
+def _store(conn: Connection, conn_id: str, *fields: tuple[str, str | None]) -> tuple[str, ...]:
+    """The API's origin and the credential fields that name a store, compared by value."""
+    from urllib.parse import urlsplit
+
+    from include.inventory_lake.http.urls import origin
+
+    url = base_url(conn)
+    where = (origin(url).lower(), urlsplit(url).path.rstrip("/"))
+    return (*where, *(header_field(conn_id, name, value) for name, value in fields))
+
+
 class HaravanHook(_ApiHook):
     """Haravan's admin API: host = base URL, password = access token (sent as Bearer)."""
 
@@ -91,6 +102,11 @@ class HaravanHook(_ApiHook):
     def __init__(self, haravan_conn_id: str = default_conn_name) -> None:
         super().__init__(haravan_conn_id)
         self.haravan_conn_id = haravan_conn_id
+
+    def store(self) -> tuple[str, ...]:
+        """Which Haravan store the connection reaches: its base URL and access token."""
+        conn = self.get_connection(self.conn_id)
+        return _store(conn, self.conn_id, ("password (the Haravan access token)", conn.password))
 
     def get_conn(self) -> HaravanClient:
         """A new HaravanClient for the connection (close it, or use it in a `with`)."""
@@ -118,6 +134,11 @@ class StockyHook(_ApiHook):
     def __init__(self, stocky_conn_id: str = default_conn_name) -> None:
         super().__init__(stocky_conn_id)
         self.stocky_conn_id = stocky_conn_id
+
+    def store(self) -> tuple[str, ...]:
+        """Which Stocky store the connection reaches: its base URL and store name."""
+        conn = self.get_connection(self.conn_id)
+        return _store(conn, self.conn_id, ("login (the Stocky store name)", conn.login))
 
     def get_conn(self) -> StockyClient:
         """A new StockyClient for the connection (close it, or use it in a `with`)."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +94,7 @@ def parse_shops(text: str | None) -> list[Shop]:
         )
     shops: list[Shop] = []
     for position, entry in enumerate(entries):
-        where = f"Variable {SHOPS_VARIABLE!r}, entry {position}"
+        where = f"Variable {SHOPS_VARIABLE!r}, {_entry(position, entry)}"
         if not isinstance(entry, dict):
             raise ShopConfigError(f"{where}: expected an object, got {entry!r}")
         unknown = sorted(set(entry) - _FIELDS)
@@ -105,10 +105,62 @@ def parse_shops(text: str | None) -> list[Shop]:
             _conn_id(entry, "haravan_conn_id", where, required=True) or "",
             _conn_id(entry, "stocky_conn_id", where, required=False),
         )
-        if any(known.id == shop.id for known in shops):
-            raise ShopConfigError(f"{where}: shop id {shop.id!r} appears twice")
+        for earlier, known in enumerate(shops):
+            if known.id == shop.id:
+                raise ShopConfigError(
+                    f"{where}: shop id {shop.id!r} appears twice (also {_entry(earlier)})"
+                )
         shops.append(shop)
+    for api, field in SHOP_APIS:
+        refuse_shared_stores(shops, api, field)
     return shops
+
+
+def _entry(position: int, entry: object = None) -> str:
+    """An entry of the Variable as a person counts them (1-based), with its id if it has one."""
+    shop_id = entry.get("id") if isinstance(entry, dict) else getattr(entry, "id", None)
+    named = f" (id {shop_id!r})" if isinstance(shop_id, str) and shop_id else ""
+    return f"entry {position + 1}{named}"
+
+
+# Each API a shop reads, with the field naming its connection.
+SHOP_APIS = (("Haravan", "haravan_conn_id"), ("Stocky", "stocky_conn_id"))
+
+
+def refuse_shared_stores(
+    shops: Sequence[Shop],
+    api: str,
+    field: str,
+    store_of: Callable[[str], Hashable | None] | None = None,
+) -> None:
+    """Two shops on one store of `api` would both extract it: its facts doubled under two
+    `shop=` folders, a file for it sent twice. `store_of` names the store a connection reaches
+    (None: unknown, not compared); without it, one connection id is one store."""
+    seen: dict[Hashable, int] = {}
+    for position, shop in enumerate(shops):
+        conn_id: str | None = getattr(shop, field)
+        if conn_id is None:
+            continue
+        store = conn_id if store_of is None else store_of(conn_id)
+        if store is None:
+            continue
+        if store in seen:
+            earlier = shops[seen[store]]
+            other: str = getattr(earlier, field)
+            of_earlier = f"the connection of {_entry(seen[store], earlier)}"
+            same = (
+                f"is also {of_earlier}"
+                if other == conn_id
+                else f"reaches the same {api} store (same host and credentials) as {other!r}, "
+                f"{of_earlier}"
+            )
+            raise ShopConfigError(
+                f"Variable {SHOPS_VARIABLE!r}, {_entry(position, shop)}: {field} {conn_id!r} "
+                f"{same}: both shops would read and write the same {api} store, its data "
+                "twice in the lake. Give each shop its own store's connection, or remove one "
+                "of the entries"
+            )
+        seen[store] = position
 
 
 def configured_shops() -> list[Shop]:

@@ -23,6 +23,7 @@ from tests.inventory_lake.facts.dag_runs import (
     create_backfill,
     run_existing,
     run_manual,
+    start_queued_runs,
     sync_dags,
 )
 from tests.lake_reads import partition_prefix, read_marker, read_partition
@@ -204,5 +205,28 @@ def test_a_backfill_of_all_runs_after_adding_a_shop_reads_only_the_new_shop(
         again = read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY, "hanoi")
         assert again["committed_at"] > hanoi_marker["committed_at"]
         assert again["rows"] == len(created_ids(shop_world, "hanoi", DAY))
+    finally:
+        complete_backfills(HARAVAN)
+
+
+def test_a_reprocessed_day_runs_behind_the_daily_run_too(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    """A backfill that reprocesses a day with a run (reprocess *completed*) makes that run a
+    backfill run by its type alone: the id stays `manual__…`. Its tasks, weighed when they were
+    cleared, must weigh like a backfill's by the time the scheduler starts the run."""
+    sync_dags()
+    day = date(2025, 10, 4)  # a day no other test runs this DAG for
+    earlier = run_dag(HARAVAN, day)
+    try:
+        same = earlier.logical_date.date()
+        (reprocessed,) = create_backfill(HARAVAN, same, same, reprocess_behavior="completed")
+        assert reprocessed == earlier.run_id and reprocessed.startswith("manual__")
+        start_queued_runs(HARAVAN)
+        daily = run_dag(HARAVAN, DAY)
+        behind, ahead = priority_weights(reprocessed), priority_weights(daily.run_id)
+        assert set(behind) == set(ahead) == {"shops[-1]", "extract_adjustments[0]"}
+        assert max(behind.values()) < min(ahead.values()), (behind, ahead)
+        assert run_existing(HARAVAN, reprocessed).state == "success"
     finally:
         complete_backfills(HARAVAN)

@@ -1,6 +1,7 @@
 """No secret leaves the Airflow connections: after a day of every DAG (both extracts, the
-facts, a push), neither the runs' output and task logs, nor any XCom, nor any file in the lake
-holds the Haravan token, the Stocky key or the S3 secret key."""
+facts, a push), neither the runs' output and task logs, nor any XCom, nor any file in the lake,
+nor any OpenLineage event holds the Haravan token, the Stocky key, the S3 secret key or a
+password written into an API connection's host (`https://user:secret@…`)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ import pytest
 
 from include.inventory_lake.push.options import DEFAULTS
 from tests.airflow_runs import interval_end, xcom_values
+from tests.conftest import LINEAGE_EVENTS
 from tests.inventory_lake.facts.dag_runs import load_dag
 from tests.inventory_lake.push.support import APPROVED, csv_text, put, set_lines
 from tests.servers import Emulator, S3Server
 
 DAY = date(2026, 1, 12)
+HOST_PASSWORD = "host-password-1c9e-never-sent"
 DAG_IDS = (
     "haravan_adjustments_extract",
     "stocky_adjustments_extract",
@@ -31,6 +34,7 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_lake_files(
     world: tuple[Emulator, S3Server],
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     emulator, s3 = world
     caplog.set_level(logging.INFO)  # what a deployment logs
@@ -38,7 +42,13 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_lake_files(
         "Haravan token": emulator.haravan_token,
         "Stocky key": emulator.stocky_key,
         "S3 secret key": s3.secret_key,
+        "password in a connection's host": HOST_PASSWORD,
     }
+    # Both API connections with user info in their host, as pasted from a password manager.
+    host = emulator.url.replace("://", f"://inventory:{HOST_PASSWORD}@", 1)
+    for name in ("AIRFLOW_CONN_HARAVAN_DEFAULT", "AIRFLOW_CONN_STOCKY_DEFAULT"):
+        monkeypatch.setenv(name, json.dumps({**json.loads(os.environ[name]), "host": host}))
+    lineage_before = LINEAGE_EVENTS.read_text() if LINEAGE_EVENTS.exists() else ""
     put(
         s3,
         APPROVED + "secrets.csv",
@@ -64,8 +74,14 @@ def test_no_secret_in_any_dags_output_logs_xcom_or_lake_files(
     for key in s3.keys(prefix=""):
         body = client.get_object(Bucket=s3.bucket, Key=key)["Body"].read()
         places[f"s3://{s3.bucket}/{key}"] = body.decode("latin-1")
+    places["the OpenLineage events"] = LINEAGE_EVENTS.read_text()[len(lineage_before) :]
     logs = [text for place, text in places.items() if not place.startswith("s3://")]
     assert any("committed s3://" in text for text in logs), "the tasks' logs were captured"
+    events = [json.loads(line) for line in places["the OpenLineage events"].splitlines()]
+    namespaces = {
+        d["namespace"] for e in events for d in e.get("inputs", []) + e.get("outputs", [])
+    }
+    assert emulator.url.rstrip("/") in namespaces, "the events name the API's datasets"
 
     leaks = [
         f"{name} in {place}"

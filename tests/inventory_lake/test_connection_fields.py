@@ -84,6 +84,25 @@ def test_a_stocky_key_and_store_pasted_with_surrounding_whitespace_work(
     assert {entry["status"] for entry in journal_requests(fresh_emulator)} == {200}
 
 
+def test_user_info_in_the_host_is_dropped_with_a_warning_and_the_token_still_works(
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_emulator: Emulator,
+    caplog: pytest.LogCaptureFixture,
+    capsys: Any,
+) -> None:
+    """Requests would turn `user:secret@` into a Basic authorization replacing the bearer
+    token, and the URL would reach lineage and error messages."""
+    host = fresh_emulator.url.replace("://", f"://inventory:{SECRET}@", 1)
+    body = {"conn_type": "haravan", "host": host, "password": fresh_emulator.haravan_token}
+    monkeypatch.setenv("AIRFLOW_CONN_HARAVAN_USERINFO", json.dumps(body))
+    clear_journal(fresh_emulator)
+    with caplog.at_level(logging.WARNING), haravan_client("haravan_userinfo") as client:
+        assert client.count() >= 0
+    assert [entry["status"] for entry in journal_requests(fresh_emulator)] == [200]
+    assert "connection 'haravan_userinfo': the user info in its host is ignored" in caplog.text
+    assert_nowhere(SECRET, [], caplog, capsys)
+
+
 @pytest.mark.parametrize(
     ("inner", "what"),
     [

@@ -15,11 +15,11 @@ Cost: one listing of the shop's dataset prefix and a few marker reads (at most
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from include.inventory_lake.lake.location import MARKER_FILE, day_of_folder
 from include.inventory_lake.sources.since_id_search import Bounds, Landmark
 from include.inventory_lake.sources.timestamps import parse_api_timestamp
 
@@ -29,7 +29,6 @@ DAY = timedelta(days=1)
 TICK = timedelta(microseconds=1)
 # Markers read per side at most: committed empty days are skipped, a few of them.
 MAX_MARKERS_READ = 4
-_MARKER_DAY = re.compile(r"(?:^|/)dt=(\d{4}-\d{2}-\d{2})/_SUCCESS$")
 
 Marker = Mapping[str, Any]
 ReadMarker = Callable[[date], Marker | None]
@@ -39,12 +38,10 @@ def committed_days(keys: Iterable[str]) -> set[date]:
     """The days whose `_SUCCESS` marker is among `keys` (a listing of a shop's dataset)."""
     days: set[date] = set()
     for key in keys:
-        match = _MARKER_DAY.search(key)
-        if match:
-            try:
-                days.add(date.fromisoformat(match.group(1)))
-            except ValueError:
-                continue
+        folder, _, name = key.rpartition("/")
+        day = day_of_folder(folder.rpartition("/")[2]) if name == MARKER_FILE else None
+        if day is not None:
+            days.add(day)
     return days
 
 

@@ -33,7 +33,13 @@ from include.inventory_lake.settings import (
     STOCKY_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
-from include.inventory_lake.shops import Shop, ShopConfigError, configured_shops, select_shops
+from include.inventory_lake.shop_stores import refuse_shops_sharing_a_store
+from include.inventory_lake.shops import (
+    Shop,
+    ShopConfigError,
+    configured_shops,
+    select_shops,
+)
 from include.inventory_lake.sources.since_id_search import Bounds
 
 if TYPE_CHECKING:
@@ -77,7 +83,9 @@ def shops_to_extract(context: Mapping[str, Any], *, stocky: bool) -> list[dict[s
     (`backfill_gaps`). A shops setting that cannot be read, or a named shop that is not
     configured, fails the run at once."""
     with fail_fast_on(ShopConfigError):
-        shops = select_shops(configured_shops(), (context.get("params") or {}).get("shops"))
+        configured = configured_shops()
+        refuse_shops_sharing_a_store(configured)
+        shops = select_shops(configured, (context.get("params") or {}).get("shops"))
     if stocky:
         skipped = [shop.id for shop in shops if shop.stocky_conn_id is None]
         if skipped:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -42,6 +41,7 @@ from include.inventory_lake.http.retry import (
     call_with_retries,
 )
 from include.inventory_lake.http.stats import ClientStats
+from include.inventory_lake.http.urls import safe_url
 from include.inventory_lake.lineage.recorder import called_api
 
 log = logging.getLogger(__name__)
@@ -61,15 +61,6 @@ class Timeouts:
 def decode_json(body: bytes) -> Any:
     """Decode a JSON body, keeping decimals exact (money like ``150000000000.00``)."""
     return json.loads(body.decode("utf-8"), parse_float=decimal.Decimal)
-
-
-def safe_url(url: str) -> str:
-    """`url` without credentials, query or fragment: what an error message may show."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _excerpt(body: bytes, limit: int = 200) -> str:

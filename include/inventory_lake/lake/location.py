@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
+
+from include.inventory_lake.http.urls import has_user_info, without_user_info
 
 DATA_FILE = "part-00000.parquet"
 MARKER_FILE = "_SUCCESS"
@@ -19,6 +22,11 @@ class LakeRoot:
     @classmethod
     def parse(cls, uri: str) -> LakeRoot:
         parts = urlsplit(uri)
+        if has_user_info(uri):  # quoted without it: the error is logged
+            raise ValueError(
+                f"lake URI {without_user_info(uri)!r} must not hold credentials (user info "
+                "before the bucket): the lake is reached with the aws_default connection's"
+            )
         if parts.scheme != "s3" or not parts.netloc:
             raise ValueError(f"lake URI must look like s3://bucket[/prefix], got {uri!r}")
         return cls(bucket=parts.netloc, prefix=parts.path.strip("/"))
@@ -32,6 +40,9 @@ class LakeRoot:
 
 SHOP_FOLDER_PREFIX = "shop="
 DAY_FOLDER_PREFIX = "dt="
+# Exactly what `day_folder` writes: `date.fromisoformat` alone (Python 3.11+) also reads
+# `20260112` and `2026-W02-6`, which would make a foreign folder a second copy of a day.
+_DAY_FOLDER = re.compile(r"dt=([0-9]{4}-[0-9]{2}-[0-9]{2})")
 
 
 def shop_folder(shop: str) -> str:
@@ -49,11 +60,13 @@ def shop_of_folder(name: str) -> str | None:
 
 
 def day_of_folder(name: str) -> date | None:
-    """The day a `dt=YYYY-MM-DD` folder name holds, or None for any other name."""
-    if not name.startswith(DAY_FOLDER_PREFIX):
+    """The day a `dt=YYYY-MM-DD` folder name holds, or None for any other name (also for
+    other spellings of a date, such as `dt=20260112`: not a folder the project writes)."""
+    match = _DAY_FOLDER.fullmatch(name)
+    if match is None:
         return None
     try:
-        return date.fromisoformat(name.removeprefix(DAY_FOLDER_PREFIX))
+        return date.fromisoformat(match.group(1))
     except ValueError:
         return None
 

@@ -60,7 +60,7 @@ from include.inventory_lake.lake.location import (
     shop_of_folder,
 )
 from include.inventory_lake.lake.partition_writer import ROW_GROUP_ROWS
-from include.inventory_lake.lake.store import LakeStore, WriteConflict, file_sha256
+from include.inventory_lake.lake.store import LakeStore, WriteConflict, file_sha256, is_missing
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,
@@ -83,6 +83,9 @@ V1_LINES = facts.LINES.remove(facts.LINES.get_field_index("shop")).with_metadata
     {**(facts.LINES.metadata or {}), b"contract_version": V1_CONTRACT_VERSION.encode()}
 )
 """The facts schema of contract 1.x: the 2.0 columns without `shop`."""
+
+
+SOMEONE_ELSE = "is another migration running, or a DAG writing to the lake? pause the DAGs"
 
 
 class MigrationError(RuntimeError):
@@ -419,17 +422,32 @@ class _Migrator:
             self._copy_raw(step, data_key)
         if self.store.read_json(step.source_prefix + MARKER_FILE) != step.source_marker:
             raise MigrationError(
-                f"{step.source_uri} changed while it was being migrated (is a DAG writing to "
-                "the lake? pause them); run the migration again"
+                f"{step.source_uri} changed while it was being migrated ({SOMEONE_ELSE}); "
+                "run the migration again"
             )
         # The marker last, and only where none appeared meanwhile (WriteConflict otherwise).
         self.store.put_json(step.destination.marker_key, marker, indent=2, if_none_match=True)
         log.info("moved %s to %s", step.source_uri, step.destination.uri)
 
+    def _missing_data(self, step: PartitionStep) -> MigrationError:
+        """Why the data file that the source's marker (as planned) names is not there."""
+        if self.store.read_json(step.source_prefix + MARKER_FILE) is None:
+            # Sources are removed marker first, then data: someone removed this one meanwhile.
+            return MigrationError(
+                f"{step.source_uri}: marker present when planned but no {DATA_FILE} now, and "
+                f"the marker is gone too: another migration is running ({SOMEONE_ELSE}). Let "
+                "it finish, then run the migration again: it completes whatever is left"
+            )
+        return MigrationError(
+            f"{step.source_uri}: marker present but no {DATA_FILE}: the partition is damaged. "
+            "Restore its data file, or delete the partition (and extract or rebuild the day "
+            "after the migration), then run the migration again"
+        )
+
     def _copy_raw(self, step: PartitionStep, data_key: str) -> None:
         etag = self.store.etag(data_key)
         if etag is None:
-            raise MigrationError(f"{step.source_uri}: marker present but no {DATA_FILE}")
+            raise self._missing_data(step)
         self.store.copy(data_key, step.destination.data_key, source_etag=etag)
         copied = next(iter(self.store.list_objects(step.destination.data_key)), None)
         expected = (step.source_marker or {}).get("bytes")
@@ -443,7 +461,12 @@ class _Migrator:
         marker = step.source_marker or {}
         with tempfile.TemporaryDirectory(prefix="shop-migration-") as tmp:
             source, destination = Path(tmp) / "v1.parquet", Path(tmp) / "v2.parquet"
-            self.store.download_file(step.source_prefix + DATA_FILE, source)
+            try:
+                self.store.download_file(step.source_prefix + DATA_FILE, source)
+            except Exception as error:
+                if is_missing(error):
+                    raise self._missing_data(step) from None
+                raise
             if file_sha256(source) != marker.get("sha256"):
                 raise MigrationError(
                     f"{step.source_uri}: {DATA_FILE} does not match its marker's sha256 (being "

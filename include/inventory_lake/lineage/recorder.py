@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from include.inventory_lake.http.urls import origin
+
 Direction = Literal["input", "output"]
 
 
@@ -84,15 +86,13 @@ RECORDER = LineageRecorder()
 
 def s3_dataset(uri: str) -> tuple[str, str]:
     """OpenLineage's naming for S3: namespace `s3://<bucket>`, name the key (no trailing /)."""
-    parts = urlsplit(uri)
-    return f"s3://{parts.netloc}", parts.path.strip("/")
+    return origin(uri), urlsplit(uri).path.strip("/")
 
 
 def api_dataset(base_url: str, conn_id: str, path: str) -> tuple[str, str]:
     """An API endpoint as a dataset: namespace the API's origin, name the endpoint under the
     connection (one connection per shop): `haravan_default/com/inventories/adjustments.json`."""
-    parts = urlsplit(base_url)
-    return f"{parts.scheme}://{parts.netloc}", f"{conn_id}/{path.lstrip('/')}"
+    return origin(base_url), f"{conn_id}/{path.lstrip('/')}"
 
 
 def read_s3(

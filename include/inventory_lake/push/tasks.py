@@ -53,6 +53,7 @@ from include.inventory_lake.push.sending import send_batch
 from include.inventory_lake.push.stock import plan_from_current_stock
 from include.inventory_lake.push.summary import summarise
 from include.inventory_lake.push.validation import Problem, SetLine, read_and_validate
+from include.inventory_lake.shop_stores import refuse_shops_sharing_a_store
 from include.inventory_lake.shops import Shop, configured_shops
 
 if TYPE_CHECKING:
@@ -124,6 +125,8 @@ def _attempt(context: Context) -> str:
 
 def discover() -> list[dict[str, Any]]:
     shops = configured_shops()
+    # Two shops on one store would send a file for both to it twice.
+    refuse_shops_sharing_a_store(shops)
     s3, layout = connect()
     return [staged.as_xcom() for staged in discover_approved(s3, layout, shops)]
 

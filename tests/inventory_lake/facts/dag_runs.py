@@ -157,6 +157,24 @@ def complete_backfills(dag_id: str) -> None:
         )
 
 
+def start_queued_runs(dag_id: str) -> None:
+    """What the scheduler does on its loop for `dag_id`, as if unpaused: start its queued runs
+    (and tell the listeners)."""
+    from airflow.jobs.job import Job
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        dag = session.scalar(select(DagModel).where(DagModel.dag_id == dag_id))
+        assert dag is not None, f"{dag_id} is not in the metadata database"
+        paused, dag.is_paused = dag.is_paused, False
+        session.flush()
+        SchedulerJobRunner(job=Job())._start_queued_dagruns(session)
+        dag.is_paused = paused
+
+
 def run_existing(dag_id: str, run_id: str) -> Any:
     """Execute a run the scheduler created with dag.test()'s in-process loop (dag.test only
     creates manual runs itself, so it is handed this one instead)."""

@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from include.inventory_lake.lake import shop_migration
-from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.lake.location import DATA_FILE, LakeRoot, Partition
 from include.inventory_lake.lake.partition_reader import fetch_partition
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.schemas import facts, haravan, stocky
@@ -199,9 +199,17 @@ def relocated(value: Any, bucket: str, shop: str) -> Any:
 
 
 def assert_migrated(
-    s3: S3Server, before: dict[str, bytes], tmp_path: Path, shop: str = SHOP
+    s3: S3Server,
+    before: dict[str, bytes],
+    tmp_path: Path,
+    shop: str = SHOP,
+    foreign: Sequence[str] = (),
 ) -> None:
+    """Every 1.x partition and the index moved to `shop`, everything else (and the `foreign`
+    keys) as it was."""
     after = snapshot(s3)
+    for key in foreign:
+        assert after.pop(key) == before[key], key
     root = LakeRoot(s3.bucket, PREFIX)
     v1_left = [k for k in after if ("/dt=" in k and "/shop=" not in k) or k == V1_INDEX]
     assert v1_left == []
@@ -414,3 +422,73 @@ def test_a_bad_shop_id_is_refused_before_anything(lake: tuple[S3Server, dict[str
     result = run_cli(s3, shop="Ha Noi")
     assert result.returncode == 1 and "shop id 'Ha Noi'" in result.stderr
     assert snapshot(s3) == before
+
+
+FOREIGN_DAYS = ((HARAVAN_ADJUSTMENTS_PATH, "20260112"), (FACTS_LINES_PATH, "2026-W02-6"))
+
+
+def test_folders_named_like_a_day_in_another_spelling_are_left_alone(
+    lake: tuple[S3Server, dict[str, bytes]], tmp_path: Path
+) -> None:
+    """Python reads `20260112` and `2026-W02-6` (2026-01-10) as dates: the migration planned
+    their day twice, moved the real partition, then failed on its second copy, and never
+    touched the foreign folder. Only `dt=YYYY-MM-DD` is a day."""
+    s3, _ = lake
+    client = s3.client()
+    foreign = []
+    for dataset, folder in FOREIGN_DAYS:
+        for name in ("part-00000.parquet", "_SUCCESS"):
+            key = f"{PREFIX}/{dataset}/dt={folder}/{name}"
+            client.put_object(Bucket=s3.bucket, Key=key, Body=b"not a partition of the project")
+            foreign.append(key)
+    before = snapshot(s3)
+    printed: list[str] = []
+
+    shop_migration.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=printed.append)
+
+    for dataset, folder in FOREIGN_DAYS:
+        uri = f"s3://{s3.bucket}/{PREFIX}/{dataset}/dt={folder}/"
+        assert f"  left alone (not a dt= partition): {uri}" in printed
+    assert_migrated(s3, before, tmp_path, foreign=foreign)
+
+
+def test_a_facts_marker_without_its_data_file_is_a_clean_error(
+    lake: tuple[S3Server, dict[str, bytes]],
+) -> None:
+    s3, _ = lake
+    day = DAYS[0]
+    s3.client().delete_object(Bucket=s3.bucket, Key=v1_key(FACTS_LINES_PATH, day, DATA_FILE))
+
+    with pytest.raises(shop_migration.MigrationError) as raised:  # `error: …`, exit code 1
+        shop_migration.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=lambda _: None)
+
+    uri = f"s3://{s3.bucket}/{v1_key(FACTS_LINES_PATH, day)}"
+    assert str(raised.value).startswith(
+        f"{uri}: marker present but no {DATA_FILE}: the partition is damaged."
+    )
+    assert v1_key(FACTS_LINES_PATH, day, "_SUCCESS") in snapshot(s3), "the source is kept"
+
+
+def test_the_loser_of_two_racing_migrations_says_another_one_is_running(
+    lake: tuple[S3Server, dict[str, bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second migration plans while the first is running; the first finishes before the
+    second moves anything (its sources are gone, marker first)."""
+    s3, before = lake
+    root = LakeRoot(s3.bucket, PREFIX)
+    plan = shop_migration.plan_migration
+
+    def planned_then_overtaken(store: LakeStore, root: LakeRoot, shop: str) -> Any:
+        planned = plan(store, root, shop)
+        monkeypatch.setattr(shop_migration, "plan_migration", plan)
+        shop_migration.migrate(s3.client(), root, shop, echo=lambda _: None)  # the other one
+        return planned
+
+    monkeypatch.setattr(shop_migration, "plan_migration", planned_then_overtaken)
+    with pytest.raises(shop_migration.MigrationError) as raised:
+        shop_migration.migrate(s3.client(), root, SHOP, echo=lambda _: None)
+
+    message = str(raised.value)
+    assert f"marker present when planned but no {DATA_FILE} now" in message
+    assert "another migration is running" in message
+    assert_migrated(s3, before, tmp_path)

@@ -110,3 +110,11 @@ def test_a_copy_keeps_the_bytes_and_names_the_source_version(store: LakeStore) -
     with pytest.raises(WriteConflict):
         store.copy("a/source.bin", "b/copy.bin", source_etag=etag)
     assert store.read_bytes("b/copy.bin") == b"\x00raw bytes"
+
+
+def test_a_lake_uri_with_credentials_is_refused_without_quoting_them() -> None:
+    """The error is logged: it names the URI without its user info."""
+    with pytest.raises(ValueError, match="must not hold credentials") as error:
+        LakeRoot.parse("s3://AKIAEXAMPLE:s3cr3t-key@inventory-lake/prod")
+    assert "s3cr3t" not in str(error.value) and "AKIAEXAMPLE" not in str(error.value)
+    assert "'s3://inventory-lake/prod'" in str(error.value)

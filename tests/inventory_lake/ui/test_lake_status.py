@@ -128,6 +128,22 @@ def test_newest_partition_day_and_the_default_window(s3: Any, root: LakeRoot) ->
     assert default_end(today, date(2026, 2, 1)) == date(2026, 2, 1)
 
 
+def test_folders_named_like_a_day_in_another_spelling_are_not_days(s3: Any, root: LakeRoot) -> None:
+    """`dt=20260110` and `dt=2026-W02-6` (ISO week 2, day 6: 2026-01-10) are no folders the
+    project writes; Python reads both as dates, and the page took them for 01-10 or a newer
+    day: the day's files mixed with theirs, and the window ended on a day that has no data."""
+    committed = write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, DAY, 7, "run-last")
+    shop_folder = root.key(HARAVAN_ADJUSTMENTS_PATH, f"shop={DEFAULT_SHOP_ID}")
+    for foreign in ("dt=20260110", "dt=2026-W02-6", "dt=20260112"):
+        for name in ("part-00000.parquet", "_SUCCESS"):
+            s3.put_object(Bucket=root.bucket, Key=f"{shop_folder}/{foreign}/{name}", Body=b"{}")
+
+    assert newest_partition_day(s3, root, DAILY, [DEFAULT_SHOP_ID]) == DAY
+    (status,) = dataset_status(s3, root, HARAVAN, DayWindow(DAY, 1), DEFAULT_SHOP_ID).partitions
+    assert (status.state, status.rows, status.run_ids) == ("complete", 7, ("run-last",))
+    assert status.bytes == committed.bytes and status.problem is None
+
+
 def test_every_dataset_gets_a_row_even_in_an_empty_lake(s3: Any, root: LakeRoot) -> None:
     window = DayWindow(DAY, 3)
     shops = lake_shops([DEFAULT_SHOP], shops_in_lake(s3, root))

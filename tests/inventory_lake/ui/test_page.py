@@ -141,7 +141,7 @@ def test_a_shops_configuration_that_cannot_be_used_is_named_and_escaped(
     s3: Any, root: LakeRoot
 ) -> None:
     write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, D3, 5, "r", "saigon")
-    problem = f"Variable 'inventory_lake_shops', entry 0: shop id {SCRIPT!r} must be 1-40 ..."
+    problem = f"Variable 'inventory_lake_shops', entry 1: shop id {SCRIPT!r} must be 1-40 ..."
 
     html = render(gather(s3, root, end=D3, days=1, shop_config=ShopConfig(None, problem)))
 
