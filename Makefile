@@ -55,14 +55,13 @@ stop:
 status: $(STAMP) $(PROVIDER)
 	$(BIN)/python -m devtools.devstack status
 
-## make upload-sample [FILE=my.csv]: put a set-adjustment file (default: the shipped sample) in the local lake's approved/
+## make upload-sample [FILE=my.csv] [SHOP=<id>]: put a set-adjustment file (default: the shipped sample) in the local lake's approved/ (approved/shop=<id>/ with SHOP; needed with several shops)
 upload-sample: $(STAMP)
-	$(BIN)/python -m devtools.upload $(FILE)
+	$(BIN)/python -m devtools.upload $(if $(SHOP),--shop $(SHOP)) $(FILE)
 
 ## make migrate-lake-to-shops [SHOP=default] [DRY_RUN=1]: move the local lake's single-shop partitions under shop=<SHOP>/ (contract 2.0; pause the DAGs first)
-SHOP ?= default
 migrate-lake-to-shops: $(STAMP)
-	$(BIN)/python -m devtools.migrate_lake --shop $(SHOP) $(if $(DRY_RUN),--dry-run)
+	$(BIN)/python -m devtools.migrate_lake --shop $(or $(SHOP),default) $(if $(DRY_RUN),--dry-run)
 
 ## make screenshots: the README's first ten minutes on a throwaway stack, photographed into docs/images/
 screenshots: $(STAMP) $(BROWSER_STAMP) postgres-server

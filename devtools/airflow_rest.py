@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 import requests
 
-T = TypeVar("T")
+from devtools.devstack.processes import LOCAL_HTTP_TIMEOUT_S
 
-HTTP_TIMEOUT_S = 30.0
+T = TypeVar("T")
 
 
 class AirflowRestError(RuntimeError):
@@ -40,7 +40,7 @@ class AirflowRest:
         response = requests.post(
             f"{url}/auth/token",
             json={"username": user, "password": password},
-            timeout=HTTP_TIMEOUT_S,
+            timeout=LOCAL_HTTP_TIMEOUT_S,
         )
         response.raise_for_status()
         self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -60,7 +60,7 @@ class AirflowRest:
             json=body,
             params=params,
             headers=self.headers,
-            timeout=HTTP_TIMEOUT_S,
+            timeout=LOCAL_HTTP_TIMEOUT_S,
         )
 
     def call(

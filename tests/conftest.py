@@ -286,6 +286,14 @@ def _standalone(
         password = json.loads(paths.passwords_file.read_text())["admin"]
         api = AirflowApi(url, password, metadata_db=metadata_db, env=env)
         api.passwords_file = paths.passwords_file
+        # The health check answers once the API server runs; the DAG processor's first parse is
+        # another process's work, later on a busy machine (a DAG not parsed yet is a 404 to
+        # the first test's unpause): the tests start once every DAG of dags/ is listed.
+        dag_ids = {path.stem for path in (ROOT / "dags").glob("*.py")}
+        api.wait_until(
+            "every DAG of dags/ parsed",
+            lambda: dag_ids <= {d["dag_id"] for d in api.call("GET", "dags")["dags"]} or None,
+        )
         yield api
     finally:
         down(paths)

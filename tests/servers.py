@@ -17,9 +17,8 @@ import pytest
 import requests
 
 from devtools.airflow_rest import AirflowRest, wait_until
+from devtools.devstack.processes import LOCAL_HTTP_TIMEOUT_S as TIMEOUT_S
 from devtools.devstack.processes import ServerProcess
-
-TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)

@@ -74,3 +74,10 @@ def test_the_readme_shows_the_screenshots_make_screenshots_takes() -> None:
     images = {t for t in links(ROOT / "README.md") if t.startswith("docs/images/")}
     assert images, "the README shows the screenshots"
     assert all((ROOT / image).is_file() for image in images)
+
+
+def test_the_readme_stays_a_newcomers_read() -> None:
+    """What it is, the first ten minutes, the make targets and where to read on; the rest
+    belongs in docs/ (200 lines is about a five-minute read)."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 200, f"README.md has {len(lines)} lines; move detail into docs/"

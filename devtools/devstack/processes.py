@@ -16,6 +16,15 @@ from pathlib import Path
 
 import requests
 
+# (connect, read) timeouts of a call to one of the local servers the stack and the tests start
+# (Airflow's API, the emulator). A server that is not listening refuses at once, and one whose
+# process is alive accepts in well under the connect timeout however busy the machine is (the
+# kernel accepts). Its answer then comes when the process gets the CPU: a call that takes a
+# second on an idle machine takes tens of seconds at a load average of 10-20 on 2 cores (a GET
+# of Airflow's backfills/<id> went past 30 s at 18), so the read timeout is only a cap on a hung
+# server, not an expectation of how fast it answers.
+LOCAL_HTTP_TIMEOUT_S = (30.0, 300.0)
+
 
 class ProcessStartError(RuntimeError):
     """A server process died or did not become ready in time."""
@@ -75,15 +84,18 @@ def _tail(path: Path, lines: int = 20) -> str:
 def wait_for_http(
     process: subprocess.Popen[bytes], url: str, log_path: Path, timeout_s: float = 60.0
 ) -> None:
+    """Until `url` answers (any status) while `process` lives. Before the server listens, a
+    probe is refused at once; once it listens, the probe waits for its answer, however late a
+    busy machine makes it, within the deadline (a cap on a hung start)."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while (remaining := deadline - time.monotonic()) > 0:
         if process.poll() is not None:
             raise ProcessStartError(
                 f"{process.args!r} exited with {process.returncode} before {url} answered; "
                 f"last log lines:\n{_tail(log_path)}"
             )
         try:
-            requests.get(url, timeout=1.0)
+            requests.get(url, timeout=(1.0, remaining))
             return
         except requests.RequestException:
             time.sleep(0.1)

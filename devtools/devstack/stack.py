@@ -132,6 +132,15 @@ def airflow_env(paths: StackPaths, env: dict[str, str], metadata_db: str) -> dic
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{AIRFLOW_USER}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(paths.passwords_file),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
+            # A task's supervisor waits this long for each call to the Execution API (the API
+            # server's /execution/). Airflow's 5 s is a speed it expects: on a busy machine (a
+            # load average of 15-25 on 2 cores) the API server answers later, the calls time out
+            # five times over and the task is failed to a retry a minute later, or for good.
+            # 120 s is only a cap on a hung API server, below the 300 s after which the
+            # scheduler takes a task without heartbeats for dead.
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": merged.get(
+                "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", "120"
+            ),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(paths.root), env.get("PYTHONPATH")])),
             # `airflow standalone` starts its components as `airflow ...` found on PATH.
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), merged.get("PATH", "")]),

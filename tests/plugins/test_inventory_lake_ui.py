@@ -12,10 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +184,46 @@ def test_the_page_refuses_requests_without_a_valid_login(
     plugins = airflow_standalone.call("GET", "plugins")["plugins"]
     (plugin,) = [p for p in plugins if p["name"] == "inventory_lake_ui"]
     assert [v["href"] for v in plugin["external_views"]] == ["/inventory-lake/"]
+
+
+def field_error(html: str, name: str) -> str | None:
+    """The error the page shows next to its form's field `name`, if any."""
+    found = re.search(
+        rf'<input type="\w+" name="{name}"[^>]*aria-invalid="true"[^>]*>'
+        r'<span class="field-error"[^>]*>([^<]*)</span></label>',
+        html,
+    )
+    return unescape(found.group(1)) if found else None
+
+
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        # What Chrome's date field sends for a five-digit year typed into it.
+        ("?end=72026-12-06&days=3", {"end": "'72026-12-06' is not a day: give it as YYYY-MM-DD"}),
+        ("?end=2026-02-30&days=abc", {"end": "'2026-02-30' is not a day",
+                                      "days": "'abc' is not a whole number of days (1 to 92)"}),
+        ("?end=2026-01-07&days=0", {"days": "a window is 1 to 92 days, not 0; shown: 14 days"}),
+        ("?end=&days=", {}),  # the form's fields cleared: the default window
+    ],
+)  # fmt: skip
+def test_a_window_the_page_cannot_use_gets_the_page_with_the_error_next_to_its_field(
+    airflow_standalone: AirflowApi, query: str, errors: dict[str, str]
+) -> None:
+    response = requests.get(
+        f"{airflow_standalone.url}/inventory-lake/{query}",
+        headers={**airflow_standalone.headers, "Accept": "text/html"},
+        timeout=TIMEOUT_S,
+    )
+    assert response.status_code == (400 if errors else 200), response.text[:300]
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Partitions" in response.text, "the whole page, not only the error"
+    for name in ("end", "days"):
+        shown = field_error(response.text, name)
+        if name in errors:
+            assert shown is not None and errors[name] in shown, (name, shown)
+        else:
+            assert shown is None, (name, shown)
 
 
 @pytest.fixture()

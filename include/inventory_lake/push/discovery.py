@@ -94,6 +94,15 @@ def unknown_shop(shop_id: str, shops: Sequence[Shop]) -> str:
     )
 
 
+def shop_of_place(folder_shop: str | None, shops: Sequence[Shop]) -> tuple[Shop | None, str | None]:
+    """The shop a file directly in approved/ (`folder_shop` None) or in approved/shop=<id>/
+    is for, or (None, why) when it cannot be sent from there."""
+    if folder_shop is None:
+        return (shops[0], None) if len(shops) == 1 else (None, misplaced_at_top(shops))
+    shop = by_id(shops, folder_shop)
+    return (shop, None) if shop else (None, unknown_shop(folder_shop, shops))
+
+
 def _listing(s3: S3Client, bucket: str, prefix: str) -> tuple[list[dict[str, Any]], list[str]]:
     """Objects directly under `prefix`, and its sub-folders."""
     objects: list[dict[str, Any]] = []
@@ -114,17 +123,15 @@ def discover_approved(
     bucket = layout.root.bucket
     top_objects, sub_folders = _listing(s3, bucket, prefix)
     listed: list[tuple[dict[str, Any], str, Shop | None, str | None]] = []
-    only = shops[0] if len(shops) == 1 else None
-    top_problem = None if only else misplaced_at_top(shops)
-    listed += [(obj, "", only, top_problem) for obj in top_objects]
+    top_shop, top_problem = shop_of_place(None, shops)
+    listed += [(obj, "", top_shop, top_problem) for obj in top_objects]
     for sub in sub_folders:
         folder = sub[len(prefix) :].rstrip("/")
         shop_id = shop_of_folder(folder)
         if shop_id is None:
             log.warning("ignoring %s: only files in approved/ or approved/shop=<id>/ are sent", sub)
             continue
-        shop = by_id(shops, shop_id)
-        problem = None if shop else unknown_shop(shop_id, shops)
+        shop, problem = shop_of_place(shop_id, shops)
         objects, deeper = _listing(s3, bucket, sub)
         listed += [(obj, folder, shop, problem) for obj in objects]
         for ignored in deeper:

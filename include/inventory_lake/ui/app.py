@@ -15,6 +15,7 @@ by the API server, on the page's first request (see `lazy_asgi`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated
 
@@ -26,7 +27,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from include.inventory_lake.ui.window import DEFAULT_DAYS, MAX_DAYS
+from include.inventory_lake.ui.window import MAX_DAYS, parse_window_query
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +55,17 @@ async def login_first(request: Request, error: Exception) -> Response:
 
 def page(
     user: Annotated[BaseUser, Depends(allowed_user)],
-    end: Annotated[date | None, Query(description="Last day of the window (UTC).")] = None,
-    days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="Days in the window.")] = (
-        DEFAULT_DAYS
-    ),
+    end: Annotated[str | None, Query(description="Last day of the window (UTC).")] = None,
+    days: Annotated[str | None, Query(description=f"Days in the window, 1 to {MAX_DAYS}.")] = None,
     shop: Annotated[
         str | None, Query(max_length=100, description="The shop the chart shows.")
     ] = None,
 ) -> HTMLResponse:
-    html, code = render_lake_page(end, days, shop)
+    # The form's fields arrive as text and are parsed here, not by FastAPI: a value the page
+    # cannot use (a date field lets a browser send a five-digit year) gets the page with the
+    # error next to its field, not a JSON 422.
+    query = parse_window_query(end, days)
+    html, code = render_lake_page(query.end, query.days, shop, query.errors)
     return HTMLResponse(html, status_code=code, headers={"Cache-Control": "no-store"})
 
 
@@ -73,10 +76,17 @@ def create_app() -> FastAPI:
     return app
 
 
-def render_lake_page(end: date | None, days: int, shop: str | None = None) -> tuple[str, int]:
+def render_lake_page(
+    end: date | None,
+    days: int,
+    shop: str | None = None,
+    query_errors: Mapping[str, str] | None = None,
+) -> tuple[str, int]:
     """The page and its HTTP status; when the lake cannot be read, a page saying so (503, the
     details in the API server's log). A shops configuration that cannot be used does not stop
-    the page: it shows the shops found in the lake and says why (see `shop_config`)."""
+    the page: it shows the shops found in the lake and says why (see `shop_config`). With
+    `query_errors` (a query field the page could not use), the page shows each next to its
+    field, with status 400."""
     from include.inventory_lake.lake.connection import lake_root, s3_client
     from include.inventory_lake.ui.page import error_page, gather, render
     from include.inventory_lake.ui.shop_config import read_shop_config
@@ -89,4 +99,5 @@ def render_lake_page(end: date | None, days: int, shop: str | None = None) -> tu
         # The error text may hold an endpoint or a key from a connection: log it, show its type.
         log.exception("the Inventory lake page could not read the lake")
         return error_page(type(error).__name__), status.HTTP_503_SERVICE_UNAVAILABLE
-    return render(data), status.HTTP_200_OK
+    code = status.HTTP_400_BAD_REQUEST if query_errors else status.HTTP_200_OK
+    return render(data, query_errors), code

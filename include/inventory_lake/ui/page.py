@@ -8,7 +8,7 @@ a link is URL-encoded as well.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, partial
@@ -196,10 +196,12 @@ def _environment() -> Environment:
     return environment
 
 
-def render(data: PageData) -> str:
+def render(data: PageData, query_errors: Mapping[str, str] | None = None) -> str:
+    """The page; `query_errors` (by query field) are shown next to the form's fields."""
     template = _environment().get_template("page.html.j2")
     return template.render(
         data=data,
+        query_errors=query_errors or {},
         link=partial(page_link, data),
         charts=charts(data.chart) if data.chart.series else None,
         max_days=MAX_DAYS,
