@@ -15,6 +15,7 @@ from tests.inventory_lake.facts.dag_runs import (
     create_asset_triggered_run,
     extract,
     run_existing,
+    run_manual,
     start_listening,
     task_states,
 )
@@ -119,3 +120,65 @@ def test_a_stocky_re_extract_alone_starts_the_rebuild_of_its_day(
     assert run.state == "success" and built_days(run) == [day.isoformat()], task_states(run)
     marker = read_marker(s3, FACTS_LINES_PATH, day)
     assert marker["run_id"] == run.run_id, "the day was rebuilt by that run"
+
+
+def test_an_adjustment_moved_after_its_items_facts_were_built_rebuilds_them_at_its_new_location(
+    world: tuple[Emulator, S3Server],
+) -> None:
+    """Adjustment A is at location `old` on d0, items of d1 reference it, d1's facts are built;
+    A moves to `new` on d2. Fails with an index that only asks for the days that awaited an
+    adjustment: d1's facts keep `old`, and nothing asks for their rebuild."""
+    emulator, s3 = world
+    d1 = date(2026, 1, 7)
+    d0, d2 = d1 - timedelta(days=1), d1 + timedelta(days=1)
+    items = truth(emulator, "stocky/stock_adjustment_items")
+    adjustment_id = next(i for i in items if day_of(i["updated_at"]) == d1)["stock_adjustment_id"]
+    d1_items = {
+        i["id"]
+        for i in items
+        if i["stock_adjustment_id"] == adjustment_id and day_of(i["updated_at"]) == d1
+    }
+    adjustment = next(
+        a for a in truth(emulator, "stocky/stock_adjustments") if a["id"] == adjustment_id
+    )
+    old = adjustment["location"]
+    new = next(
+        location
+        for location in emulator.admin_get("catalog")["locations"]
+        if location["stocky_id"] != old["id"]
+    )
+
+    def move(location_id: int, day: date) -> None:
+        change = {"id": adjustment_id, "location_id": location_id, "updated_at": f"{day}T12:00Z"}
+        emulator.admin_post("stocky/move", change)
+
+    move(old["id"], d0)  # A's version in the lake: d0's, at its location
+    extract(d0)
+    extract(d1)
+    first = run_manual(FACTS_DAG, d1)
+    assert first.state == "success", task_states(first)
+    built = facts_rows(s3, d1)
+    assert {built[item_id]["location_id"] for item_id in d1_items} == {old["id"]}
+
+    move(new["stocky_id"], d2)
+    start_listening(FACTS_DAG)
+    extract(d2)
+    for asset in (assets.STOCKY_ADJUSTMENTS_RAW, assets.STOCKY_ITEMS_RAW):
+        assert d1.isoformat() in asset_events(asset.name)[-1][assets.FACTS_REBUILD_DTS]
+    later = run_existing(FACTS_DAG, create_asset_triggered_run(FACTS_DAG))
+    assert later.state == "success", task_states(later)
+    assert d1.isoformat() in built_days(later)
+
+    lines = [
+        row
+        for day in (d0, d1, d2)
+        for row in facts_rows(s3, day).values()
+        if row["adjustment_id"] == adjustment_id
+    ]
+    assert d1_items <= {row["line_id"] for row in lines}
+    stale = [
+        row["line_id"]
+        for row in lines
+        if (row["location_id"], row["location_shopify_id"]) != (new["stocky_id"], new["shopify_id"])
+    ]
+    assert stale == [], "facts lines with a stale location after a move"
