@@ -167,7 +167,12 @@ class CuttableProxy:
                     if self._stall_answer and self._stall_answer(data):
                         self._stall_answer = None
                         self._answer_held_for = source
-                elif not from_client and sink is self._answer_held_for:
+                elif (
+                    not from_client
+                    and sink is self._answer_held_for
+                    # "100 Continue" only invites the request's body: the answer comes after it.
+                    and not data.startswith(b"HTTP/1.1 100")
+                ):
                     self.answer_stalled.set()
                     self._closing.wait()  # the answer is held until the proxy closes
                     break
