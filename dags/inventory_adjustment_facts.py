@@ -16,9 +16,10 @@ Contract for warehouse loads: `docs/warehouse-contract.md`.
 
 **When it runs.** After the extracts: on each new event of any of the three raw Assets, for
 every shop and `dt` named in the events and every day in their `facts_rebuild_dts` (days of
-that shop whose Stocky items lacked an adjustment that has landed since), so a day is built
-once its three raw partitions have landed and rebuilt whenever one of them is re-extracted. A
-Stocky item's adjustment comes from the same day's raw partition, else from the shop's
+that shop whose Stocky items lacked an adjustment that has landed since, or use one that
+changed), so a day is built once its three raw partitions have landed and rebuilt whenever one
+of them is re-extracted. A Stocky item takes its adjustment's latest version in the lake: the
+newer of the same day's raw partition and the shop's
 `index/stocky_adjustments/shop=<shop>/current.parquet`.
 **Backfill** any range from the UI (Trigger → Backfill: one run per
 UTC day), or trigger with params `dt_start` / `dt_end` (inclusive) for a range in one run; a

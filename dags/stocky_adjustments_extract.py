@@ -19,9 +19,12 @@ Writes two typed Parquet partitions per shop, each replaced atomically on every 
 
 Then merges the day's adjustments into
 `<inventory_lake_uri>/index/stocky_adjustments/shop=<shop>/current.parquet` (newest version of every
-Stocky adjustment in the lake, by id; a conditional write, retried when another run wrote
-first). Earlier days whose items waited for an adjustment this run
-brought are named in both events' extra as `facts_rebuild_dts`, so the facts DAG rebuilds them.
+Stocky adjustment in the lake, by id, and the days whose items use it; a conditional write,
+retried when another run wrote first). The days whose facts are stale (their items waited for
+an adjustment that has landed since, or use one whose location, reason or other facts column
+changed) are named in both events' extra as `facts_rebuild_dts`, so the facts DAG rebuilds
+them; they stay in the index until that rebuild, so a run that dies before its events are
+recorded loses none (its retry, or the next run, names them again).
 
 A Stocky API that stops answering (it is being retired) fails the task loudly and writes
 nothing. Owner: data engineering.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,6 +113,35 @@ def on_day(records: list[dict[str, Any]], field: str, day: date) -> list[dict[st
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     end = start + timedelta(days=1)
     return [record for record in records if start <= datetime.fromisoformat(record[field]) < end]
+
+
+def utc_day(timestamp: str) -> date:
+    return datetime.fromisoformat(timestamp).astimezone(UTC).date()
+
+
+@dataclass(frozen=True)
+class LateAdjustments:
+    """The demo day with the most Stocky items whose adjustment lands the next day."""
+
+    day: date
+    items: dict[int, dict[str, Any]]
+    """Those items of `day`, by id."""
+    adjustments: dict[int, dict[str, Any]]
+    """Every Stocky adjustment, by id."""
+
+
+def late_adjustments(emulator: Emulator) -> LateAdjustments:
+    adjustments = {a["id"]: a for a in truth(emulator, "stocky/stock_adjustments")}
+    late = [
+        item
+        for item in truth(emulator, "stocky/stock_adjustment_items")
+        if utc_day(adjustments[item["stock_adjustment_id"]]["updated_at"])
+        == utc_day(item["updated_at"]) + timedelta(days=1)
+    ]
+    assert late, "the demo data has items whose adjustment changes the next day"
+    day = Counter(utc_day(item["updated_at"]) for item in late).most_common(1)[0][0]
+    items = {item["id"]: item for item in late if utc_day(item["updated_at"]) == day}
+    return LateAdjustments(day, items, adjustments)
 
 
 def small_pages(

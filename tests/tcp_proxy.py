@@ -1,6 +1,7 @@
 """A TCP proxy on loopback that can cut a server off: the way to stop the S3 server mid-write
 without losing what it holds (moto keeps its data in memory, so a real restart would). It can
-also stall one chosen request, so a client can be killed at an exact point of its work."""
+also stall one chosen request, or the answer to one (the server did the work, the client never
+hears of it), so a client can be killed at an exact point of its work."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ class CuttableProxy:
         self.stalled = threading.Event()
         self._watch: RequestMatch | None = None
         self.seen = threading.Event()
+        self._stall_answer: RequestMatch | None = None
+        self._answer_held_for: socket.socket | None = None
+        self.answer_stalled = threading.Event()
         self._closing = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -74,6 +78,13 @@ class CuttableProxy:
         self._stall = RequestMatch(method, path_contains)
         return self.stalled
 
+    def stall_response(self, method: str, path_contains: str = "") -> threading.Event:
+        """Send the next matching request to the server but hold its answer: the server has
+        done the work, the client waits. The event is set once the answer is held."""
+        self.answer_stalled.clear()
+        self._stall_answer = RequestMatch(method, path_contains)
+        return self.answer_stalled
+
     def watch_request(self, method: str, path_contains: str = "") -> threading.Event:
         """An event set when the next matching request passes through."""
         self.seen.clear()
@@ -86,6 +97,9 @@ class CuttableProxy:
         self._let_through = 0
         self._stall = None
         self.stalled.clear()
+        self._stall_answer = None
+        self._answer_held_for = None
+        self.answer_stalled.clear()
         self._cut.clear()
 
     @property
@@ -150,6 +164,18 @@ class CuttableProxy:
                     if self._cut_after and self._cut_after(data):
                         self._cut_after = None
                         self._cut_next_request = True
+                    if self._stall_answer and self._stall_answer(data):
+                        self._stall_answer = None
+                        self._answer_held_for = source
+                elif (
+                    not from_client
+                    and sink is self._answer_held_for
+                    # "100 Continue" only invites the request's body: the answer comes after it.
+                    and not data.startswith(b"HTTP/1.1 100")
+                ):
+                    self.answer_stalled.set()
+                    self._closing.wait()  # the answer is held until the proxy closes
+                    break
                 sink.sendall(data)
         except OSError:
             pass

@@ -13,6 +13,7 @@ POST /_admin/reset                                  {data knobs and/or limits}: 
 GET|POST /_admin/config                             read / change limits live
 GET|POST /_admin/faults                             read / replace the fault config
 POST /_admin/stocky/perform                         {"ids": [adjustment ids], "item_ids": [...]}
+POST /_admin/stocky/move                            {"id", "location_id" (Stocky), "updated_at"}
 POST /_admin/insert                                 {"api", "count", "created_at"}
 """
 
@@ -204,6 +205,31 @@ def _perform(state: EmulatorState, request: Request) -> Any:
     }
 
 
+def _int_field(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise AdminError(400, f"{name} must be an integer")
+    return value
+
+
+def _move(state: EmulatorState, request: Request) -> Any:
+    """Move one adjustment to another location, changed at `updated_at` (ISO; it may be in
+    the past, so the change lands on a chosen day of the data)."""
+    body = _body(request)
+    adjustment_id, location_id = _int_field(body, "id"), _int_field(body, "location_id")
+    updated_text = body.get("updated_at")
+    if not isinstance(updated_text, str):
+        raise AdminError(400, "updated_at must be an ISO timestamp")
+    with state.lock:
+        try:
+            moved = state.data.stocky.move(
+                adjustment_id, location_id, parse_iso_ticks(updated_text)
+            )
+        except KeyError as error:
+            raise AdminError(404, str(error.args[0])) from None
+        return moved.api_view()
+
+
 def _insert(state: EmulatorState, request: Request) -> Any:
     body = _body(request)
     api = body.get("api")
@@ -235,5 +261,6 @@ _ROUTES = {
     ("GET", "/faults"): _faults_get,
     ("POST", "/faults"): _faults_post,
     ("POST", "/stocky/perform"): _perform,
+    ("POST", "/stocky/move"): _move,
     ("POST", "/insert"): _insert,
 }

@@ -112,6 +112,22 @@ class StockyStore:
             added.append(adjustment)
         return added
 
+    def move(self, adjustment_id: int, stocky_location_id: int, updated: int) -> StockyAdjustment:
+        """Move an adjustment (and its items) to another location, as changed at `updated`;
+        raises KeyError for an unknown adjustment or location."""
+        adjustment = self._by_id.get(adjustment_id)
+        if adjustment is None:
+            raise KeyError(f"no Stocky adjustment {adjustment_id}")
+        by_stocky_id = {location.stocky_id: location for location in self._catalog.locations}
+        location = by_stocky_id.get(stocky_location_id)
+        if location is None:
+            raise KeyError(f"no location with Stocky id {stocky_location_id}")
+        adjustment.location = location
+        adjustment.updated_at = truncate(updated, TICKS_PER_MS)
+        for item in adjustment.items:
+            item.location = location
+        return adjustment
+
     def _level(self, item: StockyItem) -> int:
         key = (item.location.index, item.variant.index)
         if key not in self._levels:

@@ -1,8 +1,8 @@
 """Assets the DAGs emit, one per dataset; downstream DAGs schedule on them.
 
 Each event's extra carries `dt`, the partition `uri` and its row counts. The Stocky extract's
-events also carry `facts_rebuild_dts`: earlier days whose facts lack an adjustment that this
-run brought into the lake (the facts DAG rebuilds them too).
+events also carry `facts_rebuild_dts`: other days whose facts lack an adjustment that has
+landed since, or carry an older version of one that changed (the facts DAG rebuilds them too).
 """
 
 from __future__ import annotations

@@ -9,10 +9,13 @@ that shop's raw partitions of the day, of both sources (Haravan only for a shop 
 4. Write pass: the raw files are streamed in batches, flattened, filtered to the winners,
    checked and written; memory is bounded by a batch plus the key columns, not the partition.
 5. The checks gate the commit: a failure aborts the writer and the old partition stays.
+6. After the commit, the day leaves the index's rebuild requests (`rebuild_dts`) of the
+   adjustments it was built with (`lake.stocky_index.clear_rebuilt`).
 
-Stocky items take their adjustment from the same day's raw partition, else from the lake's
-index of Stocky adjustments (`lake.stocky_index`, any raw day): `adjustment_missing` is true
-only for an adjustment the lake does not hold at all.
+Stocky items take their adjustment at its newest version in the lake: the newer of the same
+day's raw partition and the lake's index of Stocky adjustments (`lake.stocky_index`, any raw
+day), so a day's facts carry an adjustment's latest location and reason however late it
+changed; `adjustment_missing` is true only for an adjustment the lake does not hold at all.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from include.inventory_lake.lake.partition_reader import (
     read_markers,
 )
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
-from include.inventory_lake.lake.stocky_index import index_uri, read_index
+from include.inventory_lake.lake.stocky_index import clear_rebuilt, index_uri, read_index
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.schemas import facts, haravan, stocky
 from include.inventory_lake.settings import (
@@ -184,17 +187,22 @@ def build_facts_partition(
                 },
             }
             committed = writer.commit({"sources": report.sources, "checks_passed": list(CHECKS)})
+    if stocky_raws:
+        clear_rebuilt(s3, lake, dt, index)
     log.info("facts shop=%s dt=%s: %s", lake.shop, dt, report.sources)
     return committed, report
 
 
 def stocky_lookup(same_day: pa.Table, indexed: pa.Table) -> tuple[pa.Table, pa.Array]:
-    """The day's adjustments, then every other adjustment the lake's index holds; and the ids
-    that only the index supplied."""
-    same_day_ids = same_day.column("id").combine_chunks()
-    others = indexed.filter(pc.invert(pc.is_in(indexed.column("id"), value_set=same_day_ids)))
-    lookup = pa.concat_tables([same_day.cast(indexed.schema), others])
-    return lookup, others.column("id").combine_chunks()
+    """Every adjustment at its newest version, from the day's raw adjustments or the lake's
+    index (a tie goes to the day's); and the ids whose version the index supplied."""
+    combined = pa.concat_tables([indexed, same_day.cast(indexed.schema)])
+    keep = latest_per_key(
+        combined.column("id").combine_chunks(), combined.column("updated_at").combine_chunks()
+    )
+    lookup = combined.filter(keep)
+    from_index = keep.slice(0, indexed.num_rows)
+    return lookup, indexed.filter(from_index).column("id").combine_chunks()
 
 
 def plan_haravan(raw: FetchedPartition) -> LinePlan:

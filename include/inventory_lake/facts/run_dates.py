@@ -5,8 +5,8 @@
 2. the `shop` and `dt` in the extra of every asset event that triggered the run (an
    asset-triggered run may consume several events, e.g. after an extract backfill: it
    processes each shop's day once), plus the days listed in an extra's `facts_rebuild_dts`
-   (the Stocky extract names there the earlier days of its shop whose facts lack an
-   adjustment it just brought into the lake);
+   (the Stocky extract names there the other days of its shop whose facts lack an adjustment
+   that has landed since, or carry an older version of one: `lake.stocky_index`);
 3. the UTC days of the run's data interval (backfills and manual runs without params), for
    each of the run's shops.
 

@@ -3,25 +3,34 @@
 per adjustment id).
 
 Stocky partitions adjustments and items by their own `updated_at`, so an item often lands a
-day before (or after) its adjustment. The facts build looks an item's adjustment up in the same
-day's raw partition first, then here. Two kinds of rows:
+day before (or after) its adjustment, and an adjustment that changes later (moved to another
+location, another reason) lands again on the day of that change. The facts build takes each
+item's adjustment at its newest version in the lake: the newer of the same day's raw partition
+and this index. Each row holds:
 
-- *known* (`raw_dt` set): the facts lookup columns of the adjustment's newest version (newest
-  `updated_at`, ties to the later write) and the raw day that version came from;
-- *awaited* (`raw_dt` null, only `id` and `awaited_by`): raw items referenced the adjustment
-  while the lake did not hold it; `awaited_by` lists those items' raw days, whose facts were
-  therefore built without it.
+- the facts lookup columns of the adjustment's newest version (newest `updated_at`, ties to
+  the later write) and `raw_dt`, the raw day that version came from; an *awaited* adjustment
+  (raw items reference it, the lake does not hold it) has only `id`, `item_dts` and
+  `rebuild_dts`, and `raw_dt` null;
+- `item_dts`: the raw days whose items reference the adjustment, so whose facts used it (or,
+  while it is awaited, lack it);
+- `rebuild_dts`: the days whose facts are stale for this version (the adjustment arrived after
+  them, or changed a column the facts take from it) and have not been rebuilt since.
 
 Each Stocky extract merges its day into the index after committing its raw partitions: a
 read, a merge and a conditional write (If-Match the ETag read, If-None-Match when there is no
 index yet). A write that loses the race re-reads and merges again, so concurrent extracts never
-lose each other's entries. An awaited adjustment that becomes known releases its `awaited_by`
-days: the extract names them in its asset events (`facts_rebuild_dts`) and the facts DAG
-rebuilds them.
+lose each other's entries. When an awaited adjustment becomes known, or a known one's facts
+columns change, its `item_dts` (but the merged day) join its `rebuild_dts`. Every extract names
+all of its shop's `rebuild_dts` in its asset events (`facts_rebuild_dts`), and a day leaves
+`rebuild_dts` only when the facts build of that day clears it (`clear_rebuilt`), after
+committing facts made with that version. A crash between the index write and the events being
+recorded therefore loses nothing: the retry (or the shop's next extract) names the days again.
 
-Without an index (a lake written before it existed) the first extract builds it from every
-committed raw Stocky day and names every day whose items reference an adjustment that is in
-the lake but not in that day's raw adjustments: those facts were built by the same-day rule.
+Without an index (a lake written before it existed), or with an index an earlier version of the
+pipeline wrote (no `item_dts`), the extract builds it from every committed raw Stocky day; every
+day whose items reference an adjustment whose newest version is from another day is to be
+rebuilt: its facts were built from the same day's version, or without one.
 """
 
 from __future__ import annotations
@@ -77,13 +86,24 @@ LOOKUP = pa.schema(
 )
 """The facts lookup's columns (`flatten.stocky_adjustment_lookup`), as the index keeps them."""
 
+FACTS_COLUMNS = tuple(name for name in LOOKUP.names if name not in ("id", "updated_at"))
+"""The columns the facts take from an adjustment: a change to any of them makes the facts of
+the days that used the adjustment stale."""
+
+DAYS = pa.list_(pa.field("item", pa.date32()))
+
 SCHEMA = pa.schema(
     [
         *LOOKUP,
         pa.field("raw_dt", pa.date32()),
-        pa.field("awaited_by", pa.list_(pa.field("item", pa.date32()))),
+        pa.field("item_dts", DAYS),
+        pa.field("rebuild_dts", DAYS),
     ]
 )
+
+EARLIER_SCHEMA = pa.schema([*LOOKUP, pa.field("raw_dt", pa.date32()), pa.field("awaited_by", DAYS)])
+"""The index an earlier version wrote (it did not know which days used an adjustment): read for
+its lookup, rebuilt from the raw days by the next extract."""
 
 
 class IndexSchemaMismatch(ValueError):
@@ -108,6 +128,8 @@ class StoredIndex:
     table: pa.Table
     etag: str | None
     """None: there is no index yet."""
+    earlier: bool = False
+    """Written by an earlier version (`EARLIER_SCHEMA`): its day lists are empty here."""
 
     def known(self) -> pa.Table:
         """The adjustments the lake holds, as a facts lookup table (columns of `LOOKUP`)."""
@@ -118,18 +140,29 @@ def known_rows(index: pa.Table) -> pa.Table:
     return index.filter(pc.is_valid(index.column("raw_dt")))
 
 
+def _empty_days(rows: int) -> pa.Array:
+    return pa.array([[]] * rows, DAYS)
+
+
 def read_index(store: LakeStore, lake: ShopLake) -> StoredIndex:
     """The index and its ETag; an empty index (ETag None) when there is none yet."""
     stored = store.read_versioned(index_key(lake))
     if stored is None:
         return StoredIndex(SCHEMA.empty_table(), None)
     table = pq.read_table(io.BytesIO(stored.body))
-    if not table.schema.equals(SCHEMA, check_metadata=False):
-        raise IndexSchemaMismatch(
-            f"{index_uri(lake)} has columns {table.schema.names} with other types than "
-            f"{SCHEMA.names}; it was written by another version of the pipeline"
+    if table.schema.equals(SCHEMA, check_metadata=False):
+        return StoredIndex(table.cast(SCHEMA), stored.etag)
+    if table.schema.equals(EARLIER_SCHEMA, check_metadata=False):
+        rows = table.num_rows
+        earlier = table.drop_columns(["awaited_by"]).append_column(
+            SCHEMA.field("item_dts"), _empty_days(rows)
         )
-    return StoredIndex(table.cast(SCHEMA), stored.etag)
+        earlier = earlier.append_column(SCHEMA.field("rebuild_dts"), _empty_days(rows))
+        return StoredIndex(earlier.cast(SCHEMA), stored.etag, earlier=True)
+    raise IndexSchemaMismatch(
+        f"{index_uri(lake)} has columns {table.schema.names} with other types than "
+        f"{SCHEMA.names}; it was written by another version of the pipeline"
+    )
 
 
 def day_entries(adjustments: pa.Table, dt: date) -> pa.Table:
@@ -140,61 +173,120 @@ def day_entries(adjustments: pa.Table, dt: date) -> pa.Table:
         [
             *lookup.columns,
             pa.repeat(pa.scalar(dt, pa.date32()), rows),
-            pa.nulls(rows, SCHEMA.field("awaited_by").type),
+            _empty_days(rows),
+            _empty_days(rows),
         ],
         schema=SCHEMA,
     )
+
+
+def pending_days(index: pa.Table) -> list[date]:
+    """Every day some row of the index asks to rebuild."""
+    days = pc.unique(pc.list_flatten(index.column("rebuild_dts")))
+    return sorted(day for day in days.to_pylist() if day is not None)
 
 
 @dataclass(frozen=True)
 class Merged:
     table: pa.Table
     rebuild: list[date] = field(default_factory=list)
-    """Days (other than the merged one) whose facts lack an adjustment that is now known."""
+    """Days (other than the merged one) whose facts are stale: every day of `rebuild_dts`."""
+
+
+@dataclass
+class _Days:
+    """One adjustment's day lists while merging (few rows change, so plain Python)."""
+
+    items: set[date]
+    rebuild: set[date]
+
+
+def _facts_values(rows: pa.Table) -> dict[int, tuple[object, ...]]:
+    columns = [rows.column(name).to_pylist() for name in ("id", *FACTS_COLUMNS)]
+    return {values[0]: tuple(values[1:]) for values in zip(*columns, strict=True)}
+
+
+def _day_lists(index: pa.Table, ids: pa.Array) -> dict[int, _Days]:
+    rows = index.filter(pc.is_in(index.column("id"), value_set=ids))
+    return {
+        adjustment_id: _Days(set(items or []), set(rebuild or []))
+        for adjustment_id, items, rebuild in zip(
+            rows.column("id").to_pylist(),
+            rows.column("item_dts").to_pylist(),
+            rows.column("rebuild_dts").to_pylist(),
+            strict=True,
+        )
+    }
 
 
 def merge_day(index: pa.Table, entries: pa.Table, referenced: pa.Array, dt: date) -> Merged:
     """Merge one raw day into the index: its adjustments (`day_entries`) and the adjustment ids
     its items reference. Pure: the same inputs give the same index."""
-    combined = pa.concat_tables([known_rows(index), entries])
+    old_known = known_rows(index)
+    combined = pa.concat_tables([old_known, entries])
     keep = latest_per_key(
         combined.column("id").combine_chunks(), combined.column("updated_at").combine_chunks()
     )
     known = combined.filter(keep)
-    known_ids = known.column("id").combine_chunks()
-
-    # Awaited rows are few (adjustments the lake has not seen yet): plain Python is enough.
-    awaited_rows = index.filter(pc.is_null(index.column("raw_dt")))
-    awaited: dict[int, set[date]] = {
-        adjustment_id: set(days or [])
-        for adjustment_id, days in zip(
-            awaited_rows.column("id").to_pylist(),
-            awaited_rows.column("awaited_by").to_pylist(),
-            strict=True,
-        )
-    }
     refs = pc.unique(pc.drop_null(referenced))
-    for adjustment_id in refs.filter(pc.invert(pc.is_in(refs, value_set=known_ids))).to_pylist():
-        awaited.setdefault(adjustment_id, set()).add(dt)
-    waiting = pa.array(list(awaited), ID)
-    rebuild: set[date] = set()
-    for adjustment_id in waiting.filter(pc.is_in(waiting, value_set=known_ids)).to_pylist():
-        rebuild |= awaited.pop(adjustment_id)
-    rebuild.discard(dt)
+    entry_ids = entries.column("id").combine_chunks()
+    awaited_ids = index.filter(pc.is_null(index.column("raw_dt"))).column("id").combine_chunks()
 
-    ids = sorted(awaited)
-    still_awaited = pa.Table.from_pydict(
+    # Only the rows this day touches change their day lists: its adjustments, the adjustments
+    # its items reference, and awaited adjustments that arrive.
+    touched = pc.unique(pa.concat_arrays([entry_ids, refs.cast(ID)]))
+    days = _day_lists(index, touched)
+    for adjustment_id in touched.to_pylist():
+        days.setdefault(adjustment_id, _Days(set(), set()))
+    before = _facts_values(old_known.filter(pc.is_in(old_known.column("id"), value_set=entry_ids)))
+    after = _facts_values(known.filter(pc.is_in(known.column("id"), value_set=entry_ids)))
+    awaited = set(awaited_ids.to_pylist())
+    for adjustment_id, values in after.items():
+        arrived = adjustment_id in awaited
+        changed = adjustment_id in before and before[adjustment_id] != values
+        if arrived or changed:
+            days[adjustment_id].rebuild |= days[adjustment_id].items - {dt}
+    for adjustment_id in refs.to_pylist():
+        days[adjustment_id].items.add(dt)
+
+    untouched = index.filter(pc.invert(pc.is_in(index.column("id"), value_set=touched)))
+    touched_known = known.filter(pc.is_in(known.column("id"), value_set=touched))
+    still_awaited = sorted(set(days) - set(touched_known.column("id").to_pylist()))
+    table = pa.concat_tables(
+        [
+            known_rows(untouched),
+            _with_days(touched_known, days),
+            _awaited_rows(still_awaited, days),
+            untouched.filter(pc.is_null(untouched.column("raw_dt"))),
+        ]
+    )
+    table = table.sort_by("id").combine_chunks()
+    return Merged(table, [day for day in pending_days(table) if day != dt])
+
+
+def _with_days(rows: pa.Table, days: dict[int, _Days]) -> pa.Table:
+    ids = rows.column("id").to_pylist()
+    return (
+        rows.select([*LOOKUP.names, "raw_dt"])
+        .append_column(
+            SCHEMA.field("item_dts"), pa.array([sorted(days[i].items) for i in ids], DAYS)
+        )
+        .append_column(
+            SCHEMA.field("rebuild_dts"), pa.array([sorted(days[i].rebuild) for i in ids], DAYS)
+        )
+    )
+
+
+def _awaited_rows(ids: list[int], days: dict[int, _Days]) -> pa.Table:
+    return pa.Table.from_pydict(
         {
             **{name: pa.nulls(len(ids), SCHEMA.field(name).type) for name in SCHEMA.names},
             "id": pa.array(ids, ID),
-            "awaited_by": pa.array(
-                [sorted(awaited[i]) for i in ids], SCHEMA.field("awaited_by").type
-            ),
+            "item_dts": pa.array([sorted(days[i].items) for i in ids], DAYS),
+            "rebuild_dts": pa.array([sorted(days[i].rebuild) for i in ids], DAYS),
         },
         schema=SCHEMA,
     )
-    table = pa.concat_tables([known, still_awaited]).sort_by("id").combine_chunks()
-    return Merged(table, sorted(rebuild))
 
 
 def _committed_days(store: LakeStore, lake: ShopLake) -> list[date]:
@@ -230,10 +322,11 @@ def _read_raw_day(s3: S3Client, lake: ShopLake, dt: date) -> tuple[pa.Table, pa.
 def bootstrap(
     s3: S3Client, lake: ShopLake, dt: date, entries: pa.Table, referenced: pa.Array
 ) -> Merged:
-    """The index from every committed raw Stocky day (the day `dt` from the given rows), and
-    the days whose facts the same-day rule left without an adjustment that the lake holds."""
+    """The index from every committed raw Stocky day (the day `dt` from the given rows). Facts
+    built without this index took an item's adjustment from the same day, if at all: every day
+    whose items reference an adjustment whose newest version is from another day is stale."""
     index = SCHEMA.empty_table()
-    same_day_misses: list[tuple[date, pa.Array]] = []
+    days = 0
     for day in sorted({*_committed_days(LakeStore(s3, lake.root.bucket), lake), dt}):
         if day == dt:
             day_rows, day_refs = entries, referenced
@@ -243,17 +336,18 @@ def bootstrap(
                 continue
             day_rows, day_refs = day_entries(raw[0], day), raw[1]
         index = merge_day(index, day_rows, day_refs, day).table
-        refs = pc.unique(pc.drop_null(day_refs))
-        day_ids = day_rows.column("id").combine_chunks()
-        same_day_misses.append((day, refs.filter(pc.invert(pc.is_in(refs, value_set=day_ids)))))
-    known_ids = known_rows(index).column("id").combine_chunks()
+        days += 1
+    ids = index.column("id").to_pylist()
+    raw_dts = index.column("raw_dt").to_pylist()
     rebuild = [
-        day
-        for day, misses in same_day_misses
-        if day != dt and pc.any(pc.is_in(misses, value_set=known_ids)).as_py()
+        sorted(set(items or []) - {raw_dt, dt}) if raw_dt is not None else []
+        for items, raw_dt in zip(index.column("item_dts").to_pylist(), raw_dts, strict=True)
     ]
-    log.info("built the Stocky adjustment index from %d raw day(s)", len(same_day_misses))
-    return Merged(index, rebuild)
+    index = index.set_column(
+        SCHEMA.get_field_index("rebuild_dts"), SCHEMA.field("rebuild_dts"), pa.array(rebuild, DAYS)
+    )
+    log.info("built the Stocky adjustment index from %d raw day(s), %d ids", days, len(ids))
+    return Merged(index, [day for day in pending_days(index) if day != dt])
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
@@ -285,24 +379,16 @@ def update_index(
     conditional write, re-reading and merging again whenever another writer got there first.
     `after_read` is called between the read and the write (tests use it to force a race)."""
     store = LakeStore(s3, lake.root.bucket)
-    key = index_key(lake)
     entries = day_entries(adjustments, dt)
     for attempt in range(1, attempts + 1):
         current = read_index(store, lake)
-        if current.etag is None:
+        if current.etag is None or current.earlier:
             merged = bootstrap(s3, lake, dt, entries, referenced)
         else:
             merged = merge_day(current.table, entries, referenced, dt)
         if after_read is not None:
             after_read()
-        body = _parquet_bytes(merged.table)
-        try:
-            store.put_bytes(key, body, if_match=current.etag, if_none_match=current.etag is None)
-        except WriteConflict:
-            log.info(
-                "the index changed while merging dt=%s (attempt %d): merging again", dt, attempt
-            )
-            time.sleep(random.uniform(0, 0.05 * 2**attempt))  # de-synchronise the writers
+        if not _write(store, lake, merged.table, current, f"merging dt={dt}", attempt):
             continue
         awaited = pc.sum(pc.is_null(merged.table.column("raw_dt"))).as_py() or 0
         update = IndexUpdate(
@@ -317,3 +403,81 @@ def update_index(
     raise IndexContention(
         f"{index_uri(lake)}: {attempts} attempts to merge dt={dt} all lost to other writers"
     )
+
+
+def _write(
+    store: LakeStore, lake: ShopLake, table: pa.Table, over: StoredIndex, what: str, attempt: int
+) -> bool:
+    """Write the index over the version read; False when another writer got there first."""
+    try:
+        store.put_bytes(
+            index_key(lake), _parquet_bytes(table), if_match=over.etag, if_none_match=not over.etag
+        )
+    except WriteConflict:
+        log.info("the index changed while %s (attempt %d): again", what, attempt)
+        time.sleep(random.uniform(0, 0.05 * 2**attempt))  # de-synchronise the writers
+        return False
+    return True
+
+
+def _versions(index: pa.Table) -> dict[int, tuple[object, ...]]:
+    rows = known_rows(index)
+    columns = [rows.column(name).to_pylist() for name in ("id", *LOOKUP.names[1:], "raw_dt")]
+    return {values[0]: tuple(values[1:]) for values in zip(*columns, strict=True)}
+
+
+def clear_rebuilt(
+    s3: S3Client, lake: ShopLake, dt: date, used: StoredIndex, *, attempts: int = MAX_ATTEMPTS
+) -> list[int]:
+    """After day `dt`'s facts were committed from index version `used`: `dt` leaves the
+    `rebuild_dts` of every adjustment still at the version the build used (a row that changed
+    since asks for the day again, and keeps it). Returns the adjustment ids cleared; writes
+    only when there is something to clear. Contention leaves the requests in place (the next
+    extract names the day again): it is logged, not raised."""
+    if used.etag is None or used.earlier:
+        return []
+    store = LakeStore(s3, lake.root.bucket)
+    seen = _versions(used.table)
+    for attempt in range(1, attempts + 1):
+        current = read_index(store, lake)
+        if current.etag is None or current.earlier:
+            return []
+        table = current.table
+        ids = table.column("id").to_pylist()
+        rebuild = table.column("rebuild_dts").to_pylist()
+        now = _versions(table)
+        cleared = [
+            adjustment_id
+            for adjustment_id, days in zip(ids, rebuild, strict=True)
+            if dt in (days or [])
+            and adjustment_id in seen
+            and now.get(adjustment_id) == seen[adjustment_id]
+        ]
+        if not cleared:
+            return []
+        done = set(cleared)
+        remaining = [
+            [day for day in days or [] if day != dt] if adjustment_id in done else days
+            for adjustment_id, days in zip(ids, rebuild, strict=True)
+        ]
+        table = table.set_column(
+            SCHEMA.get_field_index("rebuild_dts"),
+            SCHEMA.field("rebuild_dts"),
+            pa.array(remaining, DAYS),
+        )
+        if _write(store, lake, table, current, f"clearing the rebuilt dt={dt}", attempt):
+            log.info(
+                "dt=%s rebuilt: cleared from %d adjustment(s) of %s",
+                dt,
+                len(cleared),
+                index_uri(lake),
+            )
+            return cleared
+    log.warning(
+        "%s: %d attempts to clear the rebuilt dt=%s all lost to other writers; the next extract "
+        "asks for its rebuild again",
+        index_uri(lake),
+        attempts,
+        dt,
+    )
+    return []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import requests
+
 from tests.devtools.emulator.helpers import (
     END,
     STOCKY_ADJUSTMENTS,
@@ -158,3 +160,29 @@ def test_perform_adjusts_pending_items_now(emu: EmulatorClient) -> None:
     rest = emu.admin_post("stocky/perform")
     assert rest["performed"] == len(pending) - len(target_items)
     assert _items(emu, status="not adjusted", limit=250) == []
+
+
+def test_move_puts_an_adjustment_at_another_location_on_the_given_day(
+    emu: EmulatorClient,
+) -> None:
+    adjustment = _adjustments(emu, limit=1)[0]
+    locations = emu.admin_get("catalog")["locations"]
+    other = next(loc for loc in locations if loc["stocky_id"] != adjustment["location"]["id"])
+    changed_at = "2026-01-02T12:00:00"
+
+    moved = emu.admin_post(
+        "stocky/move",
+        {"id": adjustment["id"], "location_id": other["stocky_id"], "updated_at": changed_at},
+    )
+
+    shown = emu.stocky(f"/api/v2/stock_adjustments/{adjustment['id']}.json").json()
+    assert shown["stock_adjustment"] == moved
+    assert moved["location"] == {"id": other["stocky_id"], "shopify_id": other["shopify_id"]}
+    assert moved["updated_at"].startswith(changed_at)
+    assert adjustment["id"] in [a["id"] for a in _adjustments(emu, updated_since=changed_at)]
+    unknown = requests.post(
+        f"{emu.url}/_admin/stocky/move",
+        json={"id": 1, "location_id": other["stocky_id"], "updated_at": changed_at},
+        timeout=10,
+    )
+    assert unknown.status_code == 404 and "no Stocky adjustment 1" in unknown.text

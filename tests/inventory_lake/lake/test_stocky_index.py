@@ -4,16 +4,20 @@ before the index gets one built from its raw days."""
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from include.inventory_lake.lake.location import LakeRoot, ShopLake
 from include.inventory_lake.lake.stocky_index import (
+    EARLIER_SCHEMA,
+    clear_rebuilt,
     index_key,
     read_index,
     update_index,
@@ -65,17 +69,53 @@ def test_a_late_adjustment_releases_the_day_that_awaited_it(
         s3.client(), shop_lake, DAY, adjustments(stocky_adjustment(101, at(DAY, 9))), ids(101, 102)
     )
     assert (first.known, first.awaited, first.rebuild) == (1, 1, [])
-    assert indexed(s3, shop_lake)[102]["awaited_by"] == [DAY]
+    assert indexed(s3, shop_lake)[102]["item_dts"] == [DAY]
 
     later = adjustments(stocky_adjustment(102, at(NEXT, 1), reason="Theft"))
     second = update_index(s3.client(), shop_lake, NEXT, later, ids(None))
     assert (second.known, second.awaited, second.rebuild) == (2, 0, [DAY])
     entry = indexed(s3, shop_lake)[102]
     assert (entry["reason"], entry["location_id"], entry["raw_dt"]) == ("Theft", 11, NEXT)
-    assert entry["awaited_by"] is None
+    assert (entry["item_dts"], entry["rebuild_dts"]) == ([DAY], [DAY])
 
     again = update_index(s3.client(), shop_lake, NEXT, later, ids(None))
-    assert again.rebuild == [], "a day is released once"
+    assert again.rebuild == [DAY], "asked again until DAY's facts are rebuilt (a lost event)"
+    rebuilt = read_index(LakeStore(s3.client(), shop_lake.root.bucket), shop_lake)
+    assert clear_rebuilt(s3.client(), shop_lake, DAY, rebuilt) == [102]
+    assert update_index(s3.client(), shop_lake, NEXT, later, ids(None)).rebuild == []
+    assert indexed(s3, shop_lake)[102]["rebuild_dts"] == []
+
+
+def test_an_adjustment_that_moves_asks_to_rebuild_every_day_that_used_it(
+    lake: tuple[S3Server, ShopLake],
+) -> None:
+    """Fails with an index that only knows awaited days: d1's facts keep the old location."""
+    s3, shop_lake = lake
+    d0, d1, d2, d3 = (DAY + timedelta(days=offset) for offset in range(4))
+    update_index(s3.client(), shop_lake, d0, adjustments(stocky_adjustment(101, at(d0, 9))), ids())
+    assert update_index(s3.client(), shop_lake, d1, adjustments(), ids(101)).rebuild == []
+    created = at(d0, 9)
+    touched = adjustments(stocky_adjustment(101, at(d2, 9), created_at=created))
+    assert update_index(s3.client(), shop_lake, d2, touched, ids()).rebuild == [], (
+        "a change of updated_at alone leaves the facts as they are"
+    )
+    moved = stocky_adjustment(
+        101, at(d3, 9), created_at=created, location={"id": 22, "shopify_id": 62}
+    )
+    update = update_index(s3.client(), shop_lake, d3, adjustments(moved), ids(101))
+    assert update.rebuild == [d1], "d3's own event builds d3"
+    entry = indexed(s3, shop_lake)[101]
+    assert (entry["location_id"], entry["raw_dt"], entry["item_dts"]) == (22, d3, [d1, d3])
+
+    stale = read_index(LakeStore(s3.client(), shop_lake.root.bucket), shop_lake)
+    reasoned = stocky_adjustment(
+        101, at(d3, 10), created_at=created, location={"id": 22, "shopify_id": 62}, reason="Theft"
+    )
+    update_index(s3.client(), shop_lake, d3, adjustments(reasoned), ids(101))
+    assert clear_rebuilt(s3.client(), shop_lake, d1, stale) == [], (
+        "a build made before the reason changed does not answer the request it made"
+    )
+    assert indexed(s3, shop_lake)[101]["rebuild_dts"] == [d1]
 
 
 def test_the_newest_version_of_an_adjustment_wins_whatever_the_order_of_the_days(
@@ -141,4 +181,25 @@ def test_a_lake_without_an_index_gets_one_from_its_raw_days_and_names_their_days
     entries = indexed(s3, shop_lake)
     assert sorted(entries) == [102, 103, 999]
     assert entries[102]["raw_dt"] == DAY
-    assert entries[999]["raw_dt"] is None and entries[999]["awaited_by"] == [DAY]
+    assert entries[999]["raw_dt"] is None and entries[999]["item_dts"] == [DAY]
+
+
+def test_an_index_an_earlier_version_wrote_is_rebuilt_from_the_raw_days(
+    lake: tuple[S3Server, ShopLake],
+) -> None:
+    s3, shop_lake = lake
+    write_raw_day(s3.client(), shop_lake, DAY, (), [stocky_adjustment(102, at(DAY, 9))], [])
+    earlier = pa.Table.from_pylist(
+        [{"id": 102, "raw_dt": DAY, "awaited_by": None}], schema=EARLIER_SCHEMA
+    )
+    sink = io.BytesIO()
+    pq.write_table(earlier, sink)
+    s3.client().put_object(Bucket=s3.bucket, Key=index_key(shop_lake), Body=sink.getvalue())
+    store = LakeStore(s3.client(), shop_lake.root.bucket)
+    assert read_index(store, shop_lake).known().column("id").to_pylist() == [102]
+
+    items = ids(102)
+    update = update_index(s3.client(), shop_lake, NEXT, adjustments(), items)
+    assert update.rebuild == [], "NEXT's own event builds NEXT"
+    entry = indexed(s3, shop_lake)[102]
+    assert (entry["reason"], entry["item_dts"]) == ("Damaged", [NEXT])
