@@ -44,6 +44,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"hooks", "connection_fields", "shop_stores"}),
     # What the tasks do.
     frozenset({"extract", "facts", "push", "warehouse"}),
+    # One-off migrations of the lake between layouts, run by an operator.
+    frozenset({"migrations"}),
     # The UI page and what every DAG shares.
     frozenset({"ui", "dag_defaults"}),
     # What Airflow loads: the DAG files and the plugins.

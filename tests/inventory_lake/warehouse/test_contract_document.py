@@ -101,7 +101,7 @@ def test_version_path_assets_and_checks_match_the_code() -> None:
     assert re.search(rf"^\| {re.escape(facts.CONTRACT_VERSION)} \|", TEXT, flags=re.MULTILINE)
     assert facts.LINES.metadata[b"contract_version"].decode() == facts.CONTRACT_VERSION
     assert f"s3://<lake>/{FACTS_LINES_PATH}/shop=<shop>/dt=YYYY-MM-DD/" in TEXT
-    assert "python -m include.inventory_lake.lake.shop_migration" in section(
+    assert "python -m include.inventory_lake.migrations.shops_v2" in section(
         "## Migrating from 1.x"
     )
     for asset in (assets.FACTS_ADJUSTMENT_LINES, assets.WAREHOUSE_ADJUSTMENT_LINES):

@@ -1,7 +1,7 @@
 """Move a single-shop lake (layout 1.x: `<dataset>/dt=…/`) to the per-shop layout of warehouse
 contract 2.0 (`<dataset>/shop=<id>/dt=…/`), in one command:
 
-    python -m include.inventory_lake.lake.shop_migration [--shop default] [--dry-run]
+    python -m include.inventory_lake.migrations.shops_v2 [--shop default] [--dry-run]
 
 It reaches the lake as the tasks do: the `aws_default` connection and the `inventory_lake_uri`
 Variable, from AIRFLOW_CONN_AWS_DEFAULT / AIRFLOW_VAR_INVENTORY_LAKE_URI, a secrets backend or
@@ -544,7 +544,7 @@ def migrate(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m include.inventory_lake.lake.shop_migration",
+        prog="python -m include.inventory_lake.migrations.shops_v2",
         description="Move a single-shop lake (contract 1.x) to the per-shop layout (2.0).",
     )
     parser.add_argument(
