@@ -52,14 +52,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"dags", "plugins"}),
 )
 
-# Imports that run up the layers today, each to be removed by issue 22 (then delete the entry).
-KNOWN_UP_IMPORTS = frozenset(
-    {
-        # The Stocky index dedupes and flattens items with the facts' own code.
-        (f"{PACKAGE}.lake.stocky_index", f"{PACKAGE}.facts.dedupe"),
-        (f"{PACKAGE}.lake.stocky_index", f"{PACKAGE}.facts.flatten"),
-    }
-)
+# Imports that run up the layers today, each to be removed (then delete the entry).
+KNOWN_UP_IMPORTS: frozenset[tuple[str, str]] = frozenset()
 
 TOP_FOLDERS = ("dags", "plugins")
 
