@@ -25,6 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset(
         {
             "settings",
+            "checksums",
             "schemas",
             "failures",
             "assets",

@@ -34,7 +34,6 @@ second run of a finished migration changes nothing:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import os
 import sys
@@ -49,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from include.inventory_lake.checksums import bytes_sha256, file_sha256
 from include.inventory_lake.lake.location import (
     DATA_FILE,
     MARKER_FILE,
@@ -60,7 +60,7 @@ from include.inventory_lake.lake.location import (
     shop_of_folder,
 )
 from include.inventory_lake.lake.partition_writer import ROW_GROUP_ROWS
-from include.inventory_lake.lake.store import LakeStore, WriteConflict, file_sha256, is_missing
+from include.inventory_lake.lake.store import LakeStore, WriteConflict, is_missing
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,
@@ -336,7 +336,7 @@ def plan_migration(store: LakeStore, root: LakeRoot, shop: str) -> Plan:
         moved = store.read_bytes(destination_key)
         if moved is None:
             plan.index = IndexStep(Action.MOVE, source_key, destination_key)
-        elif _sha(moved) == _sha(source):
+        elif bytes_sha256(moved) == bytes_sha256(source):
             plan.index = IndexStep(Action.FINISH, source_key, destination_key)
         else:
             plan.conflicts.append(
@@ -344,10 +344,6 @@ def plan_migration(store: LakeStore, root: LakeRoot, shop: str) -> Plan:
                 f"s3://{root.bucket}/{source_key}"
             )
     return plan
-
-
-def _sha(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
 
 
 # --- execution ------------------------------------------------------------------------------

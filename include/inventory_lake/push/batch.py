@@ -21,12 +21,12 @@ so the ledgers of a lake written before shops keep matching its batches.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from include.inventory_lake.checksums import bytes_sha256
 from include.inventory_lake.push.validation import LEGACY_MARKER_PREFIX, MARKER_PREFIX, SetLine
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
@@ -52,14 +52,14 @@ def content_sha256(lines: Iterable[SetLine], shop_id: str = DEFAULT_SHOP_ID) -> 
     content: object = canonical
     if shop_id != DEFAULT_SHOP_ID:
         content = {"shop": shop_id, "lines": canonical}
-    return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+    return bytes_sha256(json.dumps(content, separators=(",", ":")).encode())
 
 
 def batch_id_for(content_sha: str, *, forced_by_run: str | None = None) -> str:
     base = content_sha[:CONTENT_ID_CHARS]
     if forced_by_run is None:
         return base
-    return f"{base}-f{hashlib.sha256(forced_by_run.encode()).hexdigest()[:8]}"
+    return f"{base}-f{bytes_sha256(forced_by_run.encode())[:8]}"
 
 
 def content_prefix(batch_id: str) -> str:

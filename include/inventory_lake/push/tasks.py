@@ -12,12 +12,12 @@ connection, so a shop whose connection fails fails its own files only.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from include.inventory_lake.checksums import bytes_sha256
 from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.http.errors import ApiPermanentError, MalformedResponseError
 from include.inventory_lake.lake.store import LakeStore
@@ -148,7 +148,7 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
     sub = staged.folder if shop is None else archive_folder(shop.id)
     placement = [] if staged.misplaced is None else [Problem(None, None, None, staged.misplaced)]
     if staged.size > MAX_FILE_BYTES:  # refused unread: a huge file must not exhaust the worker
-        stand_in = hashlib.sha256(f"{staged.key}:{staged.etag}".encode()).hexdigest()
+        stand_in = bytes_sha256(f"{staged.key}:{staged.etag}".encode())
         source = SourceFile(staged.key, staged.name, staged.etag, stand_in)
         too_big = f"the file has {staged.size:,} bytes; files above {MAX_FILE_BYTES:,} are not read"
         problems = [*placement, Problem(None, None, None, too_big)]
@@ -158,9 +158,7 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
         _skip(f"{staged.key} is gone (moved by another run or by a person)")
     body = read.body
     read_s3(layout.uri(staged.key), size=len(body))
-    source = SourceFile(
-        staged.key, staged.name, read.etag.strip('"'), hashlib.sha256(body).hexdigest()
-    )
+    source = SourceFile(staged.key, staged.name, read.etag.strip('"'), bytes_sha256(body))
     checked = read_and_validate(source.name, body, max_lines=options.max_lines)
     if placement or checked.problems:  # all at once: the place, then what the file holds
         problems = [*placement, *checked.problems]
