@@ -26,7 +26,7 @@ import requests
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.batch import batch_id_for, content_sha256
 from include.inventory_lake.push.claim import SourceFile, claim_batch
-from include.inventory_lake.push.finalize import finalize_batch
+from include.inventory_lake.push.finalize import finish_done_batch
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger
 from include.inventory_lake.push.options import PushOptions
@@ -129,8 +129,8 @@ def push_file(emulator_url: str, s3_url: str) -> dict[str, Any]:
         api = client.summary()
 
     mark = time.perf_counter()
-    stored = finalize_batch(
-        s3, layout, ledger, stored, read_plan(s3, layout, batch_id), run_id=RUN_ID, kind="done"
+    stored = finish_done_batch(
+        s3, layout, ledger, stored, read_plan(s3, layout, batch_id), run_id=RUN_ID
     )
     phases["audit_move_s"] = time.perf_counter() - mark
     phases["total_s"] = time.perf_counter() - started

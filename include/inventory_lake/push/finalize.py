@@ -2,7 +2,7 @@
 audit rows and the ledger's final status.
 
 A batch that is done must end with its file in `processed/`: when that move fails (the file
-was deleted, moved or replaced after it was read) `finalize_batch` raises `SourceNotMoved`
+was deleted, moved or replaced after it was read) `finish_done_batch` raises `SourceNotMoved`
 after the audit is written, and the ledger keeps the batch `sent`, so nothing is lost or sent
 again. A withdrawn batch has no file to move: it gets its audit rows and a report only.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.lineage.recorder import wrote_s3
@@ -160,7 +160,7 @@ def withdrawn_problems(
     return [Problem(None, None, None, f"{why}; {what}")]
 
 
-def finalize_batch(
+def _audit(
     s3: S3Client,
     layout: PushLayout,
     ledger: Ledger,
@@ -168,38 +168,92 @@ def finalize_batch(
     plan: Plan,
     *,
     run_id: str,
-    kind: Literal["done", "declined", "failed", "withdrawn"],
-    problems: Sequence[Problem] = (),
-) -> StoredBatch:
-    """Audit every line, then move the file (processed/ when done, else rejected/ + report;
-    a withdrawn batch's file is gone or replaced: its report only)."""
+    unsent: Unsent,
+) -> dict[int, ChunkDocument]:
+    """Write the audit rows of every line of the batch; the requests' outcomes."""
     outcomes = ledger.chunk_outcomes()
-    unsent: Unsent = kind if kind in ("declined", "withdrawn") else "not_sent"
     rows = audit_rows(
         stored.batch, plan, outcomes, run_id=run_id, recorded_at=datetime.now(UTC), unsent=unsent
     )
     write_audit(s3, layout, stored.batch, rows)
+    return outcomes
+
+
+def finish_done_batch(
+    s3: S3Client,
+    layout: PushLayout,
+    ledger: Ledger,
+    stored: StoredBatch,
+    plan: Plan,
+    *,
+    run_id: str,
+) -> StoredBatch:
+    """A batch whose every request was applied: audit every line, move the file to
+    processed/, then record the batch done."""
+    _audit(s3, layout, ledger, stored, plan, run_id=run_id, unsent="not_sent")
     source = stored.batch.source
+    store = LakeStore(s3, layout.root.bucket)
+    destination = layout.processed_key(
+        source.name, source.sha256, archive_folder(stored.batch.shop)
+    )
+    if not store.move(source.key, destination, source.etag):
+        raise SourceNotMoved(
+            f"batch {stored.batch.batch_id}: every request was applied and the audit is "
+            f"written, but {source.key} could not be moved to processed/: "
+            f"{_gone_or_replaced(store, source)}. The ledger keeps the batch sent; to "
+            "finish it, upload the same content to approved/ again: the next run records "
+            "it and sends nothing"
+        )
+    wrote_s3(layout.uri(destination))
+    return ledger.save(stored, stored.batch.finish(run_id))
+
+
+def reject_declined_batch(
+    s3: S3Client,
+    layout: PushLayout,
+    ledger: Ledger,
+    stored: StoredBatch,
+    plan: Plan,
+    *,
+    run_id: str,
+    problems: Sequence[Problem],
+) -> None:
+    """A batch a person declined: audit its lines as declined, move the file to rejected/
+    with a report of `problems`."""
+    _audit(s3, layout, ledger, stored, plan, run_id=run_id, unsent="declined")
     sub = archive_folder(stored.batch.shop)
-    if kind == "done":
-        store = LakeStore(s3, layout.root.bucket)
-        destination = layout.processed_key(source.name, source.sha256, sub)
-        if not store.move(source.key, destination, source.etag):
-            raise SourceNotMoved(
-                f"batch {stored.batch.batch_id}: every request was applied and the audit is "
-                f"written, but {source.key} could not be moved to processed/: "
-                f"{_gone_or_replaced(store, source)}. The ledger keeps the batch sent; to "
-                "finish it, upload the same content to approved/ again: the next run records "
-                "it and sends nothing"
-            )
-        wrote_s3(layout.uri(destination))
-        return ledger.save(stored, stored.batch.finish(run_id))
-    if kind == "withdrawn":
-        problems = [*problems, *withdrawn_problems(stored.batch, plan, outcomes)]
-        key = write_report(s3, layout, source, problems, sub)
-        log.warning("batch %s withdrawn: %s", stored.batch.batch_id, layout.uri(key))
-        return stored
-    if kind == "failed":
-        problems = [*problems, *refused_problems(plan, outcomes)]
-    reject_file(s3, layout, source, problems, dry_run=False, sub=sub)
-    return stored
+    reject_file(s3, layout, stored.batch.source, problems, dry_run=False, sub=sub)
+
+
+def reject_refused_batch(
+    s3: S3Client,
+    layout: PushLayout,
+    ledger: Ledger,
+    stored: StoredBatch,
+    plan: Plan,
+    *,
+    run_id: str,
+) -> None:
+    """A batch Haravan refused a request of: audit every line, move the file to rejected/
+    with a report of the refused request and of what was applied before it."""
+    outcomes = _audit(s3, layout, ledger, stored, plan, run_id=run_id, unsent="not_sent")
+    problems = refused_problems(plan, outcomes)
+    sub = archive_folder(stored.batch.shop)
+    reject_file(s3, layout, stored.batch.source, problems, dry_run=False, sub=sub)
+
+
+def report_withdrawn_batch(
+    s3: S3Client,
+    layout: PushLayout,
+    ledger: Ledger,
+    stored: StoredBatch,
+    plan: Plan,
+    *,
+    run_id: str,
+) -> None:
+    """A withdrawn batch (its file is gone or replaced): audit its lines, write its report
+    to rejected/; there is no file to move."""
+    outcomes = _audit(s3, layout, ledger, stored, plan, run_id=run_id, unsent="withdrawn")
+    problems = withdrawn_problems(stored.batch, plan, outcomes)
+    key = write_report(s3, layout, stored.batch.source, problems, archive_folder(stored.batch.shop))
+    log.warning("batch %s withdrawn: %s", stored.batch.batch_id, layout.uri(key))
