@@ -149,7 +149,7 @@ class IndexStep:
 
 
 @dataclass
-class Plan:
+class MigrationPlan:
     root: LakeRoot
     shop: str
     partitions: list[PartitionStep] = field(default_factory=list)
@@ -305,9 +305,9 @@ def _classify(
     return Action.FINISH if same_bytes else None
 
 
-def plan_migration(store: LakeStore, root: LakeRoot, shop: str) -> Plan:
+def plan_migration(store: LakeStore, root: LakeRoot, shop: str) -> MigrationPlan:
     """What the migration would do, from what the lake holds now; writes nothing."""
-    plan = Plan(root, shop)
+    plan = MigrationPlan(root, shop)
     for dataset in DATASETS:
         for dt in _v1_days(store, root, dataset, plan.left_alone):
             prefix = v1_prefix(root, dataset, dt)
@@ -379,7 +379,7 @@ def rewrite_facts_file(source: Path, destination: Path, shop: str) -> int:
 
 
 class _Migrator:
-    def __init__(self, store: LakeStore, plan: Plan) -> None:
+    def __init__(self, store: LakeStore, plan: MigrationPlan) -> None:
         self.store = store
         self.plan = plan
         self.relocate = uri_relocator(plan.root, plan.shop)

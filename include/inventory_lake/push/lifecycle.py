@@ -38,7 +38,7 @@ from typing import Any, Literal, get_args
 from include.inventory_lake.schemas.push import LEDGER_FORMAT, BatchDocument, BatchStatus
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
-Decision = Literal["approved", "declined"]
+ApprovalDecision = Literal["approved", "declined"]
 
 # Once a request may have been sent, the stored plan is the only plan: it is never remade.
 PLAN_LOCKED: frozenset[BatchStatus] = frozenset({"sending", "sent", "failed", "done"})
@@ -71,7 +71,7 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class Approval:
-    decision: Decision
+    decision: ApprovalDecision
     by: str | None
     at: str | None
 
@@ -389,7 +389,7 @@ class Batch:
         raw_approval = doc.get("approval")
         approval = None
         if raw_approval:
-            decision: Decision
+            decision: ApprovalDecision
             if raw_approval.get("decision") == "approved":
                 decision = "approved"
             elif raw_approval.get("decision") == "declined":

@@ -91,7 +91,7 @@ class Unreadable:
 
 
 @dataclass(frozen=True)
-class StagedFile:
+class ListedStagingFile:
     key: str
     stored_name: str
     size: int | None
@@ -118,7 +118,7 @@ class RejectedFile:
     """A refused file and the first rows of its report; when the report could not be read,
     its one row says so (and `report_rows` is 0)."""
 
-    file: StagedFile
+    file: ListedStagingFile
     report_key: str | None
     report: tuple[ReportRow, ...]
     report_rows: int
@@ -232,8 +232,8 @@ class DryRunView:
 @dataclass(frozen=True)
 class PushOverview:
     staging_uri: str
-    pending: tuple[StagedFile, ...]
-    processed: tuple[StagedFile, ...]
+    pending: tuple[ListedStagingFile, ...]
+    processed: tuple[ListedStagingFile, ...]
     rejected: tuple[RejectedFile, ...]
     batches: tuple[BatchView, ...]
     dry_runs: tuple[DryRunView, ...]
@@ -257,9 +257,9 @@ def _shop_in(layout: PushLayout, key: str) -> str | None:
     return None
 
 
-def _staged(layout: PushLayout, obj: StoredObject) -> StagedFile:
+def _staged(layout: PushLayout, obj: StoredObject) -> ListedStagingFile:
     shop = _shop_in(layout, obj.key)
-    return StagedFile(obj.key, file_name(obj.key), obj.size, obj.modified, shop)
+    return ListedStagingFile(obj.key, file_name(obj.key), obj.size, obj.modified, shop)
 
 
 def _folder(store: LakeStore, layout: PushLayout, folder: str) -> list[StoredObject]:
@@ -369,7 +369,7 @@ def _rejected_file(store: LakeStore, layout: PushLayout, refusal: _Refusal) -> R
     staged = (
         _staged(layout, refusal.file)
         if refusal.file
-        else StagedFile(
+        else ListedStagingFile(
             refusal.file_key,
             file_name(refusal.file_key),
             None,
