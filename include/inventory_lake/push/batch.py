@@ -1,4 +1,5 @@
-"""Batch ids and the note marker that ties every created adjustment back to its batch and chunk.
+"""Batch ids and the note marker that ties every created adjustment back to its batch and
+request.
 
 The marker leads the note, `[il <batch_id> <k>/<n>]` then the user's note: Haravan cuts long
 notes short, and a cut that keeps the marker's ASCII characters (at most 37 plus the digits of
@@ -67,21 +68,21 @@ def content_prefix(batch_id: str) -> str:
     return batch_id[:CONTENT_ID_CHARS]
 
 
-def marker(batch_id: str, chunk: int, chunks: int) -> str:
-    return f"{MARKER_PREFIX}{batch_id} {chunk}/{chunks}]"
+def marker(batch_id: str, request: int, requests: int) -> str:
+    return f"{MARKER_PREFIX}{batch_id} {request}/{requests}]"
 
 
-def request_note(user_note: str | None, batch_id: str, chunk: int, chunks: int) -> str:
+def request_note(user_note: str | None, batch_id: str, request: int, requests: int) -> str:
     """The marker, then the user's note: a note cut short only ever loses the user's part."""
-    tag = marker(batch_id, chunk, chunks)
+    tag = marker(batch_id, request, requests)
     return f"{tag} {user_note}" if user_note else tag
 
 
 @dataclass(frozen=True)
 class MarkerRef:
     batch_id: str
-    chunk: int
-    chunks: int
+    request: int
+    requests: int
 
 
 def find_marker(note: str | None) -> MarkerRef | None:

@@ -23,7 +23,7 @@ from include.inventory_lake.push.lifecycle import Batch, SourceFile
 from include.inventory_lake.push.planning import Plan
 from include.inventory_lake.push.report import rejection_report
 from include.inventory_lake.push.validation import Problem
-from include.inventory_lake.schemas.push import ChunkDocument
+from include.inventory_lake.schemas.push import RequestDocument
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -98,32 +98,32 @@ def rejection_message(
     )
 
 
-def _applied(outcomes: dict[int, ChunkDocument]) -> list[int]:
+def _applied(outcomes: dict[int, RequestDocument]) -> list[int]:
     return sorted(n for n, doc in outcomes.items() if doc["status"] == "applied")
 
 
-def _applied_list(outcomes: dict[int, ChunkDocument]) -> str:
+def _applied_list(outcomes: dict[int, RequestDocument]) -> str:
     return ", ".join(
         f"{n} ({outcomes[n]['adjust_number'] or outcomes[n]['adjustment_id']})"
         for n in _applied(outcomes)
     )
 
 
-def refused_problems(plan: Plan, outcomes: dict[int, ChunkDocument]) -> list[Problem]:
-    total = len(plan.chunks)
+def refused_problems(plan: Plan, outcomes: dict[int, RequestDocument]) -> list[Problem]:
+    total = len(plan.requests)
     refused = sorted(n for n, doc in outcomes.items() if doc["status"] == "refused")
     problems: list[Problem] = []
     for number in refused:
-        chunk = plan.chunk(number)
+        request = plan.request(number)
         error = outcomes[number]["error"] or "refused"
         problems += [
             Problem(
                 planned.line.row,
                 None,
                 None,
-                f"request {number}/{total} (location {chunk.location_id}): {error}",
+                f"request {number}/{total} (location {request.location_id}): {error}",
             )
-            for planned in chunk.lines
+            for planned in request.lines
         ]
     numbers = _applied_list(outcomes)
     problems.append(
@@ -140,13 +140,13 @@ def refused_problems(plan: Plan, outcomes: dict[int, ChunkDocument]) -> list[Pro
 
 
 def withdrawn_problems(
-    batch: Batch, plan: Plan, outcomes: dict[int, ChunkDocument]
+    batch: Batch, plan: Plan, outcomes: dict[int, RequestDocument]
 ) -> list[Problem]:
     """The report of a withdrawn batch: why, what was applied before (if anything), what next."""
     why = next((e.detail for e in reversed(batch.events) if e.status == "withdrawn"), "withdrawn")
     applied = _applied(outcomes)
     if applied:
-        unsent = len(plan.chunks) - len(applied)
+        unsent = len(plan.requests) - len(applied)
         what = (
             f"requests applied before and kept: {_applied_list(outcomes)}; the other {unsent} "
             "were not sent. To send the rest, upload the same file to approved/ again: applied "
@@ -169,9 +169,9 @@ def _audit(
     *,
     run_id: str,
     unsent: Unsent,
-) -> dict[int, ChunkDocument]:
+) -> dict[int, RequestDocument]:
     """Write the audit rows of every line of the batch; the requests' outcomes."""
-    outcomes = ledger.chunk_outcomes()
+    outcomes = ledger.request_outcomes()
     rows = audit_rows(
         stored.batch, plan, outcomes, run_id=run_id, recorded_at=datetime.now(UTC), unsent=unsent
     )

@@ -190,7 +190,7 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
         content_sha256=content,
         forced=options.force,
         lines=len(lines),
-        chunk_size=options.chunk_size,
+        lines_per_request=options.lines_per_request,
         run_id=run_id,
         run_is_active=owner_run_is_active(context["ti"].get_dagrun_state, context["dag"].dag_id),
         shop=shop.id,
@@ -218,8 +218,8 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
     planned = stored.batch.plan(
         run_id,
         lines=len(plan.lines),
-        chunks=len(plan.chunks),
-        chunk_size=options.chunk_size,
+        requests=len(plan.requests),
+        lines_per_request=options.lines_per_request,
         needs_approval=plan.needs_approval,
         guard_reasons=tuple(plan.guard_reasons),
     )
@@ -278,7 +278,7 @@ def _push(decision: Decision, context: Context) -> Pushed:
         reject_refused_batch(s3, layout, ledger, stored, plan, run_id=run_id)
         _fail(
             f"batch {ledger.batch_id}: Haravan refused request {report.refused['chunk']}/"
-            f"{len(plan.chunks)} ({report.refused['error']}); earlier requests stay applied, "
+            f"{len(plan.requests)} ({report.refused['error']}); earlier requests stay applied, "
             "later ones were not sent; file moved to rejected/ with a report"
         )
     return Pushed(
@@ -297,7 +297,7 @@ def _withdrawn(
     batch = stored.batch
     plan = read_plan(s3, layout, ledger.batch_id, list(batch.guard_reasons))
     report_withdrawn_batch(s3, layout, ledger, stored, plan, run_id=run_id)
-    (why,) = withdrawn_problems(batch, plan, ledger.chunk_outcomes())
+    (why,) = withdrawn_problems(batch, plan, ledger.request_outcomes())
     report = layout.report_key(batch.source.name, batch.source.sha256, archive_folder(batch.shop))
     _fail(f"batch {ledger.batch_id} {why.problem}; report: {layout.uri(report)}")
 
@@ -327,5 +327,5 @@ def _record(pushed: Pushed, run_id: str) -> dict[str, Any]:
         "shop": pushed.shop.id,
         "status": stored.status,
         "lines": len(plan.lines),
-        "requests": len(plan.chunks),
+        "requests": len(plan.requests),
     }

@@ -55,14 +55,15 @@ def sending(s3_server: S3Server) -> Iterator[Sending]:
     layout = PushLayout(LakeRoot(s3_server.bucket))
     put(s3_server, KEY, "location_id,product_id,product_variant_id,quantity\r\n")
     etag = s3.head_object(Bucket=s3_server.bucket, Key=KEY)["ETag"].strip('"')
-    plan = build_plan(BATCH, LINES, {(1, 11): 5, (2, 11): 5}, chunk_size=100, limits=LIMITS)
+    plan = build_plan(BATCH, LINES, {(1, 11): 5, (2, 11): 5}, lines_per_request=100, limits=LIMITS)
     write_plan(s3, layout, plan, dry_run=False)
     ledger = Ledger(s3, layout, BATCH)
     batch = Batch.claim(
         batch_id=BATCH, content_sha256="c" * 64, forced=False,
-        source=SourceFile(KEY, "count.csv", etag, "a" * 64), run_id=RUN, lines=2, chunk_size=100,
+        source=SourceFile(KEY, "count.csv", etag, "a" * 64), run_id=RUN, lines=2,
+        lines_per_request=100,
     ).plan(
-        RUN, lines=2, chunks=2, chunk_size=100, needs_approval=False, guard_reasons=()
+        RUN, lines=2, requests=2, lines_per_request=100, needs_approval=False, guard_reasons=()
     ).start_sending(RUN, attempt="a", watermark=500)  # fmt: skip
     stored = ledger.create(batch)
     record = {
@@ -70,7 +71,7 @@ def sending(s3_server: S3Server) -> Iterator[Sending]:
         "adjust_number": "ADJ501",
         "line_items": [{"product_variant_id": 11, "quantity": 2}],
     }
-    ledger.write_chunk(applied_outcome(BATCH, 1, record, run_id=RUN, found_by="response"))
+    ledger.write_request_outcome(applied_outcome(BATCH, 1, record, run_id=RUN, found_by="response"))
     yield Sending(s3_server, layout, ledger, stored, plan)
     s3_server.empty_bucket()
 
