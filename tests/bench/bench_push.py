@@ -26,7 +26,7 @@ import requests
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.batch import batch_id_for, content_sha256
 from include.inventory_lake.push.claim import SourceFile, claim_batch
-from include.inventory_lake.push.finalize import finish_done_batch
+from include.inventory_lake.push.finalize import ClosingBatch
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger
 from include.inventory_lake.push.options import PushOptions
@@ -134,9 +134,8 @@ def push_file(emulator_url: str, s3_url: str) -> dict[str, Any]:
         api = client.summary()
 
     mark = time.perf_counter()
-    stored = finish_done_batch(
-        s3, layout, ledger, stored, read_plan(s3, layout, batch_id), run_id=RUN_ID
-    )
+    stored_plan = read_plan(s3, layout, batch_id)
+    stored = ClosingBatch(s3, layout, ledger, stored, stored_plan, RUN_ID).finish_done()
     phases["audit_move_s"] = time.perf_counter() - mark
     phases["total_s"] = time.perf_counter() - started
     assert report.refused is None and stored.status == "done"

@@ -2,7 +2,8 @@
 audit rows and the ledger's final status.
 
 A batch that is done must end with its file in `processed/`: when that move fails (the file
-was deleted, moved or replaced after it was read) `finish_done_batch` raises `SourceNotMoved`
+was deleted, moved or replaced after it was read) `ClosingBatch.finish_done` raises
+`SourceNotMoved`
 after the audit is written, and the ledger keeps the batch `sent`, so nothing is lost or sent
 again. A withdrawn batch has no file to move: it gets its audit rows and a report only.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -160,100 +162,69 @@ def withdrawn_problems(
     return [Problem(None, None, None, f"{why}; {what}")]
 
 
-def _audit(
-    s3: S3Client,
-    layout: PushLayout,
-    ledger: Ledger,
-    stored: StoredBatch,
-    plan: Plan,
-    *,
-    run_id: str,
-    unsent: Unsent,
-) -> dict[int, RequestDocument]:
-    """Write the audit rows of every line of the batch; the requests' outcomes."""
-    outcomes = ledger.request_outcomes()
-    rows = audit_rows(
-        stored.batch, plan, outcomes, run_id=run_id, recorded_at=datetime.now(UTC), unsent=unsent
-    )
-    write_audit(s3, layout, stored.batch, rows)
-    return outcomes
+@dataclass(frozen=True)
+class ClosingBatch:
+    """A batch at its last step, which audits every line and then, by how the batch ended,
+    moves or reports its file."""
 
+    s3: S3Client
+    layout: PushLayout
+    ledger: Ledger
+    stored: StoredBatch
+    plan: Plan
+    run_id: str
 
-def finish_done_batch(
-    s3: S3Client,
-    layout: PushLayout,
-    ledger: Ledger,
-    stored: StoredBatch,
-    plan: Plan,
-    *,
-    run_id: str,
-) -> StoredBatch:
-    """A batch whose every request was applied: audit every line, move the file to
-    processed/, then record the batch done."""
-    _audit(s3, layout, ledger, stored, plan, run_id=run_id, unsent="not_sent")
-    source = stored.batch.source
-    store = LakeStore(s3, layout.root.bucket)
-    destination = layout.processed_key(
-        source.name, source.sha256, archive_folder(stored.batch.shop)
-    )
-    if not store.move(source.key, destination, source.etag):
-        raise SourceNotMoved(
-            f"batch {stored.batch.batch_id}: every request was applied and the audit is "
-            f"written, but {source.key} could not be moved to processed/: "
-            f"{_gone_or_replaced(store, source)}. The ledger keeps the batch sent; to "
-            "finish it, upload the same content to approved/ again: the next run records "
-            "it and sends nothing"
-        )
-    wrote_s3(layout.uri(destination))
-    return ledger.save(stored, stored.batch.finish(run_id))
+    def _audit(self, unsent: Unsent) -> dict[int, RequestDocument]:
+        """Write the audit rows of every line of the batch; the requests' outcomes."""
+        outcomes = self.ledger.request_outcomes()
+        batch = self.stored.batch
+        rows = audit_rows(
+            batch, self.plan, outcomes, run_id=self.run_id, recorded_at=datetime.now(UTC),
+            unsent=unsent,
+        )  # fmt: skip
+        write_audit(self.s3, self.layout, batch, rows)
+        return outcomes
 
+    def _reject(self, problems: Sequence[Problem]) -> None:
+        sub = archive_folder(self.stored.batch.shop)
+        source = self.stored.batch.source
+        reject_file(self.s3, self.layout, source, problems, dry_run=False, sub=sub)
 
-def reject_declined_batch(
-    s3: S3Client,
-    layout: PushLayout,
-    ledger: Ledger,
-    stored: StoredBatch,
-    plan: Plan,
-    *,
-    run_id: str,
-    problems: Sequence[Problem],
-) -> None:
-    """A batch a person declined: audit its lines as declined, move the file to rejected/
-    with a report of `problems`."""
-    _audit(s3, layout, ledger, stored, plan, run_id=run_id, unsent="declined")
-    sub = archive_folder(stored.batch.shop)
-    reject_file(s3, layout, stored.batch.source, problems, dry_run=False, sub=sub)
+    def finish_done(self) -> StoredBatch:
+        """Every request was applied: audit, move the file to processed/, record it done."""
+        self._audit("not_sent")
+        batch, layout = self.stored.batch, self.layout
+        source = batch.source
+        store = LakeStore(self.s3, layout.root.bucket)
+        destination = layout.processed_key(source.name, source.sha256, archive_folder(batch.shop))
+        if not store.move(source.key, destination, source.etag):
+            raise SourceNotMoved(
+                f"batch {batch.batch_id}: every request was applied and the audit is "
+                f"written, but {source.key} could not be moved to processed/: "
+                f"{_gone_or_replaced(store, source)}. The ledger keeps the batch sent; to "
+                "finish it, upload the same content to approved/ again: the next run records "
+                "it and sends nothing"
+            )
+        wrote_s3(layout.uri(destination))
+        return self.ledger.save(self.stored, batch.finish(self.run_id))
 
+    def reject_declined(self, problems: Sequence[Problem]) -> None:
+        """A person declined it: audit its lines as declined, move the file to rejected/ with
+        a report of `problems`."""
+        self._audit("declined")
+        self._reject(problems)
 
-def reject_refused_batch(
-    s3: S3Client,
-    layout: PushLayout,
-    ledger: Ledger,
-    stored: StoredBatch,
-    plan: Plan,
-    *,
-    run_id: str,
-) -> None:
-    """A batch Haravan refused a request of: audit every line, move the file to rejected/
-    with a report of the refused request and of what was applied before it."""
-    outcomes = _audit(s3, layout, ledger, stored, plan, run_id=run_id, unsent="not_sent")
-    problems = refused_problems(plan, outcomes)
-    sub = archive_folder(stored.batch.shop)
-    reject_file(s3, layout, stored.batch.source, problems, dry_run=False, sub=sub)
+    def reject_refused(self) -> None:
+        """Haravan refused a request: audit, move the file to rejected/ with a report of the
+        refused request and of what was applied before it."""
+        outcomes = self._audit("not_sent")
+        self._reject(refused_problems(self.plan, outcomes))
 
-
-def report_withdrawn_batch(
-    s3: S3Client,
-    layout: PushLayout,
-    ledger: Ledger,
-    stored: StoredBatch,
-    plan: Plan,
-    *,
-    run_id: str,
-) -> None:
-    """A withdrawn batch (its file is gone or replaced): audit its lines, write its report
-    to rejected/; there is no file to move."""
-    outcomes = _audit(s3, layout, ledger, stored, plan, run_id=run_id, unsent="withdrawn")
-    problems = withdrawn_problems(stored.batch, plan, outcomes)
-    key = write_report(s3, layout, stored.batch.source, problems, archive_folder(stored.batch.shop))
-    log.warning("batch %s withdrawn: %s", stored.batch.batch_id, layout.uri(key))
+    def report_withdrawn(self) -> None:
+        """Withdrawn (its file is gone or replaced): audit, write its report to rejected/;
+        there is no file to move."""
+        outcomes = self._audit("withdrawn")
+        batch = self.stored.batch
+        problems = withdrawn_problems(batch, self.plan, outcomes)
+        key = write_report(self.s3, self.layout, batch.source, problems, archive_folder(batch.shop))
+        log.warning("batch %s withdrawn: %s", batch.batch_id, self.layout.uri(key))

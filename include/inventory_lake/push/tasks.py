@@ -33,12 +33,10 @@ from include.inventory_lake.push.claim import (
 from include.inventory_lake.push.discovery import StagedFile, discover_approved
 from include.inventory_lake.push.dry_run import write_dry_run
 from include.inventory_lake.push.finalize import (
+    ClosingBatch,
     SourceNotMoved,
-    finish_done_batch,
     reject_file,
-    reject_refused_batch,
     rejection_message,
-    report_withdrawn_batch,
     withdrawn_problems,
 )
 from include.inventory_lake.push.handoffs import Decision, Prepared, Pushed
@@ -275,7 +273,7 @@ def _push(decision: Decision, context: Context) -> Pushed:
         "push of batch %s to shop %s: %s, api %s", ledger.batch_id, shop.id, report.as_dict(), api
     )
     if report.refused is not None:
-        reject_refused_batch(s3, layout, ledger, stored, plan, run_id=run_id)
+        ClosingBatch(s3, layout, ledger, stored, plan, run_id).reject_refused()
         _fail(
             f"batch {ledger.batch_id}: Haravan refused request {report.refused['chunk']}/"
             f"{len(plan.requests)} ({report.refused['error']}); earlier requests stay applied, "
@@ -296,7 +294,7 @@ def _withdrawn(
     """Audit and report a withdrawn batch, then fail the task saying so."""
     batch = stored.batch
     plan = read_plan(s3, layout, ledger.batch_id, list(batch.guard_reasons))
-    report_withdrawn_batch(s3, layout, ledger, stored, plan, run_id=run_id)
+    ClosingBatch(s3, layout, ledger, stored, plan, run_id).report_withdrawn()
     (why,) = withdrawn_problems(batch, plan, ledger.request_outcomes())
     report = layout.report_key(batch.source.name, batch.source.sha256, archive_folder(batch.shop))
     _fail(f"batch {ledger.batch_id} {why.problem}; report: {layout.uri(report)}")
@@ -321,7 +319,7 @@ def _record(pushed: Pushed, run_id: str) -> dict[str, Any]:
     if stored.status != "sent":
         _fail(f"batch {ledger.batch_id} is {stored.status}, not sent: nothing to record")
     plan = read_plan(s3, layout, ledger.batch_id, list(stored.batch.guard_reasons))
-    stored = finish_done_batch(s3, layout, ledger, stored, plan, run_id=run_id)
+    stored = ClosingBatch(s3, layout, ledger, stored, plan, run_id).finish_done()
     return {
         "batch_id": ledger.batch_id,
         "shop": pushed.shop.id,

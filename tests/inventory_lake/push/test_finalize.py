@@ -9,11 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from include.inventory_lake.lake.location import LakeRoot
-from include.inventory_lake.push.finalize import (
-    SourceNotMoved,
-    finish_done_batch,
-    report_withdrawn_batch,
-)
+from include.inventory_lake.push.finalize import ClosingBatch, SourceNotMoved
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger, StoredBatch
 from include.inventory_lake.push.lifecycle import Batch, SourceFile
@@ -92,9 +88,9 @@ def test_a_done_batch_whose_file_cannot_reach_processed_raises_and_loses_nothing
     else:
         put(sending.s3, KEY, "a new version of the file\r\n")
     with pytest.raises(SourceNotMoved) as raised:
-        finish_done_batch(
-            sending.s3.client(), sending.layout, sending.ledger, sent, sending.plan, run_id=RUN
-        )
+        ClosingBatch(
+            sending.s3.client(), sending.layout, sending.ledger, sent, sending.plan, RUN
+        ).finish_done()
     assert f"batch {BATCH}: every request was applied and the audit is written" in str(raised.value)
     assert f"{KEY} could not be moved to processed/: {why}" in str(raised.value)
     assert staged(sending.s3, "processed") == []
@@ -109,9 +105,9 @@ def test_a_batch_withdrawn_mid_send_is_audited_and_reported_without_its_file(
 ) -> None:
     sending.s3.client().delete_object(Bucket=sending.s3.bucket, Key=KEY)
     withdrawn = sending.save(sending.stored.batch.withdraw(RUN, f"{KEY} was removed"))
-    report_withdrawn_batch(
-        sending.s3.client(), sending.layout, sending.ledger, withdrawn, sending.plan, run_id=RUN
-    )
+    ClosingBatch(
+        sending.s3.client(), sending.layout, sending.ledger, withdrawn, sending.plan, RUN
+    ).report_withdrawn()
     statuses = {row["chunk"]: row["status"] for row in audit_rows(sending.s3)}
     assert statuses == {1: "applied", 2: "withdrawn"}
     (report,) = staged(sending.s3, "rejected")
