@@ -1,8 +1,8 @@
 """`make migrate-lake-to-shops [SHOP=default] [DRY_RUN=1]`: move the local stack's lake to the
-per-shop layout (contract 2.0) with `include/inventory_lake/lake/shop_migration.py`, reaching
+per-shop layout (contract 2.0) with `include/inventory_lake/migrations/shops_v2.py`, reaching
 it through `.env`'s `aws_default` connection and `inventory_lake_uri` variable, as the stack's
 tasks do. Pause the DAGs first (or `make stop`, the S3 server aside); on a deployment, run
-`python -m include.inventory_lake.lake.shop_migration` where the tasks' settings are.
+`python -m include.inventory_lake.migrations.shops_v2` where the tasks' settings are.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def main() -> int:
     os.environ.update({name: env[name] for name in LAKE_SETTINGS})
     # The stack's Airflow configuration, before Airflow is first imported.
     os.environ.setdefault("AIRFLOW_HOME", str(paths.airflow_home))
-    from include.inventory_lake.lake.shop_migration import main as migrate
+    from include.inventory_lake.migrations.shops_v2 import main as migrate
 
     return migrate(sys.argv[1:])
 

@@ -26,7 +26,7 @@ import requests
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.batch import batch_id_for, content_sha256
 from include.inventory_lake.push.claim import SourceFile, claim_batch
-from include.inventory_lake.push.finalize import finalize_batch
+from include.inventory_lake.push.finalize import ClosingBatch
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger
 from include.inventory_lake.push.options import PushOptions
@@ -104,7 +104,11 @@ def push_file(emulator_url: str, s3_url: str) -> dict[str, Any]:
         stock = read_current_stock(client, lines)
         assert not stock.problems, stock.problems[:3]
         plan = build_plan(
-            batch_id, lines, stock.on_hand, chunk_size=options.chunk_size, limits=options.limits
+            batch_id,
+            lines,
+            stock.on_hand,
+            lines_per_request=options.lines_per_request,
+            limits=options.limits,
         )
         phases["stock_plan_s"] = time.perf_counter() - mark
 
@@ -112,13 +116,14 @@ def push_file(emulator_url: str, s3_url: str) -> dict[str, Any]:
         ledger = Ledger(s3, layout, batch_id)
         claim = claim_batch(
             ledger, source, content_sha256=content, forced=False, lines=len(lines),
-            chunk_size=options.chunk_size, run_id=RUN_ID, run_is_active=lambda _: False,
+            lines_per_request=options.lines_per_request, run_id=RUN_ID,
+            run_is_active=lambda _: False,
         )  # fmt: skip
         assert claim.stored is not None
         write_plan(s3, layout, plan, dry_run=False)
         planned = claim.stored.batch.plan(
-            RUN_ID, lines=len(plan.lines), chunks=len(plan.chunks),
-            chunk_size=options.chunk_size, needs_approval=False, guard_reasons=(),
+            RUN_ID, lines=len(plan.lines), requests=len(plan.requests),
+            lines_per_request=options.lines_per_request, needs_approval=False, guard_reasons=(),
         )  # fmt: skip
         stored = ledger.save(claim.stored, planned)
         phases["claim_write_plan_s"] = time.perf_counter() - mark
@@ -129,14 +134,13 @@ def push_file(emulator_url: str, s3_url: str) -> dict[str, Any]:
         api = client.summary()
 
     mark = time.perf_counter()
-    stored = finalize_batch(
-        s3, layout, ledger, stored, read_plan(s3, layout, batch_id), run_id=RUN_ID, kind="done"
-    )
+    stored_plan = read_plan(s3, layout, batch_id)
+    stored = ClosingBatch(s3, layout, ledger, stored, stored_plan, RUN_ID).finish_done()
     phases["audit_move_s"] = time.perf_counter() - mark
     phases["total_s"] = time.perf_counter() - started
     assert report.refused is None and stored.status == "done"
     per_location = Counter(line.location_id for line in lines)
-    outcomes = s3.list_objects_v2(Bucket=BUCKET, Prefix=layout.chunks_prefix(batch_id))
+    outcomes = s3.list_objects_v2(Bucket=BUCKET, Prefix=layout.requests_prefix(batch_id))
     return {
         "expected": {line.pair: line.quantity for line in lines},
         "chunk_outcome_objects": outcomes.get("KeyCount", 0),

@@ -14,7 +14,7 @@ from include.inventory_lake import settings
 from tests.inventory_lake.push.support import (
     APPROVED,
     STAGING,
-    applied_chunks,
+    applied_requests,
     audit_rows,
     csv_text,
     ledger_doc,
@@ -218,7 +218,7 @@ def test_an_approval_given_at_once_is_kept_and_never_asked_again(
             assert doc is not None and doc["status"] == "done", doc
             assert (doc["approval"]["decision"], doc["approval"]["by"]) == ("approved", "alice")
             assert sum(event["detail"].startswith("approval asked") for event in doc["events"]) == 1
-            assert applied_chunks(emulator)[(doc["batch_id"], 1)] == 1, "sent once"
+            assert applied_requests(emulator)[(doc["batch_id"], 1)] == 1, "sent once"
             rows = [row for row in audit_rows(s3_server) if row["file_name"] == name]
             assert {(row["answered_by"], row["status"]) for row in rows} == {("alice", "applied")}
         assert len(posts(emulator)) == QUICK_ANSWER_REPEATS, "one request per plan, no more"

@@ -24,12 +24,11 @@ from tests.inventory_lake.push.support import (
     APPROVED,
     HEADER,
     STAGING,
-    applied_chunks,
+    applied_requests,
     assert_stock_is,
     audit_rows,
     batch_ids,
     catalog,
-    chunk_docs,
     csv_text,
     expected_stock,
     ledger_doc,
@@ -37,6 +36,7 @@ from tests.inventory_lake.push.support import (
     posts,
     put,
     read_text,
+    request_docs,
     set_lines,
     staged,
     stock,
@@ -88,7 +88,7 @@ def test_a_250_line_file_over_two_locations_lands_once_and_is_not_pushed_twice(
     assert {body["type"] for body in bodies} == {"set"}
     assert {body["location_id"] for body in bodies} == {line["location_id"] for line in lines}
     (batch,) = batch_ids(emulator)
-    assert applied_chunks(emulator) == {(batch, n): 1 for n in (1, 2, 3, 4)}
+    assert applied_requests(emulator) == {(batch, n): 1 for n in (1, 2, 3, 4)}
     assert_stock_is(emulator, lines)
 
     assert staged(s3, "approved") == []
@@ -209,10 +209,10 @@ def test_kill_9_after_the_second_request_then_recovery_applies_every_request_onc
 
     assert ledger_doc(s3, batch)["owner_run_id"] == owner
     assert len(posts(emulator)) == 6, "nothing that landed was sent again"
-    assert applied_chunks(emulator) == {(batch, n): 1 for n in range(1, 7)}
+    assert applied_requests(emulator) == {(batch, n): 1 for n in range(1, 7)}
     assert_stock_is(emulator, lines)
-    chunks = chunk_docs(s3, batch)
-    assert [chunks[n]["found_by"] for n in range(1, 7)] == [
+    outcomes = request_docs(s3, batch)
+    assert [outcomes[n]["found_by"] for n in range(1, 7)] == [
         "response", "response", "lookup", "response", "response", "response"
     ]  # fmt: skip
     assert ledger_doc(s3, batch)["status"] == "done"
@@ -238,8 +238,8 @@ def test_a_502_after_the_api_applied_a_request_sends_no_duplicate(
     assert run.state == "success", states(run)
     (batch,) = batch_ids(emulator)
     assert [post["status"] for post in posts(emulator)] == [200, 502, 200, 200]
-    assert applied_chunks(emulator) == {(batch, n): 1 for n in (1, 2, 3, 4)}
-    assert chunk_docs(s3, batch)[2]["found_by"] == "lookup"
+    assert applied_requests(emulator) == {(batch, n): 1 for n in (1, 2, 3, 4)}
+    assert request_docs(s3, batch)[2]["found_by"] == "lookup"
     assert_stock_is(emulator, lines)
     audit = audit_rows(s3)
     assert len(audit) == 60 and {row["status"] for row in audit} == {"applied"}

@@ -38,7 +38,7 @@ from include.inventory_lake.settings import (
     STOCKY_ITEMS_PATH,
 )
 from tests.airflow_runs import interval_end, run_dag
-from tests.inventory_lake.push.support import APPROVED, applied_chunks, csv_text, put, set_lines
+from tests.inventory_lake.push.support import APPROVED, applied_requests, csv_text, put, set_lines
 from tests.lake_reads import read_marker, read_partition
 from tests.servers import AirflowApi, Emulator, S3Server
 
@@ -261,5 +261,5 @@ def test_extract_facts_push_on_celery_workers_match_the_single_machine_run(
     audit = audit_rows(spread)
     assert audit == audit_rows(single)
     assert {row["status"] for row in audit} == {"applied"} and len(audit) == 6
-    sent = applied_chunks(emulator)
+    sent = applied_requests(emulator)
     assert sent and set(sent.values()) == {1}, f"each request applied exactly once: {sent}"

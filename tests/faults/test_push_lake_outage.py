@@ -21,14 +21,14 @@ from tests.airflow_runs import retry_task, run_id_at, start_dag_test, task_state
 from tests.faults.conftest import record
 from tests.inventory_lake.push.support import (
     APPROVED,
-    applied_chunks,
+    applied_requests,
     assert_stock_is,
     audit_rows,
-    chunk_docs,
     csv_text,
     ledger_doc,
     posts,
     put,
+    request_docs,
     set_lines,
     staged,
 )
@@ -110,12 +110,12 @@ def test_s3_lost_mid_push_then_back_loses_no_file_and_applies_every_request_once
     for task in TASKS[TASKS.index(outage.failing) :]:
         assert retry_task(DAG_ID, task, run_id, map_index=0) == "success", task
 
-    counts = applied_chunks(emulator)
+    counts = applied_requests(emulator)
     (batch,) = {batch for batch, _ in counts}
     assert counts == {(batch, n): 1 for n in range(1, REQUESTS + 1)}
     assert len(posts(emulator)) == REQUESTS, "nothing that landed was sent again"
     if outage.failing == "each_file.push":
-        assert chunk_docs(s3_server, batch)[3]["found_by"] == "lookup", (
+        assert request_docs(s3_server, batch)[3]["found_by"] == "lookup", (
             "request 3 landed while the lake was gone: the retry found it, did not resend it"
         )
     assert_stock_is(emulator, lines)

@@ -32,13 +32,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from include.inventory_lake.facts import flatten
-from include.inventory_lake.facts.dedupe import latest_per_key
 from include.inventory_lake.facts.quality import (
     CheckFailure,
     DataQualityError,
     LineChecks,
     NullLineIds,
 )
+from include.inventory_lake.lake.dedupe import latest_per_key
 from include.inventory_lake.lake.location import Partition, ShopLake
 from include.inventory_lake.lake.partition_reader import (
     FetchedPartition,
@@ -47,6 +47,7 @@ from include.inventory_lake.lake.partition_reader import (
 )
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
 from include.inventory_lake.lake.stocky_index import clear_rebuilt, index_uri, read_index
+from include.inventory_lake.lake.stocky_lookup import stocky_adjustment_lookup
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.schemas import facts, haravan, stocky
 from include.inventory_lake.settings import (
@@ -130,7 +131,7 @@ def build_facts_partition(
             raise DataQualityError(dt, null_ids)
         index = read_index(LakeStore(s3, lake.root.bucket), lake)
         # A shop without Stocky: no items, so the lookup is never consulted.
-        same_day = flatten.stocky_adjustment_lookup(
+        same_day = stocky_adjustment_lookup(
             stocky_raws[0].open().read() if stocky_raws else stocky.STOCK_ADJUSTMENTS.empty_table()
         )
         lookup, from_index_ids = stocky_lookup(same_day, index.known())

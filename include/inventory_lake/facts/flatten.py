@@ -3,8 +3,9 @@
 Haravan: `line_items` is exploded (`list_flatten`) and the adjustment's columns are repeated for
 each line by `take` with the lines' parent indices. Stocky: items are matched to their
 adjustment by `index_in` on `stock_adjustment_id` and the adjustment's columns taken by that
-index; an item whose adjustment is not in the lookup (the day's adjustments, then the lake's
-index of Stocky adjustments) gets nulls there and `adjustment_missing = true`.
+index (the lookup, `lake.stocky_lookup`); an item whose adjustment is not in the lookup (the
+day's adjustments, then the lake's index of Stocky adjustments) gets nulls there and
+`adjustment_missing = true`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from include.inventory_lake.facts.dedupe import latest_per_key
 from include.inventory_lake.facts.keys import line_keys
 from include.inventory_lake.schemas import facts
 
@@ -80,28 +80,6 @@ def haravan_lines(adjustments: pa.RecordBatch, shop: str) -> pa.RecordBatch:
             "adjustment_missing": _constant(False, rows, pa.bool_()),
         },
         rows,
-    )
-
-
-def stocky_adjustment_lookup(adjustments: pa.Table) -> pa.Table:
-    """The day's Stocky adjustments, one row per id (newest `updated_at`), flat columns."""
-    ids = adjustments.column("id").combine_chunks()
-    keep = latest_per_key(ids, adjustments.column("updated_at").combine_chunks())
-    latest = adjustments.filter(keep)
-    location = latest.column("location").combine_chunks()
-    reason = latest.column("stock_adjustment_reason").combine_chunks()
-    return pa.table(
-        {
-            "id": latest.column("id"),
-            "sequential_id": latest.column("sequential_id"),
-            "created_at": latest.column("created_at"),
-            "note": latest.column("note"),
-            "archived": latest.column("archived"),
-            "location_id": pc.struct_field(location, "id"),
-            "location_shopify_id": pc.struct_field(location, "shopify_id"),
-            "reason": pc.struct_field(reason, "reason"),
-            "updated_at": latest.column("updated_at"),
-        }
     )
 
 

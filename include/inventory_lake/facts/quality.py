@@ -23,7 +23,7 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from include.inventory_lake.facts.dedupe import find_repeats
+from include.inventory_lake.lake.dedupe import find_repeats
 from include.inventory_lake.schemas import facts
 
 EXAMPLES = 5

@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
+from include.inventory_lake.checksums import file_sha256
 from include.inventory_lake.lake.location import Partition
-from include.inventory_lake.lake.store import LakeStore, file_sha256
+from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.lineage.recorder import read_s3, schema_fields
 
 if TYPE_CHECKING:

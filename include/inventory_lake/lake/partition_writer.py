@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from include.inventory_lake.checksums import file_sha256
 from include.inventory_lake.lake.location import Partition
-from include.inventory_lake.lake.store import LakeStore, file_sha256
+from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.lineage.recorder import schema_fields, wrote_s3
 
 if TYPE_CHECKING:

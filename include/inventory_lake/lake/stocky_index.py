@@ -50,10 +50,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from include.inventory_lake.facts.dedupe import latest_per_key
-from include.inventory_lake.facts.flatten import stocky_adjustment_lookup
+from include.inventory_lake.lake.dedupe import latest_per_key
 from include.inventory_lake.lake.location import ShopLake, day_of_folder
 from include.inventory_lake.lake.partition_reader import fetch_partition
+from include.inventory_lake.lake.stocky_lookup import stocky_adjustment_lookup
 from include.inventory_lake.lake.store import LakeStore, WriteConflict
 from include.inventory_lake.schemas import stocky
 from include.inventory_lake.schemas.types import ID, TIMESTAMP
@@ -84,7 +84,8 @@ LOOKUP = pa.schema(
         pa.field("updated_at", TIMESTAMP),
     ]
 )
-"""The facts lookup's columns (`flatten.stocky_adjustment_lookup`), as the index keeps them."""
+"""The facts lookup's columns (`stocky_lookup.stocky_adjustment_lookup`), as the index
+keeps them."""
 
 FACTS_COLUMNS = tuple(name for name in LOOKUP.names if name not in ("id", "updated_at"))
 """The columns the facts take from an adjustment: a change to any of them makes the facts of

@@ -9,7 +9,6 @@ partition's `_SUCCESS` says" has one definition.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -82,12 +81,6 @@ def _none_if_missing(call: Callable[[], T]) -> T | None:
         if is_missing(error):
             return None
         raise
-
-
-def file_sha256(path: Path) -> str:
-    """The hex sha256 of a local file, read in blocks."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def transfer_config() -> Any:

@@ -18,7 +18,7 @@ from include.inventory_lake.lineage.recorder import schema_fields, wrote_s3
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.push.planning import Plan
-from include.inventory_lake.schemas.push import AUDIT, ChunkDocument
+from include.inventory_lake.schemas.push import AUDIT, RequestDocument
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -33,7 +33,7 @@ Unsent = Literal["not_sent", "declined", "withdrawn"]
 def audit_rows(
     batch: Batch,
     plan: Plan,
-    outcomes: Mapping[int, ChunkDocument],
+    outcomes: Mapping[int, RequestDocument],
     *,
     run_id: str,
     recorded_at: datetime,
@@ -45,7 +45,7 @@ def audit_rows(
     rows: list[dict[str, Any]] = []
     for planned in plan.lines:
         line = planned.line
-        outcome = outcomes.get(planned.chunk)
+        outcome = outcomes.get(planned.request)
         changes = {pair[0]: pair[1] for pair in outcome["changes"]} if outcome else {}
         status: str = unsent
         error, previous = None, None
@@ -67,7 +67,7 @@ def audit_rows(
                 "file_name": batch.source.name,
                 "source_key": batch.source.key,
                 "run_id": run_id,
-                "chunk": planned.chunk,
+                "chunk": planned.request,
                 "location_id": line.location_id,
                 "product_id": line.product_id,
                 "product_variant_id": line.product_variant_id,

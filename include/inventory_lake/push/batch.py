@@ -1,4 +1,5 @@
-"""Batch ids and the note marker that ties every created adjustment back to its batch and chunk.
+"""Batch ids and the note marker that ties every created adjustment back to its batch and
+request.
 
 The marker leads the note, `[il <batch_id> <k>/<n>]` then the user's note: Haravan cuts long
 notes short, and a cut that keeps the marker's ASCII characters (at most 37 plus the digits of
@@ -21,12 +22,12 @@ so the ledgers of a lake written before shops keep matching its batches.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from include.inventory_lake.checksums import bytes_sha256
 from include.inventory_lake.push.validation import LEGACY_MARKER_PREFIX, MARKER_PREFIX, SetLine
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
@@ -52,14 +53,14 @@ def content_sha256(lines: Iterable[SetLine], shop_id: str = DEFAULT_SHOP_ID) -> 
     content: object = canonical
     if shop_id != DEFAULT_SHOP_ID:
         content = {"shop": shop_id, "lines": canonical}
-    return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+    return bytes_sha256(json.dumps(content, separators=(",", ":")).encode())
 
 
 def batch_id_for(content_sha: str, *, forced_by_run: str | None = None) -> str:
     base = content_sha[:CONTENT_ID_CHARS]
     if forced_by_run is None:
         return base
-    return f"{base}-f{hashlib.sha256(forced_by_run.encode()).hexdigest()[:8]}"
+    return f"{base}-f{bytes_sha256(forced_by_run.encode())[:8]}"
 
 
 def content_prefix(batch_id: str) -> str:
@@ -67,21 +68,21 @@ def content_prefix(batch_id: str) -> str:
     return batch_id[:CONTENT_ID_CHARS]
 
 
-def marker(batch_id: str, chunk: int, chunks: int) -> str:
-    return f"{MARKER_PREFIX}{batch_id} {chunk}/{chunks}]"
+def marker(batch_id: str, request: int, requests: int) -> str:
+    return f"{MARKER_PREFIX}{batch_id} {request}/{requests}]"
 
 
-def request_note(user_note: str | None, batch_id: str, chunk: int, chunks: int) -> str:
+def request_note(user_note: str | None, batch_id: str, request: int, requests: int) -> str:
     """The marker, then the user's note: a note cut short only ever loses the user's part."""
-    tag = marker(batch_id, chunk, chunks)
+    tag = marker(batch_id, request, requests)
     return f"{tag} {user_note}" if user_note else tag
 
 
 @dataclass(frozen=True)
 class MarkerRef:
     batch_id: str
-    chunk: int
-    chunks: int
+    request: int
+    requests: int
 
 
 def find_marker(note: str | None) -> MarkerRef | None:

@@ -85,7 +85,7 @@ def claim_batch(
     content_sha256: str,
     forced: bool,
     lines: int,
-    chunk_size: int,
+    lines_per_request: int,
     run_id: str,
     run_is_active: Callable[[str], bool],
     shop: str = DEFAULT_SHOP_ID,
@@ -94,7 +94,8 @@ def claim_batch(
     if stored is None:
         new = Batch.claim(
             batch_id=ledger.batch_id, content_sha256=content_sha256, forced=forced,
-            source=source, run_id=run_id, lines=lines, chunk_size=chunk_size, shop=shop,
+            source=source, run_id=run_id, lines=lines, lines_per_request=lines_per_request,
+            shop=shop,
         )  # fmt: skip
         try:
             return Claim("claimed", ledger.create(new), "new")
@@ -118,7 +119,9 @@ def claim_batch(
     if run_is_active(owner):
         return Claim("busy", stored, f"run {owner} handles batch {batch.batch_id} ({batch.status})")
     try:
-        taken = ledger.save(stored, batch.take_over(run_id, source, chunk_size=chunk_size))
+        taken = ledger.save(
+            stored, batch.take_over(run_id, source, lines_per_request=lines_per_request)
+        )
     except LedgerConflict:
         now = ledger.read()
         holder = now.batch.owner_run_id if now else "another run"

@@ -8,7 +8,7 @@ the answer. An approval lets `push` send; a rejection closes the batch here (aud
 
 from __future__ import annotations
 
-from include.inventory_lake.push.finalize import finalize_batch
+from include.inventory_lake.push.finalize import ClosingBatch
 from include.inventory_lake.push.handoffs import Decision, Prepared
 from include.inventory_lake.push.layout import connect
 from include.inventory_lake.push.ledger import Ledger
@@ -64,8 +64,5 @@ def record_decision(
     plan = read_plan(s3, layout, batch.batch_id, list(batch.guard_reasons))
     reasons = [Problem(None, None, None, f"guard: {r}") for r in batch.guard_reasons]
     declined = Problem(None, None, None, f"declined by {decision.who} at {at}: nothing was sent")
-    finalize_batch(
-        s3, layout, ledger, stored, plan, run_id=run_id, kind="declined",
-        problems=[declined, *reasons],
-    )  # fmt: skip
+    ClosingBatch(s3, layout, ledger, stored, plan, run_id).reject_declined([declined, *reasons])
     return decision

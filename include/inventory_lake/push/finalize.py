@@ -2,7 +2,8 @@
 audit rows and the ledger's final status.
 
 A batch that is done must end with its file in `processed/`: when that move fails (the file
-was deleted, moved or replaced after it was read) `finalize_batch` raises `SourceNotMoved`
+was deleted, moved or replaced after it was read) `ClosingBatch.finish_done` raises
+`SourceNotMoved`
 after the audit is written, and the ledger keeps the batch `sent`, so nothing is lost or sent
 again. A withdrawn batch has no file to move: it gets its audit rows and a report only.
 """
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.lineage.recorder import wrote_s3
@@ -23,7 +25,7 @@ from include.inventory_lake.push.lifecycle import Batch, SourceFile
 from include.inventory_lake.push.planning import Plan
 from include.inventory_lake.push.report import rejection_report
 from include.inventory_lake.push.validation import Problem
-from include.inventory_lake.schemas.push import ChunkDocument
+from include.inventory_lake.schemas.push import RequestDocument
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -98,32 +100,32 @@ def rejection_message(
     )
 
 
-def _applied(outcomes: dict[int, ChunkDocument]) -> list[int]:
+def _applied(outcomes: dict[int, RequestDocument]) -> list[int]:
     return sorted(n for n, doc in outcomes.items() if doc["status"] == "applied")
 
 
-def _applied_list(outcomes: dict[int, ChunkDocument]) -> str:
+def _applied_list(outcomes: dict[int, RequestDocument]) -> str:
     return ", ".join(
         f"{n} ({outcomes[n]['adjust_number'] or outcomes[n]['adjustment_id']})"
         for n in _applied(outcomes)
     )
 
 
-def refused_problems(plan: Plan, outcomes: dict[int, ChunkDocument]) -> list[Problem]:
-    total = len(plan.chunks)
+def refused_problems(plan: Plan, outcomes: dict[int, RequestDocument]) -> list[Problem]:
+    total = len(plan.requests)
     refused = sorted(n for n, doc in outcomes.items() if doc["status"] == "refused")
     problems: list[Problem] = []
     for number in refused:
-        chunk = plan.chunk(number)
+        request = plan.request(number)
         error = outcomes[number]["error"] or "refused"
         problems += [
             Problem(
                 planned.line.row,
                 None,
                 None,
-                f"request {number}/{total} (location {chunk.location_id}): {error}",
+                f"request {number}/{total} (location {request.location_id}): {error}",
             )
-            for planned in chunk.lines
+            for planned in request.lines
         ]
     numbers = _applied_list(outcomes)
     problems.append(
@@ -140,13 +142,13 @@ def refused_problems(plan: Plan, outcomes: dict[int, ChunkDocument]) -> list[Pro
 
 
 def withdrawn_problems(
-    batch: Batch, plan: Plan, outcomes: dict[int, ChunkDocument]
+    batch: Batch, plan: Plan, outcomes: dict[int, RequestDocument]
 ) -> list[Problem]:
     """The report of a withdrawn batch: why, what was applied before (if anything), what next."""
     why = next((e.detail for e in reversed(batch.events) if e.status == "withdrawn"), "withdrawn")
     applied = _applied(outcomes)
     if applied:
-        unsent = len(plan.chunks) - len(applied)
+        unsent = len(plan.requests) - len(applied)
         what = (
             f"requests applied before and kept: {_applied_list(outcomes)}; the other {unsent} "
             "were not sent. To send the rest, upload the same file to approved/ again: applied "
@@ -160,46 +162,69 @@ def withdrawn_problems(
     return [Problem(None, None, None, f"{why}; {what}")]
 
 
-def finalize_batch(
-    s3: S3Client,
-    layout: PushLayout,
-    ledger: Ledger,
-    stored: StoredBatch,
-    plan: Plan,
-    *,
-    run_id: str,
-    kind: Literal["done", "declined", "failed", "withdrawn"],
-    problems: Sequence[Problem] = (),
-) -> StoredBatch:
-    """Audit every line, then move the file (processed/ when done, else rejected/ + report;
-    a withdrawn batch's file is gone or replaced: its report only)."""
-    outcomes = ledger.chunk_outcomes()
-    unsent: Unsent = kind if kind in ("declined", "withdrawn") else "not_sent"
-    rows = audit_rows(
-        stored.batch, plan, outcomes, run_id=run_id, recorded_at=datetime.now(UTC), unsent=unsent
-    )
-    write_audit(s3, layout, stored.batch, rows)
-    source = stored.batch.source
-    sub = archive_folder(stored.batch.shop)
-    if kind == "done":
-        store = LakeStore(s3, layout.root.bucket)
-        destination = layout.processed_key(source.name, source.sha256, sub)
+@dataclass(frozen=True)
+class ClosingBatch:
+    """A batch at its last step, which audits every line and then, by how the batch ended,
+    moves or reports its file."""
+
+    s3: S3Client
+    layout: PushLayout
+    ledger: Ledger
+    stored: StoredBatch
+    plan: Plan
+    run_id: str
+
+    def _audit(self, unsent: Unsent) -> dict[int, RequestDocument]:
+        """Write the audit rows of every line of the batch; the requests' outcomes."""
+        outcomes = self.ledger.request_outcomes()
+        batch = self.stored.batch
+        rows = audit_rows(
+            batch, self.plan, outcomes, run_id=self.run_id, recorded_at=datetime.now(UTC),
+            unsent=unsent,
+        )  # fmt: skip
+        write_audit(self.s3, self.layout, batch, rows)
+        return outcomes
+
+    def _reject(self, problems: Sequence[Problem]) -> None:
+        sub = archive_folder(self.stored.batch.shop)
+        source = self.stored.batch.source
+        reject_file(self.s3, self.layout, source, problems, dry_run=False, sub=sub)
+
+    def finish_done(self) -> StoredBatch:
+        """Every request was applied: audit, move the file to processed/, record it done."""
+        self._audit("not_sent")
+        batch, layout = self.stored.batch, self.layout
+        source = batch.source
+        store = LakeStore(self.s3, layout.root.bucket)
+        destination = layout.processed_key(source.name, source.sha256, archive_folder(batch.shop))
         if not store.move(source.key, destination, source.etag):
             raise SourceNotMoved(
-                f"batch {stored.batch.batch_id}: every request was applied and the audit is "
+                f"batch {batch.batch_id}: every request was applied and the audit is "
                 f"written, but {source.key} could not be moved to processed/: "
                 f"{_gone_or_replaced(store, source)}. The ledger keeps the batch sent; to "
                 "finish it, upload the same content to approved/ again: the next run records "
                 "it and sends nothing"
             )
         wrote_s3(layout.uri(destination))
-        return ledger.save(stored, stored.batch.finish(run_id))
-    if kind == "withdrawn":
-        problems = [*problems, *withdrawn_problems(stored.batch, plan, outcomes)]
-        key = write_report(s3, layout, source, problems, sub)
-        log.warning("batch %s withdrawn: %s", stored.batch.batch_id, layout.uri(key))
-        return stored
-    if kind == "failed":
-        problems = [*problems, *refused_problems(plan, outcomes)]
-    reject_file(s3, layout, source, problems, dry_run=False, sub=sub)
-    return stored
+        return self.ledger.save(self.stored, batch.finish(self.run_id))
+
+    def reject_declined(self, problems: Sequence[Problem]) -> None:
+        """A person declined it: audit its lines as declined, move the file to rejected/ with
+        a report of `problems`."""
+        self._audit("declined")
+        self._reject(problems)
+
+    def reject_refused(self) -> None:
+        """Haravan refused a request: audit, move the file to rejected/ with a report of the
+        refused request and of what was applied before it."""
+        outcomes = self._audit("not_sent")
+        self._reject(refused_problems(self.plan, outcomes))
+
+    def report_withdrawn(self) -> None:
+        """Withdrawn (its file is gone or replaced): audit, write its report to rejected/;
+        there is no file to move."""
+        outcomes = self._audit("withdrawn")
+        batch = self.stored.batch
+        problems = withdrawn_problems(batch, self.plan, outcomes)
+        key = write_report(self.s3, self.layout, batch.source, problems, archive_folder(batch.shop))
+        log.warning("batch %s withdrawn: %s", batch.batch_id, self.layout.uri(key))

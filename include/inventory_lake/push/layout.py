@@ -139,11 +139,11 @@ class PushLayout:
     def batch_key(self, batch_id: str) -> str:
         return self._staging(LEDGER, batch_id, BATCH_FILE)
 
-    def chunks_prefix(self, batch_id: str) -> str:
+    def requests_prefix(self, batch_id: str) -> str:
         return self._staging(LEDGER, batch_id, "chunks") + "/"
 
-    def chunk_key(self, batch_id: str, chunk: int) -> str:
-        return self.chunks_prefix(batch_id) + f"{chunk:05d}.json"
+    def request_key(self, batch_id: str, request: int) -> str:
+        return self.requests_prefix(batch_id) + f"{request:05d}.json"
 
     def plan_key(self, batch_id: str, *, dry_run: bool, ext: str) -> str:
         folder = DRY_RUN if dry_run else LEDGER

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, cast
 from include.inventory_lake.lake.store import LakeStore, WriteConflict
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.lifecycle import Batch
-from include.inventory_lake.schemas.push import BatchDocument, BatchStatus, ChunkDocument
+from include.inventory_lake.schemas.push import BatchDocument, BatchStatus, RequestDocument
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -105,13 +105,13 @@ class Ledger:
 
     # chunks/<n>.json
 
-    def write_chunk(self, doc: ChunkDocument) -> None:
-        self._store.put_json(self._layout.chunk_key(self.batch_id, doc["chunk"]), doc)
+    def write_request_outcome(self, doc: RequestDocument) -> None:
+        self._store.put_json(self._layout.request_key(self.batch_id, doc["chunk"]), doc)
 
-    def chunk_outcomes(self) -> dict[int, ChunkDocument]:
-        outcomes: dict[int, ChunkDocument] = {}
-        for key in self._store.list_keys(self._layout.chunks_prefix(self.batch_id)):
-            doc = cast(ChunkDocument, self._store.read_json(key))
+    def request_outcomes(self) -> dict[int, RequestDocument]:
+        outcomes: dict[int, RequestDocument] = {}
+        for key in self._store.list_keys(self._layout.requests_prefix(self.batch_id)):
+            doc = cast(RequestDocument, self._store.read_json(key))
             if doc is not None:  # deleted between the listing and the read
                 outcomes[doc["chunk"]] = doc
         return outcomes

@@ -3,7 +3,7 @@
 ```
          claim           plan          start_sending         all_sent        finish
 (none) ───────► planning ──────► planned ─────────────► sending ───────► sent ───────► done
-                   │ reject         │ ask, approve: stay    │ ▲ claim_chunk, release_claim,
+                   │ reject         │ ask, approve: stay    │ ▲ claim_request, release_claim,
                    ▼                │ planned               │ │ resume_sending: stays sending
                 rejected            │ decline               │ refuse
                                     ▼                       ▼
@@ -38,7 +38,7 @@ from typing import Any, Literal, get_args
 from include.inventory_lake.schemas.push import LEDGER_FORMAT, BatchDocument, BatchStatus
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
-Decision = Literal["approved", "declined"]
+ApprovalDecision = Literal["approved", "declined"]
 
 # Once a request may have been sent, the stored plan is the only plan: it is never remade.
 PLAN_LOCKED: frozenset[BatchStatus] = frozenset({"sending", "sent", "failed", "done"})
@@ -71,7 +71,7 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class Approval:
-    decision: Decision
+    decision: ApprovalDecision
     by: str | None
     at: str | None
 
@@ -95,8 +95,8 @@ class Batch:
     created_at: str
     updated_at: str
     lines: int
-    chunks: int
-    chunk_size: int
+    requests: int
+    lines_per_request: int
     needs_approval: bool
     guard_reasons: tuple[str, ...]
     approval: Approval | None
@@ -104,7 +104,7 @@ class Batch:
     # The attempt (run and try) that sends, and the request it claimed last: a zombie attempt
     # whose conditional write of its next claim fails can never send again.
     sending_attempt: str | None
-    chunk_claimed: int | None
+    request_claimed: int | None
     events: tuple[Event, ...]
     # The shop it is sent to, for good: a batch id belongs to one shop (push/batch.py).
     shop: str = DEFAULT_SHOP_ID
@@ -168,7 +168,7 @@ class Batch:
         source: SourceFile,
         run_id: str,
         lines: int,
-        chunk_size: int,
+        lines_per_request: int,
         shop: str = DEFAULT_SHOP_ID,
     ) -> Batch:
         stamp = now_iso()
@@ -182,26 +182,26 @@ class Batch:
             created_at=stamp,
             updated_at=stamp,
             lines=lines,
-            chunks=0,
-            chunk_size=chunk_size,
+            requests=0,
+            lines_per_request=lines_per_request,
             needs_approval=False,
             guard_reasons=(),
             approval=None,
             watermark_adjustment_id=None,
             sending_attempt=None,
-            chunk_claimed=None,
+            request_claimed=None,
             events=(Event(stamp, run_id, "planning", f"claimed for {source.key}"),),
             shop=shop,
         )
 
-    def take_over(self, run_id: str, source: SourceFile, *, chunk_size: int) -> Batch:
+    def take_over(self, run_id: str, source: SourceFile, *, lines_per_request: int) -> Batch:
         """A new run takes the batch from an owner run that has ended."""
         self._require("take over", {*REPLANNABLE, "sending", "sent", "failed", "withdrawn"})
         detail = f"taken over from run {self.owner_run_id} ({self.status})"
         if self.status in REPLANNABLE or (self.status == "withdrawn" and not self.may_have_sent):
             return self._move(
                 "planning", run_id, detail, owner_run_id=run_id, source=source,
-                chunk_size=chunk_size, approval=None, approval_asked_at=None,
+                lines_per_request=lines_per_request, approval=None, approval_asked_at=None,
             )  # fmt: skip
         resumed: BatchStatus = "sent" if self.status == "sent" else "sending"
         return self._move(
@@ -213,15 +213,16 @@ class Batch:
         run_id: str,
         *,
         lines: int,
-        chunks: int,
-        chunk_size: int,
+        requests: int,
+        lines_per_request: int,
         needs_approval: bool,
         guard_reasons: tuple[str, ...],
     ) -> Batch:
         self._require("plan", {"planning"})
-        detail = f"planned {chunks} requests" + (" (needs approval)" if needs_approval else "")
+        detail = f"planned {requests} requests" + (" (needs approval)" if needs_approval else "")
         return self._move(
-            "planned", run_id, detail, lines=lines, chunks=chunks, chunk_size=chunk_size,
+            "planned", run_id, detail, lines=lines, requests=requests,
+            lines_per_request=lines_per_request,
             needs_approval=needs_approval, guard_reasons=guard_reasons, approval=None,
             approval_asked_at=None,
         )  # fmt: skip
@@ -269,51 +270,58 @@ class Batch:
                 f"batch {self.batch_id} needs approval and none is recorded: refusing to send"
             )
         return self._move(
-            "sending", run_id, f"sending {self.chunks} requests", sending_attempt=attempt,
-            watermark_adjustment_id=watermark, chunk_claimed=None,
+            "sending", run_id, f"sending {self.requests} requests", sending_attempt=attempt,
+            watermark_adjustment_id=watermark, request_claimed=None,
         )  # fmt: skip
 
     def resume_sending(self, run_id: str, *, attempt: str) -> Batch:
         """Another attempt (a retry, a new owner) sends from here on: the one before is fenced
         off, since its next conditional write fails."""
         self._require("resume sending", {"sending"})
-        claimed = f" (request {self.chunk_claimed} was claimed last)" if self.chunk_claimed else ""
+        claimed = (
+            f" (request {self.request_claimed} was claimed last)" if self.request_claimed else ""
+        )
         return self._move(
             "sending", run_id, f"attempt {attempt} resumes{claimed}",
-            sending_attempt=attempt, chunk_claimed=None,
+            sending_attempt=attempt, request_claimed=None,
         )  # fmt: skip
 
-    def claim_chunk(self, run_id: str, *, attempt: str, chunk: int) -> Batch:
-        """Written (conditionally) before request `chunk` is sent."""
+    def claim_request(self, run_id: str, *, attempt: str, request: int) -> Batch:
+        """Written (conditionally) before request number `request` is sent."""
         self._require("claim a request", {"sending"})
         if self.sending_attempt != attempt:
             raise IllegalTransition(
                 f"batch {self.batch_id} is sent by attempt {self.sending_attempt}, not {attempt}"
             )
-        if not 1 <= chunk <= self.chunks:
-            raise IllegalTransition(f"batch {self.batch_id} has no request {chunk}")
+        if not 1 <= request <= self.requests:
+            raise IllegalTransition(f"batch {self.batch_id} has no request {request}")
         return self._move(
-            "sending", run_id, f"sending request {chunk}/{self.chunks}", chunk_claimed=chunk
+            "sending", run_id, f"sending request {request}/{self.requests}", request_claimed=request
         )
 
     def release_claim(self, run_id: str, *, attempt: str, why: str) -> Batch:
         """The claiming attempt knows its request is not in flight any more (it got an answer,
         if an unclear one): the next attempt may send it again once a lookup misses it."""
         self._require("release a request", {"sending"})
-        if self.sending_attempt != attempt or self.chunk_claimed is None:
+        if self.sending_attempt != attempt or self.request_claimed is None:
             raise IllegalTransition(f"batch {self.batch_id}: attempt {attempt} claims nothing")
         return self._move(
-            "sending", run_id, f"request {self.chunk_claimed} released: {why}", chunk_claimed=None
+            "sending",
+            run_id,
+            f"request {self.request_claimed} released: {why}",
+            request_claimed=None,
         )
 
     def all_sent(self, run_id: str) -> Batch:
         self._require("mark sent", {"sending"})
-        return self._move("sent", run_id, "every request applied", chunk_claimed=None)
+        return self._move("sent", run_id, "every request applied", request_claimed=None)
 
-    def refuse(self, run_id: str, *, chunk: int, error: str) -> Batch:
+    def refuse(self, run_id: str, *, request: int, error: str) -> Batch:
         """Haravan refused a request for good: the batch ends failed, later ones unsent."""
         self._require("record a refusal", {"sending"})
-        return self._move("failed", run_id, f"request {chunk} refused: {error}", chunk_claimed=None)
+        return self._move(
+            "failed", run_id, f"request {request} refused: {error}", request_claimed=None
+        )
 
     def withdraw(self, run_id: str, reason: str) -> Batch:
         """The file is not the one planned any more (gone, moved, replaced): send nothing more.
@@ -363,8 +371,10 @@ class Batch:
             created_at=self.created_at,
             updated_at=self.updated_at,
             lines=self.lines,
-            chunks=self.chunks,
-            chunk_size=self.chunk_size,
+            # Stored names (schemas.push): chunks, chunk_size, chunk_claimed are requests,
+            # lines_per_request, request_claimed.
+            chunks=self.requests,
+            chunk_size=self.lines_per_request,
             needs_approval=self.needs_approval,
             guard_reasons=list(self.guard_reasons),
             approval=None
@@ -373,7 +383,7 @@ class Batch:
             approval_asked_at=self.approval_asked_at,
             watermark_adjustment_id=self.watermark_adjustment_id,
             sending_attempt=self.sending_attempt,
-            chunk_claimed=self.chunk_claimed,
+            chunk_claimed=self.request_claimed,
             events=[
                 {"at": e.at, "run_id": e.run_id, "status": e.status, "detail": e.detail}
                 for e in self.events
@@ -389,7 +399,7 @@ class Batch:
         raw_approval = doc.get("approval")
         approval = None
         if raw_approval:
-            decision: Decision
+            decision: ApprovalDecision
             if raw_approval.get("decision") == "approved":
                 decision = "approved"
             elif raw_approval.get("decision") == "declined":
@@ -409,16 +419,16 @@ class Batch:
             created_at=doc["created_at"],
             updated_at=doc["updated_at"],
             lines=doc["lines"],
-            chunks=doc["chunks"],
-            chunk_size=doc["chunk_size"],
+            requests=doc["chunks"],  # stored names: see to_document
+            lines_per_request=doc["chunk_size"],
             needs_approval=doc["needs_approval"],
             guard_reasons=tuple(doc["guard_reasons"]),
             approval=approval,
             approval_asked_at=doc.get("approval_asked_at"),
             watermark_adjustment_id=doc.get("watermark_adjustment_id"),
-            # Written since the chunk fence; absent from ledgers written before it.
+            # Written since the per-request fence; absent from ledgers written before it.
             sending_attempt=doc.get("sending_attempt"),
-            chunk_claimed=doc.get("chunk_claimed"),
+            request_claimed=doc.get("chunk_claimed"),
             events=tuple(
                 Event(e["at"], e["run_id"], e["status"], e["detail"]) for e in doc["events"]
             ),

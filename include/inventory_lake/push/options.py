@@ -8,13 +8,13 @@ from typing import Any
 
 from include.inventory_lake.push.planning import GuardLimits
 
-MAX_CHUNK_SIZE = 100  # Haravan's documented limit of line items per adjustorset request
+MAX_LINES_PER_REQUEST = 100  # Haravan's documented limit of line items per adjustorset request
 
 DEFAULTS: dict[str, Any] = {
     "dry_run": False,
     "force": False,
     "max_lines": 10_000,
-    "chunk_size": MAX_CHUNK_SIZE,
+    "chunk_size": MAX_LINES_PER_REQUEST,
     "guard_max_line_delta": 500,
     "guard_max_relative_change": 0.5,
     "guard_relative_min_delta": 10,
@@ -47,7 +47,7 @@ def dag_params() -> dict[str, Any]:
             DEFAULTS["chunk_size"],
             type="integer",
             minimum=1,
-            maximum=MAX_CHUNK_SIZE,
+            maximum=MAX_LINES_PER_REQUEST,
             description="Lines per request (one location, reason and note per request).",
         ),
         "guard_max_line_delta": Param(
@@ -83,20 +83,21 @@ class PushOptions:
     dry_run: bool
     force: bool
     max_lines: int
-    chunk_size: int
+    lines_per_request: int
     limits: GuardLimits
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> PushOptions:
         values = {**DEFAULTS, **{k: v for k, v in params.items() if k in DEFAULTS}}
-        chunk_size = int(values["chunk_size"])
-        if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
-            raise ValueError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}")
+        # The DAG param users pass keeps its name `chunk_size`: the lines of one request.
+        lines_per_request = int(values["chunk_size"])
+        if not 1 <= lines_per_request <= MAX_LINES_PER_REQUEST:
+            raise ValueError(f"chunk_size must be between 1 and {MAX_LINES_PER_REQUEST}")
         return cls(
             dry_run=bool(values["dry_run"]),
             force=bool(values["force"]),
             max_lines=int(values["max_lines"]),
-            chunk_size=chunk_size,
+            lines_per_request=lines_per_request,
             limits=GuardLimits(
                 max_line_delta=int(values["guard_max_line_delta"]),
                 max_relative_change=float(values["guard_max_relative_change"]),

@@ -3,7 +3,7 @@ approve it first.
 
 Requests group lines by (location, reason, note), since a request has one of each, and hold at
 most `chunk_size` lines. Lines are ordered canonically (by those keys, then variant id), so the
-same content always gives the same chunks and the same notes.
+same content always gives the same requests and the same notes.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class GuardLimits:
 @dataclass(frozen=True)
 class PlannedLine:
     line: SetLine
-    chunk: int
+    request: int
     current: int
     flags: tuple[str, ...]
 
@@ -44,20 +44,20 @@ class PlannedLine:
 
 
 @dataclass(frozen=True)
-class Chunk:
+class PlannedRequest:
     number: int
     location_id: int
     reason: str
     user_note: str | None
     lines: tuple[PlannedLine, ...]
 
-    def request(self, batch_id: str, chunks: int) -> dict[str, Any]:
+    def body(self, batch_id: str, requests: int) -> dict[str, Any]:
         """The `inventory` object of POST /com/inventories/adjustorset.json."""
         return {
             "location_id": self.location_id,
             "type": "set",
             "reason": self.reason,
-            "note": request_note(self.user_note, batch_id, self.number, chunks),
+            "note": request_note(self.user_note, batch_id, self.number, requests),
             "line_items": [
                 {
                     "product_id": planned.line.product_id,
@@ -72,7 +72,7 @@ class Chunk:
 @dataclass(frozen=True)
 class Plan:
     batch_id: str
-    chunks: tuple[Chunk, ...]
+    requests: tuple[PlannedRequest, ...]
     guard_reasons: tuple[str, ...]
 
     @property
@@ -81,10 +81,10 @@ class Plan:
 
     @property
     def lines(self) -> list[PlannedLine]:
-        return [planned for chunk in self.chunks for planned in chunk.lines]
+        return [planned for request in self.requests for planned in request.lines]
 
-    def chunk(self, number: int) -> Chunk:
-        return self.chunks[number - 1]
+    def request(self, number: int) -> PlannedRequest:
+        return self.requests[number - 1]
 
 
 def _flags(line: SetLine, current: int, limits: GuardLimits) -> tuple[str, ...]:
@@ -134,26 +134,26 @@ def build_plan(
     lines: Iterable[SetLine],
     on_hand: Mapping[tuple[int, int], int],
     *,
-    chunk_size: int,
+    lines_per_request: int,
     limits: GuardLimits,
 ) -> Plan:
-    if chunk_size < 1:
+    if lines_per_request < 1:
         raise ValueError("chunk_size must be >= 1")
     ordered = sorted(lines, key=lambda line: (*_request_key(line), line.product_variant_id))
-    chunks: list[Chunk] = []
+    requests: list[PlannedRequest] = []
     for (location_id, reason, note), group in groupby(ordered, key=_request_key):
         members = list(group)
-        for start in range(0, len(members), chunk_size):
-            number = len(chunks) + 1
+        for start in range(0, len(members), lines_per_request):
+            number = len(requests) + 1
             planned = tuple(
                 PlannedLine(
                     line, number, on_hand[line.pair], _flags(line, on_hand[line.pair], limits)
                 )
-                for line in members[start : start + chunk_size]
+                for line in members[start : start + lines_per_request]
             )
-            chunks.append(Chunk(number, location_id, reason, note or None, planned))
-    all_lines = [planned for chunk in chunks for planned in chunk.lines]
-    return Plan(batch_id, tuple(chunks), guard_reasons(all_lines, limits))
+            requests.append(PlannedRequest(number, location_id, reason, note or None, planned))
+    all_lines = [planned for request in requests for planned in request.lines]
+    return Plan(batch_id, tuple(requests), guard_reasons(all_lines, limits))
 
 
 def plan_rows(plan: Plan) -> list[dict[str, Any]]:
@@ -161,7 +161,7 @@ def plan_rows(plan: Plan) -> list[dict[str, Any]]:
     return [
         {
             "batch_id": plan.batch_id,
-            "chunk": planned.chunk,
+            "chunk": planned.request,
             "source_row": planned.line.row,
             "location_id": planned.line.location_id,
             "product_id": planned.line.product_id,
@@ -183,7 +183,7 @@ def plan_from_rows(
     batch_id: str, rows: Iterable[Mapping[str, Any]], guard: Sequence[str] = ()
 ) -> Plan:
     """The inverse of `plan_rows`: the stored plan, exactly as it was approved."""
-    by_chunk: dict[int, list[PlannedLine]] = defaultdict(list)
+    by_request: dict[int, list[PlannedLine]] = defaultdict(list)
     for row in rows:
         line = SetLine(
             row=int(row["source_row"]),
@@ -196,19 +196,19 @@ def plan_from_rows(
             sku=row["sku"],
             barcode=row["barcode"],
         )
-        chunk = int(row["chunk"])
+        request = int(row["chunk"])
         flags = tuple(row["guard_flags"] or ())
-        by_chunk[chunk].append(PlannedLine(line, chunk, int(row["current_quantity"]), flags))
-    if sorted(by_chunk) != list(range(1, len(by_chunk) + 1)):
-        raise ValueError(f"stored plan of batch {batch_id} has gaps in its chunk numbers")
-    chunks = tuple(
-        Chunk(
+        by_request[request].append(PlannedLine(line, request, int(row["current_quantity"]), flags))
+    if sorted(by_request) != list(range(1, len(by_request) + 1)):
+        raise ValueError(f"stored plan of batch {batch_id} has gaps in its request numbers")
+    requests = tuple(
+        PlannedRequest(
             number,
-            by_chunk[number][0].line.location_id,
-            by_chunk[number][0].line.reason,
-            by_chunk[number][0].line.note,
-            tuple(by_chunk[number]),
+            by_request[number][0].line.location_id,
+            by_request[number][0].line.reason,
+            by_request[number][0].line.note,
+            tuple(by_request[number]),
         )
-        for number in sorted(by_chunk)
+        for number in sorted(by_request)
     )
-    return Plan(batch_id, chunks, tuple(guard))
+    return Plan(batch_id, requests, tuple(guard))

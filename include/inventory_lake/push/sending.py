@@ -28,8 +28,8 @@ from include.inventory_lake.http.errors import (
 from include.inventory_lake.push.batch import find_marker
 from include.inventory_lake.push.ledger import Ledger, StoredBatch
 from include.inventory_lake.push.lifecycle import now_iso
-from include.inventory_lake.push.planning import Chunk, Plan
-from include.inventory_lake.schemas.push import LEDGER_FORMAT, ChunkDocument
+from include.inventory_lake.push.planning import Plan, PlannedRequest
+from include.inventory_lake.schemas.push import LEDGER_FORMAT, RequestDocument
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class AdjustmentApi(Protocol):
 PERMANENT_REFUSALS = (ApiValidationError, ApiRequestError, ApiNotFoundError)
 
 
-class ChunkOutcomeUnknown(RuntimeError):
+class RequestOutcomeUnknown(RuntimeError):
     """A request may have landed and the lookup did not find it (yet): retry the task later."""
 
 
@@ -57,7 +57,7 @@ class SendReport:
     applied_now: int = 0
     found_by_lookup: int = 0
     applied_before: int = 0
-    refused: ChunkDocument | None = None
+    refused: RequestDocument | None = None
     adjustment_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -66,26 +66,27 @@ class SendReport:
             "applied_now": self.applied_now,
             "found_by_lookup": self.found_by_lookup,
             "applied_before": self.applied_before,
+            # Key names the push's XCom and logs have always carried (see schemas.push).
             "refused_chunk": self.refused["chunk"] if self.refused else None,
         }
 
 
 def applied_outcome(
     batch_id: str,
-    chunk: int,
+    request: int,
     record: Mapping[str, Any],
     *,
     run_id: str,
     found_by: Literal["response", "lookup"],
-) -> ChunkDocument:
+) -> RequestDocument:
     changes = [
         [int(item["product_variant_id"]), int(item["quantity"])]
         for item in record.get("line_items") or []
     ]
-    return ChunkDocument(
+    return RequestDocument(
         format=LEDGER_FORMAT,
         batch_id=batch_id,
-        chunk=chunk,
+        chunk=request,
         status="applied",
         run_id=run_id,
         at=now_iso(),
@@ -97,11 +98,11 @@ def applied_outcome(
     )
 
 
-def refused_outcome(batch_id: str, chunk: int, error: str, *, run_id: str) -> ChunkDocument:
-    return ChunkDocument(
+def refused_outcome(batch_id: str, request: int, error: str, *, run_id: str) -> RequestDocument:
+    return RequestDocument(
         format=LEDGER_FORMAT,
         batch_id=batch_id,
-        chunk=chunk,
+        chunk=request,
         status="refused",
         run_id=run_id,
         at=now_iso(),
@@ -116,14 +117,14 @@ def refused_outcome(batch_id: str, chunk: int, error: str, *, run_id: str) -> Ch
 def find_batch_adjustments(
     api: AdjustmentApi, batch_id: str, since_id: int
 ) -> dict[int, list[dict[str, Any]]]:
-    """The batch's adjustments after `since_id`, by chunk number (from the note's marker)."""
+    """The batch's adjustments after `since_id`, by request number (from the note's marker)."""
     found: dict[int, list[dict[str, Any]]] = defaultdict(list)
     scanned = 0
     for record in api.recent_adjustments(since_id):
         scanned += 1
         ref = find_marker(record.get("note"))
         if ref is not None and ref.batch_id == batch_id:
-            found[ref.chunk].append(record)
+            found[ref.request].append(record)
     log.info(
         "lookup after adjustment %d: %d adjustments read, %d of batch %s",
         since_id,
@@ -134,7 +135,7 @@ def find_batch_adjustments(
     return found
 
 
-class ChunkSender:
+class RequestSender:
     """Sends one attempt's requests. Before each request the attempt claims it in the batch
     document with a conditional write: once another attempt (a retry while this one lives on
     as a zombie, or a new owner) has written the batch, this attempt's next claim fails with
@@ -166,31 +167,31 @@ class ChunkSender:
     def _batch_id(self) -> str:
         return self._plan.batch_id
 
-    def _record_found(self, chunk: int, records: list[dict[str, Any]]) -> ChunkDocument:
+    def _record_found(self, request: int, records: list[dict[str, Any]]) -> RequestDocument:
         records = sorted(records, key=lambda r: int(r["id"]))
         doc = applied_outcome(
-            self._batch_id, chunk, records[0], run_id=self._run_id, found_by="lookup"
+            self._batch_id, request, records[0], run_id=self._run_id, found_by="lookup"
         )
         if len(records) > 1:
             doc["duplicates"] = [int(r["id"]) for r in records[1:]]
             log.error(
-                "batch %s chunk %d was applied %d times (adjustments %s): investigate",
+                "batch %s request %d was applied %d times (adjustments %s): investigate",
                 self._batch_id,
-                chunk,
+                request,
                 len(records),
                 [r["id"] for r in records],
             )
-        self._ledger.write_chunk(doc)
+        self._ledger.write_request_outcome(doc)
         return doc
 
     def send(
         self,
-        outcomes: Mapping[int, ChunkDocument],
+        outcomes: Mapping[int, RequestDocument],
         *,
         resuming: bool,
         claimed_elsewhere: int | None = None,
     ) -> SendReport:
-        """Send every chunk without an applied outcome; stop at the first refused one.
+        """Send every request without an applied outcome; stop at the first refused one.
 
         `claimed_elsewhere`: the request an earlier attempt claimed last. If it has no outcome
         and the lookup does not find it, that attempt may still be sending it (a zombie): this
@@ -201,88 +202,88 @@ class ChunkSender:
         report.applied_before = len(done)
         for n in done:
             self._last_applied_id = max(self._last_applied_id, outcomes[n]["adjustment_id"] or 0)
-        pending = [chunk for chunk in self._plan.chunks if chunk.number not in done]
+        pending = [request for request in self._plan.requests if request.number not in done]
         if pending and resuming:
             found = find_batch_adjustments(self._api, self._batch_id, self._watermark)
-            for chunk in list(pending):
-                if chunk.number in found:
-                    doc = self._record_found(chunk.number, found[chunk.number])
+            for request in list(pending):
+                if request.number in found:
+                    doc = self._record_found(request.number, found[request.number])
                     self._last_applied_id = max(self._last_applied_id, doc["adjustment_id"] or 0)
                     report.found_by_lookup += 1
-                    pending.remove(chunk)
-            if any(chunk.number == claimed_elsewhere for chunk in pending):
-                raise ChunkOutcomeUnknown(
+                    pending.remove(request)
+            if any(request.number == claimed_elsewhere for request in pending):
+                raise RequestOutcomeUnknown(
                     f"batch {self._batch_id} request {claimed_elsewhere} was claimed by an earlier "
                     "attempt, has no outcome and is not among the adjustments yet: that attempt "
                     "may still be sending it. It can send nothing more; the next try looks again"
                 )
-        for chunk in pending:
-            refused = self._send_one(chunk, report)
+        for request in pending:
+            refused = self._send_one(request, report)
             if refused is not None:
                 report.refused = refused
                 break
         return report
 
-    def _claim(self, chunk: Chunk) -> None:
-        batch = self.stored.batch.claim_chunk(
-            self._run_id, attempt=self._attempt, chunk=chunk.number
+    def _claim(self, request: PlannedRequest) -> None:
+        batch = self.stored.batch.claim_request(
+            self._run_id, attempt=self._attempt, request=request.number
         )
         self.stored = self._ledger.save(self.stored, batch)
 
-    def _send_one(self, chunk: Chunk, report: SendReport) -> ChunkDocument | None:
-        total = len(self._plan.chunks)
-        body = chunk.request(self._batch_id, total)
-        self._claim(chunk)
+    def _send_one(self, request: PlannedRequest, report: SendReport) -> RequestDocument | None:
+        total = len(self._plan.requests)
+        body = request.body(self._batch_id, total)
+        self._claim(request)
         report.requests_sent += 1
         try:
             record = self._api.create_adjustment(body)
         except PERMANENT_REFUSALS as error:
             doc = refused_outcome(
-                self._batch_id, chunk.number, _refusal_text(error), run_id=self._run_id
+                self._batch_id, request.number, _refusal_text(error), run_id=self._run_id
             )
-            self._ledger.write_chunk(doc)
+            self._ledger.write_request_outcome(doc)
             log.error(
-                "batch %s chunk %d/%d refused: %s", self._batch_id, chunk.number, total, error
+                "batch %s request %d/%d refused: %s", self._batch_id, request.number, total, error
             )
             return doc
         except AmbiguousWriteError as error:
             log.warning(
-                "batch %s chunk %d/%d: outcome unknown (%s); looking it up",
+                "batch %s request %d/%d: outcome unknown (%s); looking it up",
                 self._batch_id,
-                chunk.number,
+                request.number,
                 total,
                 error,
             )
             found = find_batch_adjustments(self._api, self._batch_id, self._last_applied_id)
-            if chunk.number not in found:
+            if request.number not in found:
                 released = self.stored.batch.release_claim(
                     self._run_id, attempt=self._attempt, why=f"unclear answer: {error}"
                 )
                 self.stored = self._ledger.save(self.stored, released)
-                raise ChunkOutcomeUnknown(
-                    f"batch {self._batch_id} chunk {chunk.number}/{total} may or may not have "
+                raise RequestOutcomeUnknown(
+                    f"batch {self._batch_id} chunk {request.number}/{total} may or may not have "
                     f"been applied and is not among the adjustments yet; the task's retry looks "
                     f"it up again before sending anything"
                 ) from error
-            doc = self._record_found(chunk.number, found[chunk.number])
+            doc = self._record_found(request.number, found[request.number])
             report.found_by_lookup += 1
         else:
             doc = applied_outcome(
-                self._batch_id, chunk.number, record, run_id=self._run_id, found_by="response"
+                self._batch_id, request.number, record, run_id=self._run_id, found_by="response"
             )
-            self._ledger.write_chunk(doc)
+            self._ledger.write_request_outcome(doc)
             report.applied_now += 1
         self._last_applied_id = max(self._last_applied_id, doc["adjustment_id"] or 0)
         report.adjustment_ids.append(doc["adjustment_id"] or 0)
         log.info(
-            "batch %s chunk %d/%d applied: adjustment %s (%s), %d lines at location %d",
+            "batch %s request %d/%d applied: adjustment %s (%s), %d lines at location %d",
             self._batch_id,
-            chunk.number,
+            request.number,
             total,
             doc["adjustment_id"],
             doc["adjust_number"],
-            len(chunk.lines),
-            chunk.location_id,
+            len(request.lines),
+            request.location_id,
         )
         return None
 
@@ -306,7 +307,7 @@ def send_batch(
     Returns the batch as stored at the end: sent, or failed when Haravan refused a request."""
     batch = stored.batch
     resuming = batch.status == "sending"
-    claimed_elsewhere = batch.chunk_claimed if resuming else None
+    claimed_elsewhere = batch.request_claimed if resuming else None
     if resuming:
         stored = ledger.save(stored, batch.resume_sending(run_id, attempt=attempt))
     else:
@@ -314,14 +315,14 @@ def send_batch(
         watermark = int(newest["id"]) if newest else 0
         started = batch.start_sending(run_id, attempt=attempt, watermark=watermark)
         stored = ledger.save(stored, started)
-    sender = ChunkSender(api, ledger, stored, plan, run_id=run_id, attempt=attempt)
-    outcomes = ledger.chunk_outcomes() if resuming else {}
+    sender = RequestSender(api, ledger, stored, plan, run_id=run_id, attempt=attempt)
+    outcomes = ledger.request_outcomes() if resuming else {}
     report = sender.send(outcomes, resuming=resuming, claimed_elsewhere=claimed_elsewhere)
     stored = sender.stored
     if report.refused is not None:
         refused = report.refused
         next_version = stored.batch.refuse(
-            run_id, chunk=refused["chunk"], error=refused["error"] or "refused"
+            run_id, request=refused["chunk"], error=refused["error"] or "refused"
         )
     else:
         next_version = stored.batch.all_sent(run_id)

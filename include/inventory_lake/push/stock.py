@@ -79,6 +79,10 @@ def plan_from_current_stock(
     if stock.problems:
         return None, list(stock.problems)
     plan = build_plan(
-        batch_id, list(lines), stock.on_hand, chunk_size=options.chunk_size, limits=options.limits
+        batch_id,
+        list(lines),
+        stock.on_hand,
+        lines_per_request=options.lines_per_request,
+        limits=options.limits,
     )
     return plan, []

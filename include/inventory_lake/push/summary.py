@@ -24,8 +24,8 @@ def totals_by_location(plan: Plan) -> dict[int, dict[str, int]]:
     by_location: dict[int, dict[str, int]] = defaultdict(
         lambda: {"lines": 0, "requests": 0, "current": 0, "new": 0}
     )
-    for chunk in plan.chunks:
-        by_location[chunk.location_id]["requests"] += 1
+    for request in plan.requests:
+        by_location[request.location_id]["requests"] += 1
     for planned in plan.lines:
         totals = by_location[planned.line.location_id]
         totals["lines"] += 1
@@ -51,7 +51,7 @@ def summarise(
         "file_name": file_name,
         "plan_uri": plan_uri,
         "lines": len(lines),
-        "requests": len(plan.chunks),
+        "requests": len(plan.requests),
         "locations": len(by_location),
         "changed_lines": sum(1 for p in lines if p.delta),
         "units_added": sum(p.delta for p in lines if p.delta > 0),

@@ -12,12 +12,12 @@ connection, so a shop whose connection fails fails its own files only.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from include.inventory_lake.checksums import bytes_sha256
 from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.http.errors import ApiPermanentError, MalformedResponseError
 from include.inventory_lake.lake.store import LakeStore
@@ -33,8 +33,8 @@ from include.inventory_lake.push.claim import (
 from include.inventory_lake.push.discovery import StagedFile, discover_approved
 from include.inventory_lake.push.dry_run import write_dry_run
 from include.inventory_lake.push.finalize import (
+    ClosingBatch,
     SourceNotMoved,
-    finalize_batch,
     reject_file,
     rejection_message,
     withdrawn_problems,
@@ -148,7 +148,7 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
     sub = staged.folder if shop is None else archive_folder(shop.id)
     placement = [] if staged.misplaced is None else [Problem(None, None, None, staged.misplaced)]
     if staged.size > MAX_FILE_BYTES:  # refused unread: a huge file must not exhaust the worker
-        stand_in = hashlib.sha256(f"{staged.key}:{staged.etag}".encode()).hexdigest()
+        stand_in = bytes_sha256(f"{staged.key}:{staged.etag}".encode())
         source = SourceFile(staged.key, staged.name, staged.etag, stand_in)
         too_big = f"the file has {staged.size:,} bytes; files above {MAX_FILE_BYTES:,} are not read"
         problems = [*placement, Problem(None, None, None, too_big)]
@@ -158,9 +158,7 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
         _skip(f"{staged.key} is gone (moved by another run or by a person)")
     body = read.body
     read_s3(layout.uri(staged.key), size=len(body))
-    source = SourceFile(
-        staged.key, staged.name, read.etag.strip('"'), hashlib.sha256(body).hexdigest()
-    )
+    source = SourceFile(staged.key, staged.name, read.etag.strip('"'), bytes_sha256(body))
     checked = read_and_validate(source.name, body, max_lines=options.max_lines)
     if placement or checked.problems:  # all at once: the place, then what the file holds
         problems = [*placement, *checked.problems]
@@ -190,7 +188,7 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
         content_sha256=content,
         forced=options.force,
         lines=len(lines),
-        chunk_size=options.chunk_size,
+        lines_per_request=options.lines_per_request,
         run_id=run_id,
         run_is_active=owner_run_is_active(context["ti"].get_dagrun_state, context["dag"].dag_id),
         shop=shop.id,
@@ -218,8 +216,8 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
     planned = stored.batch.plan(
         run_id,
         lines=len(plan.lines),
-        chunks=len(plan.chunks),
-        chunk_size=options.chunk_size,
+        requests=len(plan.requests),
+        lines_per_request=options.lines_per_request,
         needs_approval=plan.needs_approval,
         guard_reasons=tuple(plan.guard_reasons),
     )
@@ -275,10 +273,10 @@ def _push(decision: Decision, context: Context) -> Pushed:
         "push of batch %s to shop %s: %s, api %s", ledger.batch_id, shop.id, report.as_dict(), api
     )
     if report.refused is not None:
-        finalize_batch(s3, layout, ledger, stored, plan, run_id=run_id, kind="failed")
+        ClosingBatch(s3, layout, ledger, stored, plan, run_id).reject_refused()
         _fail(
             f"batch {ledger.batch_id}: Haravan refused request {report.refused['chunk']}/"
-            f"{len(plan.chunks)} ({report.refused['error']}); earlier requests stay applied, "
+            f"{len(plan.requests)} ({report.refused['error']}); earlier requests stay applied, "
             "later ones were not sent; file moved to rejected/ with a report"
         )
     return Pushed(
@@ -296,8 +294,8 @@ def _withdrawn(
     """Audit and report a withdrawn batch, then fail the task saying so."""
     batch = stored.batch
     plan = read_plan(s3, layout, ledger.batch_id, list(batch.guard_reasons))
-    finalize_batch(s3, layout, ledger, stored, plan, run_id=run_id, kind="withdrawn")
-    (why,) = withdrawn_problems(batch, plan, ledger.chunk_outcomes())
+    ClosingBatch(s3, layout, ledger, stored, plan, run_id).report_withdrawn()
+    (why,) = withdrawn_problems(batch, plan, ledger.request_outcomes())
     report = layout.report_key(batch.source.name, batch.source.sha256, archive_folder(batch.shop))
     _fail(f"batch {ledger.batch_id} {why.problem}; report: {layout.uri(report)}")
 
@@ -321,11 +319,11 @@ def _record(pushed: Pushed, run_id: str) -> dict[str, Any]:
     if stored.status != "sent":
         _fail(f"batch {ledger.batch_id} is {stored.status}, not sent: nothing to record")
     plan = read_plan(s3, layout, ledger.batch_id, list(stored.batch.guard_reasons))
-    stored = finalize_batch(s3, layout, ledger, stored, plan, run_id=run_id, kind="done")
+    stored = ClosingBatch(s3, layout, ledger, stored, plan, run_id).finish_done()
     return {
         "batch_id": ledger.batch_id,
         "shop": pushed.shop.id,
         "status": stored.status,
         "lines": len(plan.lines),
-        "requests": len(plan.chunks),
+        "requests": len(plan.requests),
     }

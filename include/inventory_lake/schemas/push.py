@@ -9,6 +9,10 @@ import pyarrow as pa
 
 from include.inventory_lake.schemas.types import ID, QUANTITY, TIMESTAMP
 
+# A "chunk" in a stored name is one Haravan request, and the code calls it a request: the
+# `chunk` column of the plan and the audit, the ledger's `chunks/<n>.json` and its `chunk`,
+# `chunks`, `chunk_size` and `chunk_claimed` fields keep their names, so that every plan, audit
+# and ledger already in a lake reads as before (`push.lifecycle.Batch` maps the batch fields).
 PLAN = pa.schema(
     [
         pa.field("batch_id", pa.string(), nullable=False),
@@ -69,7 +73,7 @@ LEDGER_FORMAT = 1
 BatchStatus = Literal[
     "planning", "planned", "sending", "sent", "done", "declined", "rejected", "failed", "withdrawn"
 ]
-ChunkStatus = Literal["applied", "refused"]
+RequestStatus = Literal["applied", "refused"]
 
 
 class LedgerEvent(TypedDict):
@@ -113,13 +117,13 @@ class BatchDocument(TypedDict):
     events: list[LedgerEvent]
 
 
-class ChunkDocument(TypedDict):
+class RequestDocument(TypedDict):
     """`chunks/<n>.json`: one request's outcome, written before the next request is sent."""
 
     format: int
     batch_id: str
     chunk: int
-    status: ChunkStatus
+    status: RequestStatus
     run_id: str
     at: str
     found_by: Literal["response", "lookup"] | None

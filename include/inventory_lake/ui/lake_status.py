@@ -157,7 +157,7 @@ DayState = Literal["complete", "incomplete", "missing", "warn", "not_expected"]
 
 
 @dataclass(frozen=True)
-class ShopDay:
+class ShopDayStatus:
     """One shop's day over all its daily datasets: the worst state, and the datasets in it."""
 
     dt: date
@@ -181,7 +181,7 @@ class ShopStatus:
         return sum(len(ds.incomplete) for ds in self.datasets)
 
     @property
-    def days(self) -> list[ShopDay]:
+    def days(self) -> list[ShopDayStatus]:
         """Per day, at a glance: a gap in any dataset makes the day missing, then a partition
         without marker makes it incomplete, then a marker that disagrees with its file."""
         if not self.datasets:
@@ -207,7 +207,7 @@ class ShopStatus:
                 state = "not_expected"
             else:
                 state = "complete"
-            result.append(ShopDay(day, state, missing, incomplete, problems))
+            result.append(ShopDayStatus(day, state, missing, incomplete, problems))
         return result
 
 

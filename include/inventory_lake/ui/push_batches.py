@@ -42,7 +42,7 @@ from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.push.plan_store import read_plan
 from include.inventory_lake.push.report import REPORT_COLUMNS
 from include.inventory_lake.push.summary import largest_changes, totals_by_location
-from include.inventory_lake.schemas.push import BatchDocument, ChunkDocument
+from include.inventory_lake.schemas.push import BatchDocument, RequestDocument
 from include.inventory_lake.ui.parallel_reads import parallel_map
 from include.inventory_lake.ui.unreadable import GONE, NotUsable, unreadable_reason
 
@@ -65,7 +65,7 @@ BATCH_FIELDS: Fields = {
     "needs_approval": bool, "guard_reasons": list, "approval": (dict, type(None)), "events": list,
 }  # fmt: skip
 EVENT_FIELDS: Fields = {"status": str, "detail": str}
-CHUNK_FIELDS: Fields = {"chunk": int, "status": str, "at": str}
+REQUEST_FIELDS: Fields = {"chunk": int, "status": str, "at": str}
 SUMMARY_FIELDS: Fields = {
     "lines": int, "requests": int, "locations": int, "changed_lines": int, "units_added": int,
     "units_removed": int, "guard_reasons": list, "largest_changes": list,
@@ -91,7 +91,7 @@ class Unreadable:
 
 
 @dataclass(frozen=True)
-class StagedFile:
+class ListedStagingFile:
     key: str
     stored_name: str
     size: int | None
@@ -118,7 +118,7 @@ class RejectedFile:
     """A refused file and the first rows of its report; when the report could not be read,
     its one row says so (and `report_rows` is 0)."""
 
-    file: StagedFile
+    file: ListedStagingFile
     report_key: str | None
     report: tuple[ReportRow, ...]
     report_rows: int
@@ -129,8 +129,8 @@ class RejectedFile:
 
 
 @dataclass(frozen=True)
-class ChunkOutcome:
-    chunk: int
+class RequestOutcome:
+    request: int
     status: str
     adjustment_id: int | None
     adjust_number: str | None
@@ -153,7 +153,7 @@ class LocationTotals:
 
 @dataclass(frozen=True)
 class PlanLine:
-    chunk: int
+    request: int
     location_id: int
     product_variant_id: int
     sku: str | None
@@ -178,7 +178,7 @@ class BatchView:
     """A batch as the ledger holds it (the push's own `Batch`), with what the page adds."""
 
     batch: Batch
-    outcomes: tuple[ChunkOutcome, ...]
+    outcomes: tuple[RequestOutcome, ...]
     plan: PlanView | None
     unreadable: tuple[Unreadable, ...] = ()  # its request outcomes or plan
 
@@ -205,9 +205,9 @@ class BatchView:
 
     @property
     def failures(self) -> list[str]:
-        total = self.batch.chunks
+        total = self.batch.requests
         found = [
-            f"request {o.chunk}/{total} refused: {o.error or 'no reason given'}"
+            f"request {o.request}/{total} refused: {o.error or 'no reason given'}"
             for o in self.outcomes
             if o.status != "applied"
         ]
@@ -232,8 +232,8 @@ class DryRunView:
 @dataclass(frozen=True)
 class PushOverview:
     staging_uri: str
-    pending: tuple[StagedFile, ...]
-    processed: tuple[StagedFile, ...]
+    pending: tuple[ListedStagingFile, ...]
+    processed: tuple[ListedStagingFile, ...]
     rejected: tuple[RejectedFile, ...]
     batches: tuple[BatchView, ...]
     dry_runs: tuple[DryRunView, ...]
@@ -257,9 +257,9 @@ def _shop_in(layout: PushLayout, key: str) -> str | None:
     return None
 
 
-def _staged(layout: PushLayout, obj: StoredObject) -> StagedFile:
+def _staged(layout: PushLayout, obj: StoredObject) -> ListedStagingFile:
     shop = _shop_in(layout, obj.key)
-    return StagedFile(obj.key, file_name(obj.key), obj.size, obj.modified, shop)
+    return ListedStagingFile(obj.key, file_name(obj.key), obj.size, obj.modified, shop)
 
 
 def _folder(store: LakeStore, layout: PushLayout, folder: str) -> list[StoredObject]:
@@ -369,7 +369,7 @@ def _rejected_file(store: LakeStore, layout: PushLayout, refusal: _Refusal) -> R
     staged = (
         _staged(layout, refusal.file)
         if refusal.file
-        else StagedFile(
+        else ListedStagingFile(
             refusal.file_key,
             file_name(refusal.file_key),
             None,
@@ -447,7 +447,7 @@ def plan_view(s3: S3Client, layout: PushLayout, batch_id: str, lines: int = PLAN
         ),
         largest=tuple(
             PlanLine(
-                p.chunk,
+                p.request,
                 p.line.location_id,
                 p.line.product_variant_id,
                 p.line.sku,
@@ -460,9 +460,9 @@ def plan_view(s3: S3Client, layout: PushLayout, batch_id: str, lines: int = PLAN
     )
 
 
-def _outcome(doc: ChunkDocument) -> ChunkOutcome:
-    return ChunkOutcome(
-        chunk=doc["chunk"],
+def _outcome(doc: RequestDocument) -> RequestOutcome:
+    return RequestOutcome(
+        request=doc["chunk"],
         status=doc["status"],
         adjustment_id=doc.get("adjustment_id"),
         adjust_number=doc.get("adjust_number"),
@@ -484,10 +484,10 @@ def _batch_document(store: LakeStore, layout: PushLayout, batch_id: str) -> Batc
     return _attempt(key, read)
 
 
-def _chunk_outcome(store: LakeStore, key: str) -> ChunkOutcome | Unreadable:
+def _request_outcome(store: LakeStore, key: str) -> RequestOutcome | Unreadable:
     return _attempt(
         key,
-        lambda: _outcome(cast(ChunkDocument, _checked(_json(store, key), CHUNK_FIELDS, "it"))),
+        lambda: _outcome(cast(RequestDocument, _checked(_json(store, key), REQUEST_FIELDS, "it"))),
     )
 
 
@@ -499,9 +499,9 @@ def _plan(
 
 
 def _batch_view(
-    batch: Batch, reads: list[ChunkOutcome | Unreadable], plan: PlanView | Unreadable | None
+    batch: Batch, reads: list[RequestOutcome | Unreadable], plan: PlanView | Unreadable | None
 ) -> BatchView:
-    outcomes = sorted((r for r in reads if isinstance(r, ChunkOutcome)), key=lambda o: o.chunk)
+    outcomes = sorted((r for r in reads if isinstance(r, RequestOutcome)), key=lambda o: o.request)
     unreadable = [r for r in [*reads, plan] if isinstance(r, Unreadable)]
     shown_plan = plan if isinstance(plan, PlanView) else None
     return BatchView(batch, tuple(outcomes), shown_plan, tuple(unreadable))
@@ -524,15 +524,15 @@ def _batches(
     newest = [batch_id for batch_id, _ in by_age[:limit]]
     docs = parallel_map(lambda batch_id: _batch_document(store, layout, batch_id), newest)
     readable = [(b, doc) for b, doc in zip(newest, docs, strict=True) if isinstance(doc, Batch)]
-    chunk_keys = [
+    request_keys = [
         (batch_id, key)
         for batch_id, _ in readable
         for key in sorted(keys_by_batch[batch_id])
-        if key.startswith(layout.chunks_prefix(batch_id))
+        if key.startswith(layout.requests_prefix(batch_id))
     ]
-    chunk_reads = parallel_map(lambda item: _chunk_outcome(store, item[1]), chunk_keys)
-    reads_by_batch: dict[str, list[ChunkOutcome | Unreadable]] = defaultdict(list)
-    for (batch_id, _), read in zip(chunk_keys, chunk_reads, strict=True):
+    request_reads = parallel_map(lambda item: _request_outcome(store, item[1]), request_keys)
+    reads_by_batch: dict[str, list[RequestOutcome | Unreadable]] = defaultdict(list)
+    for (batch_id, _), read in zip(request_keys, request_reads, strict=True):
         reads_by_batch[batch_id].append(read)
     plans = parallel_map(
         lambda item: _plan(store.client, layout, item[0], keys_by_batch[item[0]]), readable

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from include.inventory_lake.facts.build import raw_partitions
-from include.inventory_lake.facts.dedupe import row_numbers
+from include.inventory_lake.lake.dedupe import row_numbers
 from include.inventory_lake.lake.location import ShopLake
 from include.inventory_lake.lake.partition_writer import PartitionWriter
 from include.inventory_lake.schemas import haravan, stocky

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from include.inventory_lake.facts import flatten
 from include.inventory_lake.facts.keys import line_keys
+from include.inventory_lake.lake.stocky_lookup import stocky_adjustment_lookup
 from include.inventory_lake.schemas import facts, haravan, stocky
 from tests.inventory_lake.facts.raw_builders import (
     at,
@@ -125,9 +126,7 @@ def test_stocky_items_take_location_and_reason_from_their_adjustment_or_are_flag
         ],
         stocky.STOCK_ADJUSTMENT_ITEMS,
     )
-    rows = flatten.stocky_lines(
-        items, flatten.stocky_adjustment_lookup(adjustments), "default"
-    ).to_pylist()
+    rows = flatten.stocky_lines(items, stocky_adjustment_lookup(adjustments), "default").to_pylist()
 
     assert [row["line_key"] for row in rows] == [
         "stocky:1001",
@@ -160,7 +159,7 @@ def test_stocky_items_take_location_and_reason_from_their_adjustment_or_are_flag
 def test_stocky_items_with_no_adjustments_that_day_are_all_flagged() -> None:
     empty = stocky.STOCK_ADJUSTMENTS.empty_table()
     items = batch([stocky_item(1001, 101, 5, at(DAY, 1))], stocky.STOCK_ADJUSTMENT_ITEMS)
-    lines = flatten.stocky_lines(items, flatten.stocky_adjustment_lookup(empty), "default")
+    lines = flatten.stocky_lines(items, stocky_adjustment_lookup(empty), "default")
     assert lines.column("adjustment_missing").to_pylist() == [True]
     assert lines.column("location_id").to_pylist() == [None]
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from include.inventory_lake.checksums import file_sha256
 from include.inventory_lake.lake.location import LakeRoot, Partition
-from include.inventory_lake.lake.store import LakeStore, WriteConflict, file_sha256
+from include.inventory_lake.lake.store import LakeStore, WriteConflict
 from tests.servers import S3Server
 
 

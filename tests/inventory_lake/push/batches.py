@@ -16,7 +16,7 @@ Step = Callable[[Batch], Batch]
 
 def _plan(needs_approval: bool = False) -> Step:
     return lambda b: b.plan(
-        RUN, lines=3, chunks=2, chunk_size=100, needs_approval=needs_approval,
+        RUN, lines=3, requests=2, lines_per_request=100, needs_approval=needs_approval,
         guard_reasons=("3 lines change by more than 500 units",) if needs_approval else (),
     )  # fmt: skip
 
@@ -32,7 +32,7 @@ PATHS: dict[BatchStatus, tuple[Step, ...]] = {
     "declined": (_plan(needs_approval=True), lambda b: b.decline(RUN, by="lan", at="t")),
     "sending": (_plan(), _start),
     "sent": (_plan(), _start, lambda b: b.all_sent(RUN)),
-    "failed": (_plan(), _start, lambda b: b.refuse(RUN, chunk=1, error="HTTP 400")),
+    "failed": (_plan(), _start, lambda b: b.refuse(RUN, request=1, error="HTTP 400")),
     "done": (_plan(), _start, lambda b: b.all_sent(RUN), lambda b: b.finish(RUN)),
     # Withdrawn while sending: requests may have landed (the other path, from planned, is
     # tested on its own).
@@ -45,7 +45,7 @@ def batch_in(
 ) -> Batch:
     batch = Batch.claim(
         batch_id=batch_id, content_sha256="c" * 64, forced=False, source=source,
-        run_id=run_id, lines=3, chunk_size=100,
+        run_id=run_id, lines=3, lines_per_request=100,
     )  # fmt: skip
     for step in PATHS[status]:
         batch = step(batch)

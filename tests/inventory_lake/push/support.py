@@ -83,13 +83,13 @@ def posts(emulator: Emulator) -> list[dict[str, Any]]:
     return [p for p in emulator.journal()["posts"] if p["path"] == CREATE_PATH]
 
 
-def applied_chunks(emulator: Emulator) -> Counter[tuple[str, int]]:
+def applied_requests(emulator: Emulator) -> Counter[tuple[str, int]]:
     """How many times each (batch id, chunk) was applied, from the POST bodies the API took."""
     counts: Counter[tuple[str, int]] = Counter()
     for post in posts(emulator):
         ref = find_marker(post["body"]["inventory"]["note"])
         if post["applied"] and ref is not None:
-            counts[(ref.batch_id, ref.chunk)] += 1
+            counts[(ref.batch_id, ref.request)] += 1
     return counts
 
 
@@ -115,7 +115,7 @@ def ledger_doc(s3: S3Server, batch_id: str) -> dict[str, Any]:
     return doc
 
 
-def chunk_docs(s3: S3Server, batch_id: str) -> dict[int, dict[str, Any]]:
+def request_docs(s3: S3Server, batch_id: str) -> dict[int, dict[str, Any]]:
     prefix = f"{STAGING}/ledger/{batch_id}/chunks/"
     docs = [json.loads(read_text(s3, key)) for key in s3.keys(prefix)]
     return {doc["chunk"]: doc for doc in docs}
@@ -130,7 +130,7 @@ def audit_rows(s3: S3Server) -> list[dict[str, Any]]:
 
 
 def batch_ids(emulator: Emulator) -> set[str]:
-    return {batch for batch, _ in applied_chunks(emulator)}
+    return {batch for batch, _ in applied_requests(emulator)}
 
 
 def assert_stock_is(emulator: Emulator, lines: list[dict[str, Any]]) -> None:
@@ -143,6 +143,6 @@ def assert_stock_is(emulator: Emulator, lines: list[dict[str, Any]]) -> None:
     assert not wrong, f"(now, wanted) for {len(wrong)} lines, e.g. {list(wrong.items())[:3]}"
 
 
-def outcome_written(s3: S3Server, chunk: int) -> bool:
-    suffix = f"/chunks/{chunk:05d}.json"
+def outcome_written(s3: S3Server, request: int) -> bool:
+    suffix = f"/chunks/{request:05d}.json"
     return any(key.endswith(suffix) for key in s3.keys(f"{STAGING}/ledger/"))

@@ -34,16 +34,16 @@ def planned(airflow_connections: Any, s3_server: S3Server) -> Iterator[tuple[Led
     etag = s3.head_object(Bucket=s3_server.bucket, Key=APPROVED + "big.csv")["ETag"].strip('"')
     source = SourceFile(APPROVED + "big.csv", "big.csv", etag, "a" * 64)
     lines = [SetLine(2, 1, 2, 3, 900, "shrinkage", None, None, None)]
-    plan = build_plan(BATCH, lines, {(1, 3): 10}, chunk_size=100, limits=LIMITS)
+    plan = build_plan(BATCH, lines, {(1, 3): 10}, lines_per_request=100, limits=LIMITS)
     ledger = Ledger(s3, layout, BATCH)
     claim = claim_batch(
-        ledger, source, content_sha256="c" * 64, forced=False, lines=1, chunk_size=100,
+        ledger, source, content_sha256="c" * 64, forced=False, lines=1, lines_per_request=100,
         run_id=RUN, run_is_active=lambda _: False,
     )  # fmt: skip
     assert claim.stored is not None
     write_plan(s3, layout, plan, dry_run=False)
     planned = claim.stored.batch.plan(
-        RUN, lines=1, chunks=1, chunk_size=100, needs_approval=True,
+        RUN, lines=1, requests=1, lines_per_request=100, needs_approval=True,
         guard_reasons=tuple(plan.guard_reasons),
     )  # fmt: skip
     stored = ledger.save(claim.stored, planned)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from include.inventory_lake.lake.location import LakeRoot
-from include.inventory_lake.push.finalize import SourceNotMoved, finalize_batch
+from include.inventory_lake.push.finalize import ClosingBatch, SourceNotMoved
 from include.inventory_lake.push.layout import PushLayout
 from include.inventory_lake.push.ledger import Ledger, StoredBatch
 from include.inventory_lake.push.lifecycle import Batch, SourceFile
@@ -51,14 +51,15 @@ def sending(s3_server: S3Server) -> Iterator[Sending]:
     layout = PushLayout(LakeRoot(s3_server.bucket))
     put(s3_server, KEY, "location_id,product_id,product_variant_id,quantity\r\n")
     etag = s3.head_object(Bucket=s3_server.bucket, Key=KEY)["ETag"].strip('"')
-    plan = build_plan(BATCH, LINES, {(1, 11): 5, (2, 11): 5}, chunk_size=100, limits=LIMITS)
+    plan = build_plan(BATCH, LINES, {(1, 11): 5, (2, 11): 5}, lines_per_request=100, limits=LIMITS)
     write_plan(s3, layout, plan, dry_run=False)
     ledger = Ledger(s3, layout, BATCH)
     batch = Batch.claim(
         batch_id=BATCH, content_sha256="c" * 64, forced=False,
-        source=SourceFile(KEY, "count.csv", etag, "a" * 64), run_id=RUN, lines=2, chunk_size=100,
+        source=SourceFile(KEY, "count.csv", etag, "a" * 64), run_id=RUN, lines=2,
+        lines_per_request=100,
     ).plan(
-        RUN, lines=2, chunks=2, chunk_size=100, needs_approval=False, guard_reasons=()
+        RUN, lines=2, requests=2, lines_per_request=100, needs_approval=False, guard_reasons=()
     ).start_sending(RUN, attempt="a", watermark=500)  # fmt: skip
     stored = ledger.create(batch)
     record = {
@@ -66,7 +67,7 @@ def sending(s3_server: S3Server) -> Iterator[Sending]:
         "adjust_number": "ADJ501",
         "line_items": [{"product_variant_id": 11, "quantity": 2}],
     }
-    ledger.write_chunk(applied_outcome(BATCH, 1, record, run_id=RUN, found_by="response"))
+    ledger.write_request_outcome(applied_outcome(BATCH, 1, record, run_id=RUN, found_by="response"))
     yield Sending(s3_server, layout, ledger, stored, plan)
     s3_server.empty_bucket()
 
@@ -87,10 +88,9 @@ def test_a_done_batch_whose_file_cannot_reach_processed_raises_and_loses_nothing
     else:
         put(sending.s3, KEY, "a new version of the file\r\n")
     with pytest.raises(SourceNotMoved) as raised:
-        finalize_batch(
-            sending.s3.client(), sending.layout, sending.ledger, sent, sending.plan,
-            run_id=RUN, kind="done",
-        )  # fmt: skip
+        ClosingBatch(
+            sending.s3.client(), sending.layout, sending.ledger, sent, sending.plan, RUN
+        ).finish_done()
     assert f"batch {BATCH}: every request was applied and the audit is written" in str(raised.value)
     assert f"{KEY} could not be moved to processed/: {why}" in str(raised.value)
     assert staged(sending.s3, "processed") == []
@@ -105,10 +105,9 @@ def test_a_batch_withdrawn_mid_send_is_audited_and_reported_without_its_file(
 ) -> None:
     sending.s3.client().delete_object(Bucket=sending.s3.bucket, Key=KEY)
     withdrawn = sending.save(sending.stored.batch.withdraw(RUN, f"{KEY} was removed"))
-    finalize_batch(
-        sending.s3.client(), sending.layout, sending.ledger, withdrawn, sending.plan,
-        run_id=RUN, kind="withdrawn",
-    )  # fmt: skip
+    ClosingBatch(
+        sending.s3.client(), sending.layout, sending.ledger, withdrawn, sending.plan, RUN
+    ).report_withdrawn()
     statuses = {row["chunk"]: row["status"] for row in audit_rows(sending.s3)}
     assert statuses == {1: "applied", 2: "withdrawn"}
     (report,) = staged(sending.s3, "rejected")

@@ -37,7 +37,7 @@ def claim(
         content_sha256="c" * 64,
         forced=False,
         lines=3,
-        chunk_size=100,
+        lines_per_request=100,
         run_id=run_id,
         run_is_active=lambda run: run in active,
     )
@@ -56,7 +56,7 @@ def test_only_one_claim_wins_and_stale_writers_are_refused(
         Ledger(s3, layout, "b1").create(batch_in("planning", run_id="run-b"))
     ledger = Ledger(s3, layout, "b1")
     planned = first.stored.batch.plan(
-        "run-a", lines=3, chunks=1, chunk_size=100, needs_approval=False, guard_reasons=()
+        "run-a", lines=3, requests=1, lines_per_request=100, needs_approval=False, guard_reasons=()
     )
     newer = ledger.save(first.stored, planned)
     with pytest.raises(LedgerConflict):
@@ -134,11 +134,11 @@ def test_the_loser_of_a_take_over_race_finds_the_batch_busy(
     def another_run_takes_it_first(run_id: str) -> bool:
         stored = ledger.read()
         assert stored is not None
-        ledger.save(stored, stored.batch.take_over("run-c", SOURCE, chunk_size=100))
+        ledger.save(stored, stored.batch.take_over("run-c", SOURCE, lines_per_request=100))
         return False  # run-a has ended, as far as run-b knows
 
     lost = claim_batch(
-        ledger, SOURCE, content_sha256="c" * 64, forced=False, lines=3, chunk_size=100,
+        ledger, SOURCE, content_sha256="c" * 64, forced=False, lines=3, lines_per_request=100,
         run_id="run-b", run_is_active=another_run_takes_it_first,
     )  # fmt: skip
     assert lost.outcome == "busy" and lost.detail == "run run-c took batch b1 over first"
@@ -146,7 +146,7 @@ def test_the_loser_of_a_take_over_race_finds_the_batch_busy(
     assert stored is not None and stored.batch.owner_run_id == "run-c"
 
 
-def test_chunk_outcomes_and_forced_batches_are_found(
+def test_request_outcomes_and_forced_batches_are_found(
     s3_server: S3Server, layout: PushLayout
 ) -> None:
     s3 = s3_server.client()
@@ -156,9 +156,11 @@ def test_chunk_outcomes_and_forced_batches_are_found(
         "adjust_number": "ADJ77",
         "line_items": [{"product_variant_id": 5, "quantity": -2}],
     }
-    ledger.write_chunk(applied_outcome(ledger.batch_id, 1, record, run_id="r", found_by="lookup"))
-    ledger.write_chunk(refused_outcome(ledger.batch_id, 2, "no", run_id="r"))
-    outcomes = ledger.chunk_outcomes()
+    ledger.write_request_outcome(
+        applied_outcome(ledger.batch_id, 1, record, run_id="r", found_by="lookup")
+    )
+    ledger.write_request_outcome(refused_outcome(ledger.batch_id, 2, "no", run_id="r"))
+    outcomes = ledger.request_outcomes()
     assert outcomes[1]["changes"] == [[5, -2]] and outcomes[1]["found_by"] == "lookup"
     assert outcomes[2]["status"] == "refused" and outcomes[2]["adjustment_id"] is None
     claim(Ledger(s3, layout, "0123456789abcdef0123-fabc"), "run-a")

@@ -18,9 +18,9 @@ STATES: tuple[BatchStatus, ...] = (
 )  # fmt: skip
 
 MOVES: dict[str, Callable[[Batch], Batch]] = {
-    "take_over": lambda b: b.take_over("run-b", OTHER_FILE, chunk_size=50),
+    "take_over": lambda b: b.take_over("run-b", OTHER_FILE, lines_per_request=50),
     "plan": lambda b: b.plan(
-        RUN, lines=3, chunks=2, chunk_size=100, needs_approval=False, guard_reasons=()
+        RUN, lines=3, requests=2, lines_per_request=100, needs_approval=False, guard_reasons=()
     ),
     "reject": lambda b: b.reject(RUN, "stock check failed"),
     "ask": lambda b: b.ask(RUN, of=("lan",)),
@@ -28,9 +28,9 @@ MOVES: dict[str, Callable[[Batch], Batch]] = {
     "decline": lambda b: b.decline(RUN, by="lan", at="t"),
     "start_sending": lambda b: b.start_sending(RUN, attempt=ATTEMPT, watermark=1),
     "resume_sending": lambda b: b.resume_sending(RUN, attempt="run-a/try-2/y"),
-    "claim_chunk": lambda b: b.claim_chunk(RUN, attempt=ATTEMPT, chunk=1),
+    "claim_chunk": lambda b: b.claim_request(RUN, attempt=ATTEMPT, request=1),
     "all_sent": lambda b: b.all_sent(RUN),
-    "refuse": lambda b: b.refuse(RUN, chunk=1, error="HTTP 409"),
+    "refuse": lambda b: b.refuse(RUN, request=1, error="HTTP 409"),
     "finish": lambda b: b.finish(RUN),
     "withdraw": lambda b: b.withdraw(RUN, "a.csv was removed from approved/"),
     "hold": lambda b: b.hold(RUN, "shop hanoi is no longer configured"),
@@ -82,7 +82,7 @@ def test_every_move_from_every_state(move: str, state: BatchStatus) -> None:
 
 def test_a_plan_that_needs_approval_is_not_sent_without_it() -> None:
     waiting = batch_in("planning").plan(
-        RUN, lines=3, chunks=2, chunk_size=100, needs_approval=True, guard_reasons=("big",)
+        RUN, lines=3, requests=2, lines_per_request=100, needs_approval=True, guard_reasons=("big",)
     )
     assert waiting.waiting_for_approval and not waiting.cleared_to_send
     with pytest.raises(IllegalTransition, match="needs approval"):
@@ -98,7 +98,7 @@ def test_a_plan_that_needs_approval_is_not_sent_without_it() -> None:
 
 def test_a_run_that_asked_waits_for_that_answer_and_a_new_plan_asks_again() -> None:
     waiting = batch_in("planning").plan(
-        RUN, lines=3, chunks=2, chunk_size=100, needs_approval=True, guard_reasons=("big",)
+        RUN, lines=3, requests=2, lines_per_request=100, needs_approval=True, guard_reasons=("big",)
     )
     assert waiting.asked_unanswered(RUN) is None, "not asked yet"
     asked = waiting.ask(RUN, of=("lan", "minh"))
@@ -109,34 +109,36 @@ def test_a_run_that_asked_waits_for_that_answer_and_a_new_plan_asks_again() -> N
     assert asked.approve(RUN, by="lan", at="t").asked_unanswered(RUN) is None, "answered"
     with pytest.raises(IllegalTransition, match="cannot ask, already approved"):
         asked.approve(RUN, by="lan", at="t").ask(RUN, of=())
-    replanned = asked.take_over("run-b", OTHER_FILE, chunk_size=50)
+    replanned = asked.take_over("run-b", OTHER_FILE, lines_per_request=50)
     assert replanned.approval_asked_at is None, "a new plan is a new question"
     assert Batch.from_document(asked.to_document()) == asked
 
 
 def test_taking_over_a_plan_drops_its_approval_and_keeps_a_sent_plan() -> None:
     approved = batch_in("planning").plan(
-        RUN, lines=3, chunks=2, chunk_size=100, needs_approval=True, guard_reasons=("big",)
+        RUN, lines=3, requests=2, lines_per_request=100, needs_approval=True, guard_reasons=("big",)
     ).approve(RUN, by="lan", at="t")  # fmt: skip
-    replanned = approved.take_over("run-b", OTHER_FILE, chunk_size=50)
+    replanned = approved.take_over("run-b", OTHER_FILE, lines_per_request=50)
     assert replanned.approval is None and replanned.owner_run_id == "run-b"
-    assert replanned.source == OTHER_FILE and replanned.chunk_size == 50
-    resumed = batch_in("sending").take_over("run-b", OTHER_FILE, chunk_size=50)
-    assert resumed.chunk_size == 100 and resumed.sending_attempt is None, "the stored plan stays"
+    assert replanned.source == OTHER_FILE and replanned.lines_per_request == 50
+    resumed = batch_in("sending").take_over("run-b", OTHER_FILE, lines_per_request=50)
+    assert resumed.lines_per_request == 100 and resumed.sending_attempt is None, (
+        "the stored plan stays"
+    )
 
 
 def test_only_the_sending_attempt_claims_requests_and_a_resume_fences_it_off() -> None:
     sending = batch_in("sending")
-    claimed = sending.claim_chunk(RUN, attempt=ATTEMPT, chunk=2)
-    assert claimed.chunk_claimed == 2
+    claimed = sending.claim_request(RUN, attempt=ATTEMPT, request=2)
+    assert claimed.request_claimed == 2
     with pytest.raises(IllegalTransition, match="no request 3"):
-        sending.claim_chunk(RUN, attempt=ATTEMPT, chunk=3)
+        sending.claim_request(RUN, attempt=ATTEMPT, request=3)
     retry = claimed.resume_sending(RUN, attempt="run-a/try-2/y")
-    assert retry.chunk_claimed is None and "request 2 was claimed last" in retry.events[-1].detail
+    assert retry.request_claimed is None and "request 2 was claimed last" in retry.events[-1].detail
     with pytest.raises(IllegalTransition, match="not run-a/try-1/x"):
-        retry.claim_chunk(RUN, attempt=ATTEMPT, chunk=2)
+        retry.claim_request(RUN, attempt=ATTEMPT, request=2)
     released = claimed.release_claim(RUN, attempt=ATTEMPT, why="HTTP 502")
-    assert released.chunk_claimed is None
+    assert released.request_claimed is None
     with pytest.raises(IllegalTransition, match="claims nothing"):
         released.release_claim(RUN, attempt=ATTEMPT, why="again")
 
@@ -146,17 +148,19 @@ def test_a_ledger_written_before_the_request_fence_still_reads() -> None:
     del document["sending_attempt"], document["chunk_claimed"]
     batch = Batch.from_document(document)  # type: ignore[arg-type]
     assert batch.status == "sending" and batch.sending_attempt is None
-    assert batch.chunk_claimed is None
+    assert batch.request_claimed is None
 
 
 def test_a_file_withdrawn_before_anything_was_sent_is_planned_afresh_when_it_comes_back() -> None:
     approved = batch_in("planning").plan(
-        RUN, lines=3, chunks=2, chunk_size=100, needs_approval=True, guard_reasons=("big",)
+        RUN, lines=3, requests=2, lines_per_request=100, needs_approval=True, guard_reasons=("big",)
     ).approve(RUN, by="lan", at="t")  # fmt: skip
     withdrawn = approved.withdraw(RUN, "a.csv was removed from approved/")
     assert withdrawn.is_finished and not withdrawn.may_have_sent
     assert withdrawn.events[-1].detail == "withdrawn: a.csv was removed from approved/"
-    again = withdrawn.take_over("run-b", OTHER_FILE, chunk_size=50)
+    again = withdrawn.take_over("run-b", OTHER_FILE, lines_per_request=50)
     assert again.status == "planning" and again.approval is None, "a new plan, a new approval"
-    resumed = batch_in("withdrawn").take_over("run-b", OTHER_FILE, chunk_size=50)
-    assert resumed.status == "sending" and resumed.chunk_size == 100, "sent once: the plan stays"
+    resumed = batch_in("withdrawn").take_over("run-b", OTHER_FILE, lines_per_request=50)
+    assert resumed.status == "sending" and resumed.lines_per_request == 100, (
+        "sent once: the plan stays"
+    )

@@ -19,9 +19,9 @@ def test_the_marker_leads_the_note_and_is_short() -> None:
     assert len(request_note(None, FORCED, 9_999, 10_000)) == 46
 
 
-@pytest.mark.parametrize("chunk", [(1, 1), (7, 12), (9_999, 10_000)])
-def test_a_note_cut_anywhere_after_the_marker_still_carries_it(chunk: tuple[int, int]) -> None:
-    k, n = chunk
+@pytest.mark.parametrize("numbers", [(1, 1), (7, 12), (9_999, 10_000)])
+def test_a_note_cut_anywhere_after_the_marker_still_carries_it(numbers: tuple[int, int]) -> None:
+    k, n = numbers
     note = request_note(LONGEST_NOTE, FORCED, k, n)
     bare = request_note(None, FORCED, k, n)
     expected = MarkerRef(FORCED, k, n)

@@ -28,8 +28,8 @@ def test_requests_per_location_reason_and_note_of_at_most_chunk_size_lines() -> 
     lines += [line(300 + i, 8, 1000 + i, 5) for i in range(30)]
     lines += [line(400, 8, 2000, 1, reason="damaged"), line(401, 8, 2001, 1, note="count")]
     on_hand = {ln.pair: 5 for ln in lines}
-    plan = build_plan("b1", reversed(lines), on_hand, chunk_size=100, limits=LOOSE)
-    shape = [(c.location_id, c.reason, c.user_note, len(c.lines)) for c in plan.chunks]
+    plan = build_plan("b1", reversed(lines), on_hand, lines_per_request=100, limits=LOOSE)
+    shape = [(c.location_id, c.reason, c.user_note, len(c.lines)) for c in plan.requests]
     assert shape == [
         (7, "shrinkage", None, 100),
         (7, "shrinkage", None, 100),
@@ -38,13 +38,13 @@ def test_requests_per_location_reason_and_note_of_at_most_chunk_size_lines() -> 
         (8, "shrinkage", None, 30),
         (8, "shrinkage", "count", 1),
     ]
-    first = plan.chunks[0]
+    first = plan.requests[0]
     assert [p.line.product_variant_id for p in first.lines] == list(range(1000, 1100))
-    body = plan.chunks[5].request("b1", len(plan.chunks))
+    body = plan.requests[5].body("b1", len(plan.requests))
     assert body["type"] == "set" and body["location_id"] == 8 and body["reason"] == "shrinkage"
     assert body["note"] == "[il b1 6/6] count"
     ref = find_marker(body["note"])
-    assert ref is not None and (ref.batch_id, ref.chunk, ref.chunks) == ("b1", 6, 6)
+    assert ref is not None and (ref.batch_id, ref.request, ref.requests) == ("b1", 6, 6)
     assert body["line_items"] == [{"product_id": 200, "product_variant_id": 2001, "quantity": 1}]
     assert not plan.needs_approval
 
@@ -60,7 +60,7 @@ def test_the_guard_names_large_absolute_relative_and_total_changes() -> None:
         line(5, 1, 13, 0),  # 0 -> 0
     ]
     on_hand = {(1, 10): 50, (1, 11): 100, (1, 12): 2, (1, 13): 0}
-    plan = build_plan("b2", lines, on_hand, chunk_size=100, limits=limits)
+    plan = build_plan("b2", lines, on_hand, lines_per_request=100, limits=limits)
     flags = {p.line.product_variant_id: p.flags for p in plan.lines}
     assert flags == {
         10: ("line_delta", "relative_change"),
@@ -88,6 +88,6 @@ def test_the_guard_names_large_absolute_relative_and_total_changes() -> None:
 def test_a_stored_plan_reads_back_identical() -> None:
     lines = [line(i + 2, 7 + i % 2, 1000 + i, i, sku=f"S{i}", note="n") for i in range(12)]
     on_hand = {ln.pair: 3 for ln in lines}
-    plan = build_plan("b3", lines, on_hand, chunk_size=5, limits=LOOSE)
+    plan = build_plan("b3", lines, on_hand, lines_per_request=5, limits=LOOSE)
     again = plan_from_rows("b3", plan_rows(plan), plan.guard_reasons)
     assert again == plan

@@ -14,8 +14,8 @@ from include.inventory_lake.push.ledger import Ledger, LedgerConflict, StoredBat
 from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.push.planning import GuardLimits, Plan, build_plan
 from include.inventory_lake.push.sending import (
-    ChunkOutcomeUnknown,
-    ChunkSender,
+    RequestOutcomeUnknown,
+    RequestSender,
     SendReport,
     send_batch,
 )
@@ -23,7 +23,7 @@ from include.inventory_lake.push.validation import SetLine
 from include.inventory_lake.sources.haravan import HaravanClient
 from tests.inventory_lake.push.batches import RUN, SOURCE
 from tests.inventory_lake.push.support import (
-    applied_chunks,
+    applied_requests,
     expected_stock,
     posts,
     set_lines,
@@ -56,18 +56,18 @@ def plan_for(emulator: Emulator, ledger: Ledger) -> tuple[Plan, list[dict[str, o
         for i, r in enumerate(raw)
     ]  # fmt: skip
     current = stock(emulator)
-    return build_plan(ledger.batch_id, lines, current, chunk_size=10, limits=LIMITS), raw
+    return build_plan(ledger.batch_id, lines, current, lines_per_request=10, limits=LIMITS), raw
 
 
 def planned(ledger: Ledger, plan: Plan) -> StoredBatch:
     """The batch as `prepare` leaves it: planned, within the guard, stored in the ledger."""
     claimed = Batch.claim(
         batch_id=ledger.batch_id, content_sha256="c" * 64, forced=False, source=SOURCE,
-        run_id=RUN, lines=len(plan.lines), chunk_size=10,
+        run_id=RUN, lines=len(plan.lines), lines_per_request=10,
     )  # fmt: skip
     stored = ledger.create(claimed)
     batch = claimed.plan(
-        RUN, lines=len(plan.lines), chunks=len(plan.chunks), chunk_size=10,
+        RUN, lines=len(plan.lines), requests=len(plan.requests), lines_per_request=10,
         needs_approval=False, guard_reasons=(),
     )  # fmt: skip
     return ledger.save(stored, batch)
@@ -82,17 +82,17 @@ def attempt(client: HaravanClient, ledger: Ledger, plan: Plan, name: str) -> Sen
     return report
 
 
-def test_every_chunk_sent_once_with_its_outcome_recorded(
+def test_every_request_sent_once_with_its_outcome_recorded(
     world: tuple[Emulator, HaravanClient, Ledger],
 ) -> None:
     emulator, client, ledger = world
     plan, raw = plan_for(emulator, ledger)
-    assert len(plan.chunks) == 6  # 2 locations x ceil(25 / 10)
+    assert len(plan.requests) == 6  # 2 locations x ceil(25 / 10)
     planned(ledger, plan)
     report = attempt(client, ledger, plan, "a1")
     assert (report.requests_sent, report.applied_now, report.refused) == (6, 6, None)
-    assert set(applied_chunks(emulator).values()) == {1} and len(applied_chunks(emulator)) == 6
-    outcomes = ledger.chunk_outcomes()
+    assert set(applied_requests(emulator).values()) == {1} and len(applied_requests(emulator)) == 6
+    outcomes = ledger.request_outcomes()
     assert sorted(outcomes) == [1, 2, 3, 4, 5, 6]
     assert all(doc["found_by"] == "response" for doc in outcomes.values())
     current = stock(emulator)
@@ -119,8 +119,8 @@ def test_an_applied_request_with_a_lost_answer_is_found_not_resent(
     report = attempt(client, ledger, plan, "a1")
     assert report.requests_sent == 6 and report.found_by_lookup == 1
     assert len(posts(emulator)) == 6
-    assert applied_chunks(emulator) == {(ledger.batch_id, n): 1 for n in range(1, 7)}
-    assert ledger.chunk_outcomes()[3]["found_by"] == "lookup"
+    assert applied_requests(emulator) == {(ledger.batch_id, n): 1 for n in range(1, 7)}
+    assert ledger.request_outcomes()[3]["found_by"] == "lookup"
 
 
 def test_an_unapplied_ambiguous_request_is_not_resent_until_a_retry_looks_again(
@@ -135,12 +135,12 @@ def test_an_unapplied_ambiguous_request_is_not_resent_until_a_retry_looks_again(
             {"kind": "status", "status": 502, "method": "POST", "path": POST_PATH, "times": 1},
         ]
     )
-    with pytest.raises(ChunkOutcomeUnknown, match="chunk 2/6"):
+    with pytest.raises(RequestOutcomeUnknown, match="chunk 2/6"):
         attempt(client, ledger, plan, "a1")
-    assert len(posts(emulator)) == 2 and sorted(ledger.chunk_outcomes()) == [1]
+    assert len(posts(emulator)) == 2 and sorted(ledger.request_outcomes()) == [1]
     retry = attempt(client, ledger, plan, "a2")
     assert (retry.applied_before, retry.found_by_lookup, retry.requests_sent) == (1, 0, 5)
-    assert applied_chunks(emulator) == {(ledger.batch_id, n): 1 for n in range(1, 7)}
+    assert applied_requests(emulator) == {(ledger.batch_id, n): 1 for n in range(1, 7)}
     current = stock(emulator)
     assert all(current[pair] == qty for pair, qty in expected_stock(raw).items())  # type: ignore[arg-type]
 
@@ -153,17 +153,17 @@ def test_a_resumed_batch_finds_requests_that_landed_without_an_outcome(
     plan, _ = plan_for(emulator, ledger)
     stored = planned(ledger, plan)
     sending = ledger.save(stored, stored.batch.start_sending(RUN, attempt="a1", watermark=0))
-    ChunkSender(client, ledger, sending, plan, run_id=RUN, attempt="a1").send({}, resuming=False)
+    RequestSender(client, ledger, sending, plan, run_id=RUN, attempt="a1").send({}, resuming=False)
     layout = PushLayout(LakeRoot(s3_server.bucket))
-    for chunk in (3, 4, 5, 6):  # the crash: these outcomes were never written
+    for request in (3, 4, 5, 6):  # the crash: these outcomes were never written
         s3_server.client().delete_object(
-            Bucket=s3_server.bucket, Key=layout.chunk_key(ledger.batch_id, chunk)
+            Bucket=s3_server.bucket, Key=layout.request_key(ledger.batch_id, request)
         )
     emulator.admin_post("journal/reset")
     report = attempt(client, ledger, plan, "a2")
     assert (report.applied_before, report.found_by_lookup, report.requests_sent) == (2, 4, 0)
     assert posts(emulator) == []
-    assert sorted(ledger.chunk_outcomes()) == [1, 2, 3, 4, 5, 6]
+    assert sorted(ledger.request_outcomes()) == [1, 2, 3, 4, 5, 6]
 
 
 @pytest.mark.parametrize("status", [400, 404, 409, 422])
@@ -182,7 +182,7 @@ def test_a_refused_request_ends_the_batch_failed_and_is_not_sent_again(
     report = attempt(client, ledger, plan, "a1")
     assert report.refused is not None and report.refused["chunk"] == 4
     assert report.requests_sent == 4 and len(posts(emulator)) == 4, "refused once, not retried"
-    outcomes = ledger.chunk_outcomes()
+    outcomes = ledger.request_outcomes()
     assert [outcomes[n]["status"] for n in sorted(outcomes)] == ["applied"] * 3 + ["refused"]
     assert "Haravan refused it" in (outcomes[4]["error"] or "")
     assert str(status) in (outcomes[4]["error"] or "") or status == 422
@@ -220,7 +220,7 @@ def test_a_zombie_attempt_is_fenced_off_by_its_retry(
     while emulator.admin_get("faults")["script"]:  # request 3 has reached Haravan
         assert time.monotonic() < deadline, "request 3 never went out"
         time.sleep(0.02)
-    with pytest.raises(ChunkOutcomeUnknown, match="request 3 was claimed by an earlier attempt"):
+    with pytest.raises(RequestOutcomeUnknown, match="request 3 was claimed by an earlier attempt"):
         attempt(client, ledger, plan, "retry")
     thread.join(timeout=60)
     assert len(zombie_error) == 1 and isinstance(zombie_error[0], LedgerConflict), zombie_error
@@ -228,6 +228,6 @@ def test_a_zombie_attempt_is_fenced_off_by_its_retry(
 
     last = attempt(client, ledger, plan, "retry-2")
     assert (last.applied_before, last.requests_sent) == (3, 3)
-    assert applied_chunks(emulator) == {(ledger.batch_id, n): 1 for n in range(1, 7)}
+    assert applied_requests(emulator) == {(ledger.batch_id, n): 1 for n in range(1, 7)}
     current = stock(emulator)
     assert all(current[pair] == qty for pair, qty in expected_stock(raw).items())  # type: ignore[arg-type]

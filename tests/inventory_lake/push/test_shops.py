@@ -138,7 +138,9 @@ def test_the_ledger_keeps_the_shop_and_a_ledger_from_before_shops_is_the_default
 
 def test_the_approval_screen_names_the_shop() -> None:
     lines = [line(2, 1, 10, 650)]
-    plan = build_plan("b1", lines, {ln.pair: 50 for ln in lines}, chunk_size=100, limits=LOOSE)
+    plan = build_plan(
+        "b1", lines, {ln.pair: 50 for ln in lines}, lines_per_request=100, limits=LOOSE
+    )
     summary = summarise(plan, file_name="count.csv", plan_uri="s3://lake/p.csv", shop="saigon")
     assert approval_subject(summary) == (
         "Overwrite Haravan stock from count.csv: 1 lines, 1 requests (shop saigon)"

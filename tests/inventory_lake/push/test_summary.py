@@ -57,7 +57,9 @@ def summary_for(file_name: str, skus: list[str], reason: str) -> dict[str, Any]:
         )
         for row, sku in enumerate(skus, start=2)
     ]
-    plan = build_plan("b-md", lines, {line.pair: 0 for line in lines}, chunk_size=50, limits=GUARD)
+    plan = build_plan(
+        "b-md", lines, {line.pair: 0 for line in lines}, lines_per_request=50, limits=GUARD
+    )
     summary = summarise(plan, file_name=file_name, plan_uri="s3://lake/ledger/b-md/plan.csv")
     summary["guard_reasons"] = [*summary["guard_reasons"], reason]
     return summary

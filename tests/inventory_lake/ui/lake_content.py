@@ -27,7 +27,7 @@ from include.inventory_lake.push.sending import applied_outcome, refused_outcome
 from include.inventory_lake.push.summary import summarise
 from include.inventory_lake.push.validation import Problem, SetLine
 from include.inventory_lake.schemas.facts import LINES
-from include.inventory_lake.schemas.push import ChunkDocument
+from include.inventory_lake.schemas.push import RequestDocument
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
 IDS = pa.schema([pa.field("id", pa.int64(), nullable=False)])
@@ -104,7 +104,7 @@ def push_batch(
     on_hand: Mapping[tuple[int, int], int],
     *,
     refused: Mapping[int, str] = {},
-    chunk_size: int = 2,
+    lines_per_request: int = 2,
     status: str = "done",
     run_id: str = "manual__push",
 ) -> Plan:
@@ -119,13 +119,13 @@ def push_batch(
     )
     batch = Batch.claim(
         batch_id=batch_id, content_sha256="c" * 64, forced=False, source=source, run_id=run_id,
-        lines=len(lines), chunk_size=chunk_size,
+        lines=len(lines), lines_per_request=lines_per_request,
     )  # fmt: skip
     stored = ledger.create(batch)
-    plan = build_plan(batch_id, lines, on_hand, chunk_size=chunk_size, limits=LIMITS)
+    plan = build_plan(batch_id, lines, on_hand, lines_per_request=lines_per_request, limits=LIMITS)
     write_plan(s3, layout, plan, dry_run=False)
     batch = batch.plan(
-        run_id, lines=len(lines), chunks=len(plan.chunks), chunk_size=chunk_size,
+        run_id, lines=len(lines), requests=len(plan.requests), lines_per_request=lines_per_request,
         needs_approval=plan.needs_approval, guard_reasons=plan.guard_reasons,
     )  # fmt: skip
     stored = ledger.save(stored, batch)
@@ -134,26 +134,28 @@ def push_batch(
     if batch.needs_approval:
         batch = batch.approve(run_id, by="tester", at=now_iso())
     batch = batch.start_sending(run_id, attempt=f"{run_id}/try-1", watermark=0)
-    outcomes: dict[int, ChunkDocument] = {}
-    for chunk in plan.chunks:
-        if chunk.number in refused:
-            error = refused[chunk.number]
-            outcomes[chunk.number] = refused_outcome(batch_id, chunk.number, error, run_id=run_id)
-            ledger.write_chunk(outcomes[chunk.number])
-            batch = batch.refuse(run_id, chunk=chunk.number, error=error)
+    outcomes: dict[int, RequestDocument] = {}
+    for request in plan.requests:
+        if request.number in refused:
+            error = refused[request.number]
+            outcomes[request.number] = refused_outcome(
+                batch_id, request.number, error, run_id=run_id
+            )
+            ledger.write_request_outcome(outcomes[request.number])
+            batch = batch.refuse(run_id, request=request.number, error=error)
             break
         record = {
-            "id": 5000 + chunk.number,
-            "adjust_number": f"IA{900000 + chunk.number}",
+            "id": 5000 + request.number,
+            "adjust_number": f"IA{900000 + request.number}",
             "line_items": [
                 {"product_variant_id": p.line.product_variant_id, "quantity": p.delta}
-                for p in chunk.lines
+                for p in request.lines
             ],
         }
-        outcomes[chunk.number] = applied_outcome(
-            batch_id, chunk.number, record, run_id=run_id, found_by="response"
+        outcomes[request.number] = applied_outcome(
+            batch_id, request.number, record, run_id=run_id, found_by="response"
         )
-        ledger.write_chunk(outcomes[chunk.number])
+        ledger.write_request_outcome(outcomes[request.number])
     else:
         batch = batch.all_sent(run_id).finish(run_id)
     assert batch.status == status, f"batch {batch_id} ended {batch.status}, not {status}"
@@ -187,7 +189,7 @@ def dry_run(
 ) -> Plan:
     """What a dry run leaves: its plan and the plan's summary under `dry_run/<batch_id>/`."""
     layout = PushLayout(root)
-    plan = build_plan(batch_id, lines, on_hand, chunk_size=2, limits=LIMITS)
+    plan = build_plan(batch_id, lines, on_hand, lines_per_request=2, limits=LIMITS)
     _, csv_key = write_plan(s3, layout, plan, dry_run=True)
     summary = summarise(plan, file_name=file_name, plan_uri=layout.uri(csv_key))
     summary["pushed_before_as"] = pushed_before_as

@@ -72,7 +72,7 @@ def seeded_page(s3: Any, root: LakeRoot) -> str:
         "b1",
         [set_line(2, 963414, 11, 5, SCRIPT), set_line(3, 963414, 12, 1, "ok")],
         {(963414, 11): 1, (963414, 12): 1},
-        chunk_size=1,
+        lines_per_request=1,
         refused={2: "422: " + SCRIPT},
         status="failed",
     )

@@ -104,12 +104,12 @@ def test_long_reports_are_cut_but_counted() -> None:
 def test_a_done_batch_shows_its_plan_requests_and_adjustment_numbers(
     s3: Any, root: LakeRoot
 ) -> None:
-    push_batch(s3, root, "b-done", LINES, ON_HAND, chunk_size=2)
+    push_batch(s3, root, "b-done", LINES, ON_HAND, lines_per_request=2)
 
     (batch,) = push_overview(s3, root).batches
 
     assert batch.batch_id == "b-done" and batch.status == "done"
-    assert [(o.chunk, o.status) for o in batch.outcomes] == [
+    assert [(o.request, o.status) for o in batch.outcomes] == [
         (1, "applied"),
         (2, "applied"),
         (3, "applied"),
@@ -127,8 +127,8 @@ def test_a_done_batch_shows_its_plan_requests_and_adjustment_numbers(
 
 def test_a_refused_request_and_the_requests_not_sent_are_failures(s3: Any, root: LakeRoot) -> None:
     push_batch(
-        s3, root, "b-failed", LINES, ON_HAND, chunk_size=1, refused={2: "422: variant unknown"},
-        status="failed",
+        s3, root, "b-failed", LINES, ON_HAND, lines_per_request=1,
+        refused={2: "422: variant unknown"}, status="failed",
     )  # fmt: skip
 
     (batch,) = push_overview(s3, root).batches

@@ -66,9 +66,9 @@ def test_unreadable_reports_and_documents_are_named_and_the_rest_is_shown(
         s3, root, "latin.csv", "row,problème\r\n".encode("cp1252")
     )
     not_a_report = rejected_with_broken_report(s3, root, "other.csv", b"a,b\r\n1,2\r\n")
-    push_batch(s3, root, "b-good", LINES, ON_HAND, chunk_size=1)
-    push_batch(s3, root, "b-parts", LINES, ON_HAND, chunk_size=1)
-    put(s3, root, layout.chunk_key("b-parts", 2), b'{"chunk": 2, "status"')
+    push_batch(s3, root, "b-good", LINES, ON_HAND, lines_per_request=1)
+    push_batch(s3, root, "b-parts", LINES, ON_HAND, lines_per_request=1)
+    put(s3, root, layout.request_key("b-parts", 2), b'{"chunk": 2, "status"')
     put(s3, root, layout.plan_key("b-parts", dry_run=False, ext="parquet"), b"not parquet")
     push_batch(s3, root, "b-garbled", LINES, ON_HAND)
     put(s3, root, layout.batch_key("b-garbled"), b"garbage{")
@@ -93,7 +93,7 @@ def test_unreadable_reports_and_documents_are_named_and_the_rest_is_shown(
     assert set(batches) == {"b-good", "b-parts"} and overview.counts["batches"] == 4
     assert batches["b-good"].failures == [] and batches["b-good"].plan is not None
     parts = batches["b-parts"]
-    assert [o.chunk for o in parts.outcomes] == [1] and parts.plan is None
+    assert [o.request for o in parts.outcomes] == [1] and parts.plan is None
     assert parts.failures == [
         "00002.json could not be read: not JSON (Expecting ':' delimiter at line 1, column 22)",
         "plan.parquet could not be read: ArrowInvalid",
@@ -115,12 +115,12 @@ def test_objects_deleted_between_the_listing_and_the_read_are_named(
     layout = PushLayout(root)
     kept, _ = reject_file(s3, root, "kept.csv", b"k", NOT_A_NUMBER)
     moved, moved_report = reject_file(s3, root, "moved.csv", b"m", NOT_A_NUMBER)
-    push_batch(s3, root, "b-kept", LINES, ON_HAND, chunk_size=1)
+    push_batch(s3, root, "b-kept", LINES, ON_HAND, lines_per_request=1)
     push_batch(s3, root, "b-moved", LINES, ON_HAND)
     dry_run(s3, root, "d-moved", "monday.csv", LINES, ON_HAND)
     vanishing = {
         moved_report,
-        layout.chunk_key("b-kept", 1),
+        layout.request_key("b-kept", 1),
         layout.batch_key("b-moved"),
         layout.dry_run_summary_key("d-moved"),
     }
@@ -134,7 +134,7 @@ def test_objects_deleted_between_the_listing_and_the_read_are_named(
         moved: ["the report could not be read: deleted after its folder was listed"],
     }
     (batch,) = overview.batches
-    assert batch.batch_id == "b-kept" and [o.chunk for o in batch.outcomes] == [2]
+    assert batch.batch_id == "b-kept" and [o.request for o in batch.outcomes] == [2]
     assert batch.failures == ["00001.json could not be read: deleted after its folder was listed"]
     assert overview.dry_runs == ()
     assert {u.key: u.note for u in overview.unreadable} == {

@@ -19,6 +19,7 @@ from include.inventory_lake.facts import flatten
 from include.inventory_lake.facts.build import CHECKS
 from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.partition_writer import PartitionWriter
+from include.inventory_lake.lake.stocky_lookup import stocky_adjustment_lookup
 from include.inventory_lake.schemas import facts, stocky
 from include.inventory_lake.settings import FACTS_LINES_PATH
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
@@ -101,7 +102,7 @@ def test_version_path_assets_and_checks_match_the_code() -> None:
     assert re.search(rf"^\| {re.escape(facts.CONTRACT_VERSION)} \|", TEXT, flags=re.MULTILINE)
     assert facts.LINES.metadata[b"contract_version"].decode() == facts.CONTRACT_VERSION
     assert f"s3://<lake>/{FACTS_LINES_PATH}/shop=<shop>/dt=YYYY-MM-DD/" in TEXT
-    assert "python -m include.inventory_lake.lake.shop_migration" in section(
+    assert "python -m include.inventory_lake.migrations.shops_v2" in section(
         "## Migrating from 1.x"
     )
     for asset in (assets.FACTS_ADJUSTMENT_LINES, assets.WAREHOUSE_ADJUSTMENT_LINES):
@@ -151,7 +152,7 @@ def staged(
         stocky_item(item_id, 101, 1, at(DAY, 0) + timedelta(hours=hour), status=status)
         for item_id, hour, status, _ in rows
     ]
-    lookup = flatten.stocky_adjustment_lookup(
+    lookup = stocky_adjustment_lookup(
         pa.Table.from_batches(
             [batch([stocky_adjustment(101, at(DAY, 1))], stocky.STOCK_ADJUSTMENTS)]
         )
@@ -296,7 +297,7 @@ def lake_written_by_the_producer(s3: S3Server, local: Path) -> dict[date, int]:
     s3.empty_bucket()
     root = LakeRoot(s3.bucket, "lake")
     items = [stocky_item(i, 101, -i, at(DAY, 9)) for i in (1, 2, 3)]
-    lookup = flatten.stocky_adjustment_lookup(
+    lookup = stocky_adjustment_lookup(
         pa.Table.from_batches(
             [batch([stocky_adjustment(101, at(DAY, 1))], stocky.STOCK_ADJUSTMENTS)]
         )

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from include.inventory_lake.facts import flatten
+from include.inventory_lake.lake.stocky_lookup import stocky_adjustment_lookup
 from include.inventory_lake.schemas import facts, haravan, stocky
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
 from include.inventory_lake.warehouse.duckdb_merge import (
@@ -71,7 +72,7 @@ def haravan_facts(day: date) -> pa.RecordBatch:
 
 
 def stocky_facts(day: date, *items: dict[str, Any]) -> pa.RecordBatch:
-    lookup = flatten.stocky_adjustment_lookup(
+    lookup = stocky_adjustment_lookup(
         pa.Table.from_batches(
             [batch([stocky_adjustment(101, at(day, 9))], stocky.STOCK_ADJUSTMENTS)]
         )
@@ -196,7 +197,7 @@ def test_the_filled_view_gives_flagged_items_their_adjustment_from_another_day(
             [
                 flatten.stocky_lines(
                     batch([stocky_item(1001, 101, 5, at(DAY, 9))], stocky.STOCK_ADJUSTMENT_ITEMS),
-                    flatten.stocky_adjustment_lookup(stocky.STOCK_ADJUSTMENTS.empty_table()),
+                    stocky_adjustment_lookup(stocky.STOCK_ADJUSTMENTS.empty_table()),
                     DEFAULT_SHOP_ID,
                 )
             ]
@@ -247,7 +248,7 @@ def test_the_filled_view_takes_the_adjustment_of_the_same_shop_only(
 ) -> None:
     orphan = flatten.stocky_lines(
         batch([stocky_item(1001, 101, 5, at(DAY, 9))], stocky.STOCK_ADJUSTMENT_ITEMS),
-        flatten.stocky_adjustment_lookup(stocky.STOCK_ADJUSTMENTS.empty_table()),
+        stocky_adjustment_lookup(stocky.STOCK_ADJUSTMENTS.empty_table()),
         "hanoi",
     )
     load(db, facts_file(tmp_path, DAY, orphan, shop="hanoi"), DAY, "hanoi")

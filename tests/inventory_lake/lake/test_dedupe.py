@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from include.inventory_lake.facts.dedupe import latest_per_key, row_numbers
+from include.inventory_lake.lake.dedupe import latest_per_key, row_numbers
 
 
 def keep(keys: list[int | None], versions: list[int | None]) -> list[bool]:

@@ -1,7 +1,7 @@
 """Move a single-shop lake (layout 1.x: `<dataset>/dt=…/`) to the per-shop layout of warehouse
 contract 2.0 (`<dataset>/shop=<id>/dt=…/`), in one command:
 
-    python -m include.inventory_lake.lake.shop_migration [--shop default] [--dry-run]
+    python -m include.inventory_lake.migrations.shops_v2 [--shop default] [--dry-run]
 
 It reaches the lake as the tasks do: the `aws_default` connection and the `inventory_lake_uri`
 Variable, from AIRFLOW_CONN_AWS_DEFAULT / AIRFLOW_VAR_INVENTORY_LAKE_URI, a secrets backend or
@@ -34,7 +34,6 @@ second run of a finished migration changes nothing:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import os
 import sys
@@ -49,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from include.inventory_lake.checksums import bytes_sha256, file_sha256
 from include.inventory_lake.lake.location import (
     DATA_FILE,
     MARKER_FILE,
@@ -60,7 +60,7 @@ from include.inventory_lake.lake.location import (
     shop_of_folder,
 )
 from include.inventory_lake.lake.partition_writer import ROW_GROUP_ROWS
-from include.inventory_lake.lake.store import LakeStore, WriteConflict, file_sha256, is_missing
+from include.inventory_lake.lake.store import LakeStore, WriteConflict, is_missing
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,
@@ -149,7 +149,7 @@ class IndexStep:
 
 
 @dataclass
-class Plan:
+class MigrationPlan:
     root: LakeRoot
     shop: str
     partitions: list[PartitionStep] = field(default_factory=list)
@@ -305,9 +305,9 @@ def _classify(
     return Action.FINISH if same_bytes else None
 
 
-def plan_migration(store: LakeStore, root: LakeRoot, shop: str) -> Plan:
+def plan_migration(store: LakeStore, root: LakeRoot, shop: str) -> MigrationPlan:
     """What the migration would do, from what the lake holds now; writes nothing."""
-    plan = Plan(root, shop)
+    plan = MigrationPlan(root, shop)
     for dataset in DATASETS:
         for dt in _v1_days(store, root, dataset, plan.left_alone):
             prefix = v1_prefix(root, dataset, dt)
@@ -336,7 +336,7 @@ def plan_migration(store: LakeStore, root: LakeRoot, shop: str) -> Plan:
         moved = store.read_bytes(destination_key)
         if moved is None:
             plan.index = IndexStep(Action.MOVE, source_key, destination_key)
-        elif _sha(moved) == _sha(source):
+        elif bytes_sha256(moved) == bytes_sha256(source):
             plan.index = IndexStep(Action.FINISH, source_key, destination_key)
         else:
             plan.conflicts.append(
@@ -344,10 +344,6 @@ def plan_migration(store: LakeStore, root: LakeRoot, shop: str) -> Plan:
                 f"s3://{root.bucket}/{source_key}"
             )
     return plan
-
-
-def _sha(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
 
 
 # --- execution ------------------------------------------------------------------------------
@@ -383,7 +379,7 @@ def rewrite_facts_file(source: Path, destination: Path, shop: str) -> int:
 
 
 class _Migrator:
-    def __init__(self, store: LakeStore, plan: Plan) -> None:
+    def __init__(self, store: LakeStore, plan: MigrationPlan) -> None:
         self.store = store
         self.plan = plan
         self.relocate = uri_relocator(plan.root, plan.shop)
@@ -544,7 +540,7 @@ def migrate(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m include.inventory_lake.lake.shop_migration",
+        prog="python -m include.inventory_lake.migrations.shops_v2",
         description="Move a single-shop lake (contract 1.x) to the per-shop layout (2.0).",
     )
     parser.add_argument(

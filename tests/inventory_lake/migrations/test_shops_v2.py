@@ -1,5 +1,5 @@
 """The one-command migration of a single-shop (1.x) lake to the per-shop layout (2.0), run as
-an operator runs it (`python -m include.inventory_lake.lake.shop_migration`) against the S3
+an operator runs it (`python -m include.inventory_lake.migrations.shops_v2`) against the S3
 server: every partition lands under `shop=<id>/` with its marker, raw bytes unchanged, facts
 rewritten with `shop`; a second run, a run after a kill at any point, a dry run and a conflict
 all leave the lake as they should."""
@@ -21,10 +21,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from include.inventory_lake.lake import shop_migration
 from include.inventory_lake.lake.location import DATA_FILE, LakeRoot, Partition
 from include.inventory_lake.lake.partition_reader import fetch_partition
 from include.inventory_lake.lake.store import LakeStore
+from include.inventory_lake.migrations import shops_v2
 from include.inventory_lake.schemas import facts, haravan, stocky
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,
@@ -95,7 +95,7 @@ def v1_facts(day: date, rows: int) -> pa.Table:
         }
         for n in range(rows)
     ]
-    return pa.Table.from_pylist(lines, schema=shop_migration.V1_LINES)
+    return pa.Table.from_pylist(lines, schema=shops_v2.V1_LINES)
 
 
 def put_v1_partition(
@@ -278,7 +278,7 @@ def run_cli(s3: S3Server, *args: str, shop: str | None = SHOP) -> subprocess.Com
         ),
         "AIRFLOW_VAR_INVENTORY_LAKE_URI": f"s3://{s3.bucket}/{PREFIX}",
     }
-    command = [sys.executable, "-m", "include.inventory_lake.lake.shop_migration", *args]
+    command = [sys.executable, "-m", "include.inventory_lake.migrations.shops_v2", *args]
     if shop is not None:
         command += ["--shop", shop]
     return subprocess.run(
@@ -408,12 +408,12 @@ def test_a_run_killed_at_any_point_is_completed_by_the_next(
 
     monkeypatch.setattr(LakeStore, method, dies_on_call)
     with pytest.raises(Killed):
-        shop_migration.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=lambda _: None)
+        shops_v2.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=lambda _: None)
     monkeypatch.undo()
     assert snapshot(s3) != before, "the kill came after some changes"
 
     # The next run (in-process: the command line is the other tests' subject).
-    shop_migration.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=lambda _: None)
+    shops_v2.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=lambda _: None)
     assert_migrated(s3, before, tmp_path)
 
 
@@ -444,7 +444,7 @@ def test_folders_named_like_a_day_in_another_spelling_are_left_alone(
     before = snapshot(s3)
     printed: list[str] = []
 
-    shop_migration.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=printed.append)
+    shops_v2.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=printed.append)
 
     for dataset, folder in FOREIGN_DAYS:
         uri = f"s3://{s3.bucket}/{PREFIX}/{dataset}/dt={folder}/"
@@ -459,8 +459,8 @@ def test_a_facts_marker_without_its_data_file_is_a_clean_error(
     day = DAYS[0]
     s3.client().delete_object(Bucket=s3.bucket, Key=v1_key(FACTS_LINES_PATH, day, DATA_FILE))
 
-    with pytest.raises(shop_migration.MigrationError) as raised:  # `error: …`, exit code 1
-        shop_migration.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=lambda _: None)
+    with pytest.raises(shops_v2.MigrationError) as raised:  # `error: …`, exit code 1
+        shops_v2.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=lambda _: None)
 
     uri = f"s3://{s3.bucket}/{v1_key(FACTS_LINES_PATH, day)}"
     assert str(raised.value).startswith(
@@ -476,17 +476,17 @@ def test_the_loser_of_two_racing_migrations_says_another_one_is_running(
     second moves anything (its sources are gone, marker first)."""
     s3, before = lake
     root = LakeRoot(s3.bucket, PREFIX)
-    plan = shop_migration.plan_migration
+    plan = shops_v2.plan_migration
 
     def planned_then_overtaken(store: LakeStore, root: LakeRoot, shop: str) -> Any:
         planned = plan(store, root, shop)
-        monkeypatch.setattr(shop_migration, "plan_migration", plan)
-        shop_migration.migrate(s3.client(), root, shop, echo=lambda _: None)  # the other one
+        monkeypatch.setattr(shops_v2, "plan_migration", plan)
+        shops_v2.migrate(s3.client(), root, shop, echo=lambda _: None)  # the other one
         return planned
 
-    monkeypatch.setattr(shop_migration, "plan_migration", planned_then_overtaken)
-    with pytest.raises(shop_migration.MigrationError) as raised:
-        shop_migration.migrate(s3.client(), root, SHOP, echo=lambda _: None)
+    monkeypatch.setattr(shops_v2, "plan_migration", planned_then_overtaken)
+    with pytest.raises(shops_v2.MigrationError) as raised:
+        shops_v2.migrate(s3.client(), root, SHOP, echo=lambda _: None)
 
     message = str(raised.value)
     assert f"marker present when planned but no {DATA_FILE} now" in message

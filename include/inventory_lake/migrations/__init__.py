@@ -1,0 +1,1 @@
+"""One-off lake migrations, each run once by an operator (`python -m …`) between two layouts."""
