@@ -76,7 +76,7 @@ test: $(STAMP) $(PROVIDER) $(BROWSER_STAMP) postgres-server
 
 ## make test-faults: only the fault suite (it is part of make test too)
 test-faults: $(STAMP) $(PROVIDER) postgres-server
-	$(BIN)/python -m pytest -m faults
+	$(BIN)/python -m pytest -n 0 -m faults
 
 ## make test-backfills: 20 UI backfills in a row, each right after unpausing (make test runs 8)
 test-backfills: $(STAMP) $(PROVIDER) postgres-server

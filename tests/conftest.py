@@ -332,3 +332,22 @@ def airflow_standalone_alerts(
     yield from _standalone(
         tmp_path_factory, airflow_connections, "standalone_alerts", ALERTS_STANDALONE_ENV
     )
+
+
+# `make test` runs the suite on two pytest-xdist workers (pyproject's addopts): most of its time
+# is spent waiting on Airflow's schedulers and task processes, not on the CPU. Each worker is a
+# session of its own (its own PostgreSQL, S3 server and emulator); the tests of one standalone
+# run on one worker, so no standalone is started twice.
+STANDALONE_GROUPS = {
+    "airflow_standalone": "standalone",
+    "airflow_standalone_alerts": "standalone_alerts",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        for fixture, group in STANDALONE_GROUPS.items():
+            if fixture in fixtures:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break

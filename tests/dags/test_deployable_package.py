@@ -46,6 +46,7 @@ def test_dags_and_plugins_load_from_the_three_deployed_folders_alone(tmp_path: P
     assert set(report["dags"]) == EXPECTED_DAGS
     assert report["plugins"] == {
         "inventory_lake_priority.py": ["InventoryLakePriorityPlugin"],
+        "inventory_lake_stale_resume_fix.py": ["InventoryLakeStaleResumeFixPlugin"],
         "inventory_lake_ui.py": ["InventoryLakeUiPlugin"],
     }
     assert set(LOCAL_ONLY).isdisjoint(report["imported"]), report["imported"]

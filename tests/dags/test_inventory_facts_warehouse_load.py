@@ -129,7 +129,7 @@ def test_the_shops_param_names_configured_shops_and_each_loads_its_own_partition
     monkeypatch.setenv(
         "AIRFLOW_VAR_INVENTORY_LAKE_SHOPS",
         '[{"id": "hanoi", "haravan_conn_id": "haravan_default"},'
-        ' {"id": "saigon", "haravan_conn_id": "haravan_default"}]',
+        ' {"id": "saigon", "haravan_conn_id": "haravan_saigon"}]',
     )
     write_facts(s3, DAY, lines(DAY, {1: (9, "adjusted")}, "hanoi"), "hanoi")
     write_facts(s3, DAY, lines(DAY, {1: (10, "adjusted")}, "saigon"), "saigon")

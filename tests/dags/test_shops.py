@@ -4,11 +4,8 @@ the emulators and the S3 server."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
-
-import pytest
 
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import (
@@ -157,54 +154,6 @@ def test_a_daily_run_takes_the_next_api_slot_before_a_backfill(
         behind, ahead = priority_weights(backfill_run_id), priority_weights(daily.run_id)
         assert set(behind) == set(ahead) == {"shops[-1]", "extract_adjustments[0]"}
         assert max(behind.values()) < min(ahead.values()), (behind, ahead)
-    finally:
-        complete_backfills(HARAVAN)
-
-
-def test_a_backfill_of_all_runs_after_adding_a_shop_reads_only_the_new_shop(
-    shop_world: ShopWorld,
-    monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """docs/shops.md, adding a shop: the day ran for hanoi; saigon is added; a backfill of All
-    Runs with the dialog's defaults re-runs the day, and only saigon's API is read. Asked to
-    reprocess (the dialog's "Override parameters" with `reprocess`), hanoi is read again."""
-    s3, hanoi, saigon = shop_world.s3, shop_world.hanoi, shop_world.saigon
-    shop = {"id": "hanoi", "haravan_conn_id": "haravan_default"}
-    monkeypatch.setenv("AIRFLOW_VAR_INVENTORY_LAKE_SHOPS", json.dumps([shop]))
-    assert run_dag(HARAVAN, DAY).state == "success"
-    hanoi_marker = read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY, "hanoi")
-    added = [shop, {"id": "saigon", "haravan_conn_id": "haravan_saigon"}]
-    monkeypatch.setenv("AIRFLOW_VAR_INVENTORY_LAKE_SHOPS", json.dumps(added))
-    sync_dags()
-    try:
-        for emulator in (hanoi, saigon):
-            emulator.admin_post("journal/reset")
-        (run_id,) = create_backfill(HARAVAN, DAY, DAY, reprocess_behavior="completed")
-        capfd.readouterr()
-        caplog.clear()
-        run = run_existing(HARAVAN, run_id)
-        # The task's log: on stdout, or in logging once an earlier test configured it.
-        task_log = capfd.readouterr().out + caplog.text
-        assert run.state == "success"
-        assert hanoi.journal()["counts"]["total"] == 0, "hanoi's day is committed: not read"
-        assert read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY, "hanoi") == hanoi_marker
-        assert states_by_shop(HARAVAN, run_id, "extract_adjustments") == {"saigon": "success"}
-        ids = read_partition(s3, HARAVAN_ADJUSTMENTS_PATH, DAY, "saigon").column("id").to_pylist()
-        assert sorted(ids) == created_ids(shop_world, "saigon", DAY)
-        assert f"skipped: shop hanoi, day {DAY}: raw/haravan/inventory_adjustments/" in task_log
-        complete_backfills(HARAVAN)
-
-        saigon.admin_post("journal/reset")
-        conf = {"shops": ["hanoi"], "reprocess": True}
-        (run_id,) = create_backfill(HARAVAN, DAY, DAY, reprocess_behavior="completed", conf=conf)
-        assert run_existing(HARAVAN, run_id).state == "success"
-        assert hanoi.journal()["counts"]["total"] > 0, "asked to reprocess: hanoi is read again"
-        assert saigon.journal()["counts"]["total"] == 0
-        again = read_marker(s3, HARAVAN_ADJUSTMENTS_PATH, DAY, "hanoi")
-        assert again["committed_at"] > hanoi_marker["committed_at"]
-        assert again["rows"] == len(created_ids(shop_world, "hanoi", DAY))
     finally:
         complete_backfills(HARAVAN)
 
