@@ -29,14 +29,11 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import Counter
-from contextlib import redirect_stdout
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from devtools.airflow_rest import AirflowRest, wait_until
-from devtools.devstack.stack import StackPaths, airflow_env, down, start_airflow
+from devtools.airflow_rest import AirflowRest
 from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.settings import HARAVAN_ADJUSTMENTS_PATH, SHOPS_VARIABLE
 from tests.bench import harness
@@ -46,14 +43,14 @@ from tests.bench.bench_backfill_from_scheduler import (
     DAG_ID,
     LEAK_RATE,
     PAGE_SIZE,
-    ROOT,
     ShopServer,
     Workload,
     _airflow_settings,
-    _lake_ids,
     _s3_client,
     _servers,
-    _truth_by_day,
+    observed,
+    run_states,
+    standalone,
 )
 
 LOADED_MAX_ACTIVE_RUNS = 8  # the first two shops' load: not what is measured
@@ -98,17 +95,7 @@ def measure(workload: Workload, run_dir: Path) -> dict[str, Any]:
         loaded, new = list(shops[:-1]), shops[-1]
         settings = _airflow_settings(s3, shops)  # a connection per shop, all three
         del settings["AIRFLOW_VAR_INVENTORY_LAKE_SHOPS"]  # the Variable lives in the DB here
-        paths = StackPaths(ROOT, local_dir=run_dir / "stack")
-        env = airflow_env(paths, settings, metadata_db)
-        with redirect_stdout(sys.stderr):  # stdout carries the figures only
-            url = start_airflow(paths, env)
-        try:
-            api = AirflowRest(url, json.loads(paths.passwords_file.read_text())["admin"])
-            wait_until(
-                f"{DAG_ID} parsed",
-                lambda: api.request("GET", f"dags/{DAG_ID}").ok or None,
-                timeout_s=300,
-            )
+        with standalone(run_dir, settings, metadata_db) as api:
             _set_shops(api, loaded)
             api.set_paused(DAG_ID, False)
             api.wait_until_idle(timeout_s=600, dag_id=DAG_ID)
@@ -127,24 +114,9 @@ def measure(workload: Workload, run_dir: Path) -> dict[str, Any]:
                 run_conf=DOCS_RUN_CONF,
             )
             wall_s = time.monotonic() - started
-            states = Counter(
-                run["state"]
-                for run in api.runs(DAG_ID)
-                if workload.first_day.isoformat()
-                <= run["data_interval_start"][:10]
-                <= workload.last_day.isoformat()
-            )
-            journals = {shop.id: shop.admin("GET", "journal") for shop in shops}
-            truths = {shop.id: _truth_by_day(shop) for shop in shops}
-            lake = {
-                (shop.id, day): _lake_ids(s3.url, shop.id, day)
-                for shop in shops
-                for day in workload.day_list()
-            }
+            states = run_states(api, workload)
+            journals, truths, lake = observed(s3.url, shops, workload)
             markers_after = _markers(s3.url, loaded, workload)
-        finally:
-            with redirect_stdout(sys.stderr):
-                down(paths)
     unchanged = markers_before == markers_after
     return {
         **_figures(workload, new.id, wall_s, journals, truths, lake),

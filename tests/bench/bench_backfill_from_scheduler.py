@@ -207,50 +207,72 @@ def _lake_ids(s3_url: str, shop_id: str, day: date) -> list[int] | None:
 
 
 def measure(workload: Workload, run_dir: Path) -> dict[str, Any]:
-    with _servers(run_dir, workload) as (s3, shops, metadata_db):
-        paths = StackPaths(ROOT, local_dir=run_dir / "stack")
-        env = airflow_env(paths, _airflow_settings(s3, shops), metadata_db)
-        with redirect_stdout(sys.stderr):  # stdout carries the figures only
-            url = start_airflow(paths, env)
-        try:
-            api = AirflowRest(url, json.loads(paths.passwords_file.read_text())["admin"])
-            wait_until(
-                f"{DAG_ID} parsed",
-                lambda: api.request("GET", f"dags/{DAG_ID}").ok or None,
-                timeout_s=300,
-            )
-            # Unpausing starts the latest scheduled run (a day after the history): let it end,
-            # then count from an empty journal.
-            api.set_paused(DAG_ID, False)
-            api.wait_until_idle(timeout_s=600, dag_id=DAG_ID)
-            for shop in shops:
-                shop.admin("POST", "journal/reset")
-            started = time.monotonic()
-            backfill = api.create_backfill(
-                DAG_ID, workload.first_day, workload.last_day, max_active_runs=UI_MAX_ACTIVE_RUNS
-            )
-            done = api.wait_for_backfill(backfill["id"], timeout_s=3600)
-            wall_s = time.monotonic() - started
-            states = Counter(
-                run["state"]
-                for run in api.runs(DAG_ID)
-                if workload.first_day.isoformat()
-                <= run["data_interval_start"][:10]
-                <= workload.last_day.isoformat()
-            )
-            task_timings = _task_timings(api, workload)
-            journals = {shop.id: shop.admin("GET", "journal") for shop in shops}
-            truths = {shop.id: _truth_by_day(shop) for shop in shops}
-            lake = {
-                (shop.id, day): _lake_ids(s3.url, shop.id, day)
-                for shop in shops
-                for day in workload.day_list()
-            }
-        finally:
-            with redirect_stdout(sys.stderr):
-                down(paths)
+    with (
+        _servers(run_dir, workload) as (s3, shops, metadata_db),
+        standalone(run_dir, _airflow_settings(s3, shops), metadata_db) as api,
+    ):
+        # Unpausing starts the latest scheduled run (a day after the history): let it end,
+        # then count from an empty journal.
+        api.set_paused(DAG_ID, False)
+        api.wait_until_idle(timeout_s=600, dag_id=DAG_ID)
+        for shop in shops:
+            shop.admin("POST", "journal/reset")
+        started = time.monotonic()
+        backfill = api.create_backfill(
+            DAG_ID, workload.first_day, workload.last_day, max_active_runs=UI_MAX_ACTIVE_RUNS
+        )
+        done = api.wait_for_backfill(backfill["id"], timeout_s=3600)
+        wall_s = time.monotonic() - started
+        states = run_states(api, workload)
+        task_timings = _task_timings(api, workload)
+        journals, truths, lake = observed(s3.url, shops, workload)
     figures = _figures(workload, wall_s, done, states, journals, truths, lake)
     return {**figures, "task_s": task_timings, "load_average_1m": round(os.getloadavg()[0], 1)}
+
+
+@contextmanager
+def standalone(run_dir: Path, settings: dict[str, str], metadata_db: str) -> Iterator[AirflowRest]:
+    """`airflow standalone` on the benchmark's servers, once the extract DAG is parsed; stopped
+    on the way out."""
+    paths = StackPaths(ROOT, local_dir=run_dir / "stack")
+    env = airflow_env(paths, settings, metadata_db)
+    with redirect_stdout(sys.stderr):  # stdout carries the figures only
+        url = start_airflow(paths, env)
+    try:
+        api = AirflowRest(url, json.loads(paths.passwords_file.read_text())["admin"])
+        wait_until(
+            f"{DAG_ID} parsed",
+            lambda: api.request("GET", f"dags/{DAG_ID}").ok or None,
+            timeout_s=300,
+        )
+        yield api
+    finally:
+        with redirect_stdout(sys.stderr):
+            down(paths)
+
+
+def run_states(api: AirflowRest, workload: Workload) -> Counter[str]:
+    """How the extract's runs of the workload's days ended."""
+    first, last = workload.first_day.isoformat(), workload.last_day.isoformat()
+    return Counter(
+        run["state"] for run in api.runs(DAG_ID) if first <= run["data_interval_start"][:10] <= last
+    )
+
+
+def observed(
+    s3_url: str, shops: Sequence[ShopServer], workload: Workload
+) -> tuple[
+    dict[str, Any], dict[str, dict[date, list[int]]], dict[tuple[str, date], list[int] | None]
+]:
+    """What each shop's emulator received and holds, and what the lake holds, per shop and day."""
+    journals = {shop.id: shop.admin("GET", "journal") for shop in shops}
+    truths = {shop.id: _truth_by_day(shop) for shop in shops}
+    lake = {
+        (shop.id, day): _lake_ids(s3_url, shop.id, day)
+        for shop in shops
+        for day in workload.day_list()
+    }
+    return journals, truths, lake
 
 
 def _seconds(start: str | None, end: str | None) -> float | None:
