@@ -21,12 +21,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BACKFILL_RUN_TYPE = "backfill"
-
 
 def is_backfill(context: Mapping[str, Any]) -> bool:
+    from airflow.sdk.api.datamodels._generated import DagRunType
+
     run_type = getattr(context.get("dag_run"), "run_type", None)
-    return str(getattr(run_type, "value", run_type)) == BACKFILL_RUN_TYPE
+    return str(getattr(run_type, "value", run_type)) == DagRunType.BACKFILL.value
 
 
 def reprocess_requested(context: Mapping[str, Any]) -> bool:
