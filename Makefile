@@ -72,7 +72,7 @@ test: $(STAMP) $(PROVIDER) $(BROWSER_STAMP) postgres-server
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 ## make test-faults: only the fault suite (it is part of make test too)
 test-faults: $(STAMP) $(PROVIDER) postgres-server
