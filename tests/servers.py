@@ -20,6 +20,9 @@ import requests
 from devtools.airflow_rest import AirflowRest, wait_until
 from devtools.devstack.processes import LOCAL_HTTP_TIMEOUT_S as TIMEOUT_S
 from devtools.devstack.processes import ServerProcess
+from include.inventory_lake.lake.lake import Lake
+from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.push.layout import PushLake
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,13 @@ class S3Server:
             aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key,
         )
+
+    def lake(self, prefix: str = "") -> Lake:
+        """The bound lake on this server's bucket (recording lineage, as a task does)."""
+        return Lake(self.client(), LakeRoot(self.bucket, prefix))
+
+    def push_lake(self, prefix: str = "") -> PushLake:
+        return PushLake(self.client(), LakeRoot(self.bucket, prefix))
 
     def keys(self, prefix: str = "") -> list[str]:
         paginator = self.client().get_paginator("list_objects_v2")

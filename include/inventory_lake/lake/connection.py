@@ -27,7 +27,7 @@ def lake_root() -> LakeRoot:
     return LakeRoot.parse(Variable.get(LAKE_URI_VARIABLE))
 
 
-def lake() -> Lake:
+def connect_lake() -> Lake:
     """The lake under the configured root, through the `aws_default` connection (in a task)."""
     return Lake(s3_client(), lake_root())
 

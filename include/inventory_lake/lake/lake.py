@@ -207,6 +207,10 @@ class Lake:
     def list_keys(self, prefix: str) -> list[str]:
         return self._store.list_keys(prefix)
 
+    def list_folder(self, prefix: str) -> tuple[list[StoredObject], list[str]]:
+        """The objects directly under `prefix` and its sub-folders' prefixes (ending `/`)."""
+        return self._store.list_folder(prefix)
+
     def child_prefixes(self, prefix: str) -> list[str]:
         """The names of the "folders" directly under `prefix`, in key order, all pages."""
         return self._store.child_prefixes(prefix)
