@@ -63,7 +63,7 @@ def test_one_shop_takes_the_files_directly_in_approved(lake: tuple[Any, PushLayo
     assert (staged.name, staged.shop, staged.misplaced, staged.folder) == (
         "count.csv", HANOI, None, ""
     )  # fmt: skip
-    (default,) = discover_approved(s3, layout)
+    (default,) = discover_approved(PushLake(s3, layout.root))
     assert default.shop == DEFAULT_SHOP, "no Variable: the default shop"
 
 
