@@ -166,7 +166,7 @@ def test_a_raw_partition_without_marker_fails_naming_it_and_keeps_the_old_facts(
         client.delete_object(Bucket=s3.bucket, Key=partition.marker_key)
 
     with pytest.raises(PartitionNotReady) as raised:
-        build_facts_partition(client, shop_lake, DAY, "run-2")
+        build_facts_partition(Lake(client, shop_lake.root), shop_lake, DAY, "run-2")
 
     message = str(raised.value)
     assert "2 partition(s) have no _SUCCESS marker" in message
@@ -233,7 +233,7 @@ def test_a_raw_file_replaced_under_its_marker_is_detected(
     pq.write_table(other, sink)
     client.put_object(Bucket=s3.bucket, Key=items.data_key, Body=sink.getvalue())
     with pytest.raises(PartitionChanged, match="sha256"):
-        build_facts_partition(client, shop_lake, DAY, "run-1")
+        build_facts_partition(Lake(client, shop_lake.root), shop_lake, DAY, "run-1")
 
 
 def test_an_item_takes_its_adjustment_from_the_index_when_it_landed_the_next_day(

@@ -253,7 +253,11 @@ def assert_migrated(
                 for raw in s["raw"]
             )
             fetched = fetch_partition(
-                s3.client(), Partition(root, dataset, shop, day), marker, facts.LINES, tmp_path
+                Lake(s3.client(), root),
+                Partition(root, dataset, shop, day),
+                marker,
+                facts.LINES,
+                tmp_path,
             )
             table = pq.read_table(fetched.path)
             assert table.schema.equals(facts.LINES, check_metadata=True)
@@ -487,7 +491,7 @@ def test_the_loser_of_two_racing_migrations_says_another_one_is_running(
 
     monkeypatch.setattr(shops_v2, "plan_migration", planned_then_overtaken)
     with pytest.raises(shops_v2.MigrationError) as raised:
-        shops_v2.migrate(s3.client(), root, SHOP, echo=lambda _: None)
+        shops_v2.migrate(Lake(s3.client(), root), SHOP, echo=lambda _: None)
 
     message = str(raised.value)
     assert f"marker present when planned but no {DATA_FILE} now" in message
