@@ -61,6 +61,15 @@ class S3Server:
             for obj in page.get("Contents", [])
         ]
 
+    def versions(self) -> dict[str, str]:
+        """Every object's key and ETag."""
+        paginator = self.client().get_paginator("list_objects_v2")
+        return {
+            obj["Key"]: obj["ETag"]
+            for page in paginator.paginate(Bucket=self.bucket)
+            for obj in page.get("Contents", [])
+        }
+
     def empty_bucket(self) -> None:
         client = self.client()
         for key in self.keys():
