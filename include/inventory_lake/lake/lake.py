@@ -162,12 +162,11 @@ class Lake:
         indent: int | None = None,
         if_match: str | None = None,
         if_none_match: bool = False,
-        rows: int | None = None,
     ) -> str:
         etag = self._store.put_json(
             key, document, indent=indent, if_match=if_match, if_none_match=if_none_match
         )
-        self._wrote(key, fields=None, rows=rows, size=None)
+        self._wrote(key, fields=None, rows=None, size=None)
         return etag
 
     def upload(
