@@ -46,7 +46,8 @@ def write_partition(
     run_id: str,
     shop: str = DEFAULT_SHOP_ID,
 ) -> CommittedPartition:
-    with PartitionWriter(s3, Partition(root, dataset, shop, day), IDS, run_id) as writer:
+    partition = Partition(root, dataset, shop, day)
+    with PartitionWriter(Lake(s3, root), partition, IDS, run_id) as writer:
         if rows:
             writer.write(pa.RecordBatch.from_pylist([{"id": i} for i in range(rows)], schema=IDS))
         return writer.commit()
