@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import LINEAGE_EVENTS
+from tests.servers import S3Server
 
 
 def lineage_events(job: str, run_id: str, path: Path = LINEAGE_EVENTS) -> list[dict[str, Any]]:
@@ -34,3 +35,31 @@ def final_event(job: str, run_id: str) -> dict[str, Any]:
 def datasets(event: dict[str, Any], side: str) -> dict[tuple[str, str], dict[str, Any]]:
     """An event's inputs or outputs by (namespace, name)."""
     return {(d["namespace"], d["name"]): d for d in event.get(side, [])}
+
+
+def event_count(path: Path = LINEAGE_EVENTS) -> int:
+    """How many events the file holds now: `events_since` reads what came after."""
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def events_since(count: int, path: Path = LINEAGE_EVENTS) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()[count:]]
+
+
+def unreported_writes(
+    s3: S3Server, before: dict[str, str], events: list[dict[str, Any]]
+) -> list[str]:
+    """The keys written since the bucket was `before` (`S3Server.versions()`: new keys and new
+    versions) whose dataset (`PushLake.dataset_key`, the lake's naming rule) is among no event's
+    outputs: a write the lake did not report."""
+    lake = s3.push_lake()
+    written = [key for key, etag in s3.versions().items() if before.get(key) != etag]
+    outputs = {
+        (dataset["namespace"], dataset["name"])
+        for event in events
+        for dataset in event.get("outputs", [])
+    }
+    namespace = f"s3://{s3.bucket}"
+    return [key for key in written if (namespace, lake.dataset_key(key)) not in outputs]

@@ -20,6 +20,9 @@ import requests
 from devtools.airflow_rest import AirflowRest, wait_until
 from devtools.devstack.processes import LOCAL_HTTP_TIMEOUT_S as TIMEOUT_S
 from devtools.devstack.processes import ServerProcess
+from include.inventory_lake.lake.lake import Lake
+from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.push.layout import PushLake
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,13 @@ class S3Server:
             aws_secret_access_key=self.secret_key,
         )
 
+    def lake(self, prefix: str = "") -> Lake:
+        """The bound lake on this server's bucket (recording lineage, as a task does)."""
+        return Lake(self.client(), LakeRoot(self.bucket, prefix))
+
+    def push_lake(self, prefix: str = "") -> PushLake:
+        return PushLake(self.client(), LakeRoot(self.bucket, prefix))
+
     def keys(self, prefix: str = "") -> list[str]:
         paginator = self.client().get_paginator("list_objects_v2")
         return [
@@ -50,6 +60,15 @@ class S3Server:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
             for obj in page.get("Contents", [])
         ]
+
+    def versions(self) -> dict[str, str]:
+        """Every object's key and ETag."""
+        paginator = self.client().get_paginator("list_objects_v2")
+        return {
+            obj["Key"]: obj["ETag"]
+            for page in paginator.paginate(Bucket=self.bucket)
+            for obj in page.get("Contents", [])
+        }
 
     def empty_bucket(self) -> None:
         client = self.client()

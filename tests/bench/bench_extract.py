@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 
 from include.inventory_lake.extract.stream import stream_pages
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.partition_writer import PartitionWriter
 from include.inventory_lake.schemas.haravan import ADJUSTMENTS
@@ -66,7 +67,7 @@ def extract_window(
     partition = Partition(LakeRoot(BUCKET), HARAVAN_ADJUSTMENTS_PATH, "default", start.date())
     with (
         HaravanClient(emulator_url, TOKEN, page_size=page_size, **client) as haravan,
-        PartitionWriter(s3, partition, ADJUSTMENTS, "bench") as writer,
+        PartitionWriter(Lake(s3, partition.root), partition, ADJUSTMENTS, "bench") as writer,
     ):
         pages = haravan.iter_adjustments_created_between(start, end)
         stats = stream_pages(pages, writer, ADJUSTMENTS, "adjustments")

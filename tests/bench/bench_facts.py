@@ -31,6 +31,7 @@ from typing import Any
 import boto3
 
 from include.inventory_lake.facts.build import build_facts_partition, raw_partitions
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot, ShopLake
 from include.inventory_lake.lake.partition_reader import fetch_partition, read_markers
 from include.inventory_lake.schemas import haravan, stocky
@@ -66,7 +67,9 @@ def generate(s3_url: str, lines: int) -> None:
 
 def ours(s3_url: str) -> dict[str, Any]:
     started = time.perf_counter()
-    committed, report = build_facts_partition(s3_client(s3_url), LAKE, DAY, "bench")
+    committed, report = build_facts_partition(
+        Lake(s3_client(s3_url), LAKE.root), LAKE, DAY, "bench"
+    )
     seconds = time.perf_counter() - started
     lines = sum(report.sources[source]["lines"] for source in report.sources)
     return {"seconds": seconds, "raw_lines": lines, "rows": committed.rows}
@@ -120,9 +123,9 @@ def peer(s3_url: str) -> dict[str, Any]:
     schemas = (haravan.ADJUSTMENTS, stocky.STOCK_ADJUSTMENTS, stocky.STOCK_ADJUSTMENT_ITEMS)
     with tempfile.TemporaryDirectory(prefix="bench-duckdb-") as tmp:
         paths = [
-            fetch_partition(s3, partition, marker, schema, Path(tmp)).path
+            fetch_partition(Lake(s3, LAKE.root), partition, marker, schema, Path(tmp)).path
             for partition, marker, schema in zip(
-                inputs, read_markers(s3, list(inputs)), schemas, strict=True
+                inputs, read_markers(Lake(s3, LAKE.root), list(inputs)), schemas, strict=True
             )
         ]
         output = Path(tmp) / "facts.parquet"

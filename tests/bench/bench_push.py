@@ -27,7 +27,7 @@ from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.batch import batch_id_for, content_sha256
 from include.inventory_lake.push.claim import SourceFile, claim_batch
 from include.inventory_lake.push.finalize import ClosingBatch
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLake, PushLayout
 from include.inventory_lake.push.ledger import Ledger
 from include.inventory_lake.push.options import PushOptions
 from include.inventory_lake.push.plan_store import read_plan, write_plan
@@ -113,14 +113,14 @@ def push_file(emulator_url: str, s3_url: str) -> dict[str, Any]:
         phases["stock_plan_s"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
-        ledger = Ledger(s3, layout, batch_id)
+        ledger = Ledger(PushLake(s3, layout.root), batch_id)
         claim = claim_batch(
             ledger, source, content_sha256=content, forced=False, lines=len(lines),
             lines_per_request=options.lines_per_request, run_id=RUN_ID,
             run_is_active=lambda _: False,
         )  # fmt: skip
         assert claim.stored is not None
-        write_plan(s3, layout, plan, dry_run=False)
+        write_plan(PushLake(s3, layout.root), plan, dry_run=False)
         planned = claim.stored.batch.plan(
             RUN_ID, lines=len(plan.lines), requests=len(plan.requests),
             lines_per_request=options.lines_per_request, needs_approval=False, guard_reasons=(),
@@ -134,8 +134,10 @@ def push_file(emulator_url: str, s3_url: str) -> dict[str, Any]:
         api = client.summary()
 
     mark = time.perf_counter()
-    stored_plan = read_plan(s3, layout, batch_id)
-    stored = ClosingBatch(s3, layout, ledger, stored, stored_plan, RUN_ID).finish_done()
+    stored_plan = read_plan(PushLake(s3, layout.root), batch_id)
+    stored = ClosingBatch(
+        PushLake(s3, layout.root), ledger, stored, stored_plan, RUN_ID
+    ).finish_done()
     phases["audit_move_s"] = time.perf_counter() - mark
     phases["total_s"] = time.perf_counter() - started
     assert report.refused is None and stored.status == "done"

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 from include.inventory_lake import assets
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.partition_writer import PartitionWriter
 from include.inventory_lake.schemas import facts
@@ -68,7 +69,9 @@ def lines(day: date, versions: dict[int, tuple[int, str]], shop: str) -> pa.Tabl
 
 def write_facts(s3: S3Server, day: date, table: pa.Table, shop: str = DEFAULT_SHOP_ID) -> None:
     partition = Partition(LakeRoot(s3.bucket), FACTS_LINES_PATH, shop, day)
-    with PartitionWriter(s3.client(), partition, facts.LINES, f"facts-{shop}-{day}") as writer:
+    with PartitionWriter(
+        Lake(s3.client(), partition.root), partition, facts.LINES, f"facts-{shop}-{day}"
+    ) as writer:
         for batch in table.to_batches():
             writer.write(batch)
         writer.commit()

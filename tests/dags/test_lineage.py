@@ -1,10 +1,11 @@
 """OpenLineage through Airflow's own provider: every task run emits START and COMPLETE (or
 FAIL) events naming the real datasets it read and wrote, with schema, statistics and the facts'
-quality checks. Read back from the events file, as a lineage backend receives them."""
+quality checks. Read back from the events file, as a lineage backend receives them. Every
+object a DAG's runs write to the lake is among the outputs of their events: the lake records
+each write itself (`lake.lake`), no task calls lineage by hand."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -17,12 +18,17 @@ from include.inventory_lake.settings import (
     STOCKY_ITEMS_PATH,
 )
 from tests.airflow_runs import run_dag, run_task_process
-from tests.conftest import LINEAGE_EVENTS
 from tests.dags.test_haravan_set_adjustments_push import run_push
 from tests.inventory_lake.facts.dag_runs import extract, run_manual
 from tests.inventory_lake.push.support import APPROVED, csv_text, put, set_lines
 from tests.lake_reads import read_marker
-from tests.lineage_events import datasets, final_event
+from tests.lineage_events import (
+    datasets,
+    event_count,
+    events_since,
+    final_event,
+    unreported_writes,
+)
 from tests.servers import Emulator, S3Server
 
 DAY = date(2026, 1, 10)
@@ -46,8 +52,10 @@ def test_an_extract_reports_the_endpoint_it_read_and_the_partition_it_wrote(
     world: tuple[Emulator, S3Server],
 ) -> None:
     emulator, s3 = world
+    before, events = s3.versions(), event_count()
     run = run_dag("haravan_adjustments_extract", DAY)
     assert run.state == "success"
+    assert unreported_writes(s3, before, events_since(events)) == []
     event = final_event("haravan_adjustments_extract.extract_adjustments", run.run_id)
     assert event["eventType"] == "COMPLETE"
     read = set(datasets(event, "inputs"))
@@ -71,33 +79,27 @@ def test_a_failed_extract_emits_a_fail_event_and_names_no_output(
 ) -> None:
     emulator, _ = world
     emulator.set_faults(script=[{"kind": "status", "status": 410, "path": "/api/v2/", "times": -1}])
-    before = _event_count()
+    before = event_count()
     attempt = run_task_process("stocky_adjustments_extract", "extract_adjustments_and_items", DAY)
     assert attempt.state == "failed"
     events = [
         event
-        for event in _events_since(before)
+        for event in events_since(before)
         if event["job"]["name"] == "stocky_adjustments_extract.extract_adjustments_and_items"
     ]
     assert [event["eventType"] for event in events] == ["START", "FAIL"]
     assert events[-1].get("outputs", []) == [], "a failed extract wrote nothing"
 
 
-def _event_count() -> int:
-    return len(LINEAGE_EVENTS.read_text().splitlines()) if LINEAGE_EVENTS.exists() else 0
-
-
-def _events_since(count: int) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in LINEAGE_EVENTS.read_text().splitlines()[count:]]
-
-
 def test_a_facts_build_reports_its_three_inputs_its_output_and_its_quality_checks(
     world: tuple[Emulator, S3Server],
 ) -> None:
     _, s3 = world
+    before, events = s3.versions(), event_count()
     extract(DAY)
     run = run_manual("inventory_adjustment_facts", DAY)
     assert run.state == "success"
+    assert unreported_writes(s3, before, events_since(events)) == [], "both extracts and facts"
     event = final_event("inventory_adjustment_facts.build_partition", run.run_id)
     assert event["eventType"] == "COMPLETE"
     day = f"shop=default/dt={DAY.isoformat()}"
@@ -126,8 +128,10 @@ def test_a_push_reports_the_staging_file_it_read_and_the_endpoint_it_wrote(
     emulator, s3 = world
     lines = set_lines(emulator, locations=1, per_location=3)
     put(s3, APPROVED + "lineage.csv", csv_text(lines))
+    before, events = s3.versions(), event_count()
     run = run_push()
     assert run.state == "success"
+    assert unreported_writes(s3, before, events_since(events)) == []
     prepare = final_event("haravan_set_adjustments_push.each_file.prepare", run.run_id)
     assert _lake(s3, APPROVED + "lineage.csv") in datasets(prepare, "inputs")
     stock = _api(emulator, "haravan_default", "/com/inventory_locations.json")

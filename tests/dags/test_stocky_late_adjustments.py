@@ -13,7 +13,6 @@ from include.inventory_lake import assets
 from include.inventory_lake.lake import stocky_index
 from include.inventory_lake.lake.location import LakeRoot, ShopLake
 from include.inventory_lake.lake.stocky_index import read_index
-from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.settings import FACTS_LINES_PATH
 from tests.airflow_runs import (
     asset_events,
@@ -234,7 +233,7 @@ def test_a_crash_between_the_index_write_and_the_events_still_rebuilds_the_waiti
     with monkeypatch.context() as crashing:
         CRASH_POINTS[point](crashing)
         assert retry_task(EXTRACT_DAG, EXTRACT_TASK, run_id, map_index=0) != "success"
-    index = read_index(LakeStore(s3.client(), s3.bucket), ShopLake(LakeRoot(s3.bucket), "default"))
+    index = read_index(s3.lake(), ShopLake(LakeRoot(s3.bucket), "default"))
     known = set(index.known().column("id").to_pylist())
     assert {item["stock_adjustment_id"] for item in late.items.values()} <= known, "written"
     assert len(asset_events(assets.STOCKY_ITEMS_RAW.name)) == events_before, "none recorded"
@@ -249,6 +248,6 @@ def test_a_crash_between_the_index_write_and_the_events_still_rebuilds_the_waiti
     assert built_days(rebuild) == [day.isoformat(), next_day.isoformat()]
     after = facts_rows(s3, day)
     assert [i for i in late.items if after[i]["adjustment_missing"]] == [], point
-    index = read_index(LakeStore(s3.client(), s3.bucket), ShopLake(LakeRoot(s3.bucket), "default"))
+    index = read_index(s3.lake(), ShopLake(LakeRoot(s3.bucket), "default"))
     requests = index.table.column("rebuild_dts").to_pylist()
     assert [day for days in requests for day in days or []] == [], "cleared once rebuilt"

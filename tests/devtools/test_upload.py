@@ -16,7 +16,7 @@ from devtools.devstack.stack import StackPaths
 from devtools.upload import SAMPLE, MisplacedUpload, stack_shops, upload
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.discovery import discover_approved
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLake
 from include.inventory_lake.shops import DEFAULT_SHOP, Shop
 from tests.servers import AirflowApi, S3Server
 
@@ -35,7 +35,7 @@ def lake(s3_server: S3Server, airflow_connections: dict[str, str]) -> tuple[dict
 
 def pushed_for(s3_server: S3Server, lake_uri: str, shops: list[Shop]) -> dict[str, str | None]:
     """Each approved file the push finds: the shop it sends it to, None when it rejects it."""
-    staged = discover_approved(s3_server.client(), PushLayout(LakeRoot.parse(lake_uri)), shops)
+    staged = discover_approved(PushLake(s3_server.client(), LakeRoot.parse(lake_uri)), shops)
     return {f.key: f.shop.id if f.shop else None for f in staged}
 
 

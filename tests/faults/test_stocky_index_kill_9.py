@@ -13,9 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 from include.inventory_lake import assets
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot, ShopLake
 from include.inventory_lake.lake.stocky_index import index_key, read_index
-from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.settings import FACTS_LINES_PATH
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
 from tests.airflow_runs import asset_events, interval_end, retry_task, run_id_at, task_command
@@ -70,7 +70,7 @@ def test_stocky_extract_killed_9_after_its_index_write_then_retried_rebuilds_the
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
 
-    index = read_index(LakeStore(s3.client(), s3.bucket), lake)
+    index = read_index(Lake(s3.client(), lake.root), lake)
     late_ids = {item["stock_adjustment_id"] for item in late.items.values()}
     assert late_ids <= set(index.known().column("id").to_pylist()), "the index write landed"
     assert len(asset_events(assets.STOCKY_ITEMS_RAW.name)) == events_before, "none recorded"

@@ -9,15 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from include.inventory_lake.lake.location import LakeRoot, ShopLake
-from include.inventory_lake.lake.store import LakeStore
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.settings import REPROCESS_PARAM_NAME
 from include.inventory_lake.shops import Shop
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +29,12 @@ def reprocess_requested(context: Mapping[str, Any]) -> bool:
     return bool((context.get("params") or {}).get(REPROCESS_PARAM_NAME))
 
 
-def _committed_description(
-    store: LakeStore, root: LakeRoot, shop: Shop, datasets: Sequence[str], dt: date
-) -> str | None:
+def _committed_description(lake: Lake, shop: Shop, datasets: Sequence[str], dt: date) -> str | None:
     """How the shop's partitions of `dt` were committed, or None when one of them is not."""
-    lake = ShopLake(root, shop.id)
     parts = []
     for dataset in datasets:
-        partition = lake.partition(dataset, dt)
-        marker = store.read_marker(partition)
+        partition = lake.partition(dataset, shop.id, dt)
+        marker = lake.read_marker(partition)
         if marker is None:
             return None
         parts.append(
@@ -52,14 +45,13 @@ def _committed_description(
 
 
 def shops_missing_the_day(
-    shops: Sequence[Shop], datasets: Sequence[str], dt: date, s3: S3Client, root: LakeRoot
+    shops: Sequence[Shop], datasets: Sequence[str], dt: date, lake: Lake
 ) -> list[Shop]:
     """The shops that lack a committed partition of `dt` in one of `datasets`; each shop left
     out is logged with when and by which run its partitions were committed."""
-    store = LakeStore(s3, root.bucket)
     missing = []
     for shop in shops:
-        committed = _committed_description(store, root, shop, datasets, dt)
+        committed = _committed_description(lake, shop, datasets, dt)
         if committed is None:
             missing.append(shop)
         else:

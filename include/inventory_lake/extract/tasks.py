@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from include.inventory_lake import assets
 from include.inventory_lake.extract.backfill_gaps import (
@@ -21,11 +21,11 @@ from include.inventory_lake.extract.stream import stream_pages
 from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.hooks import haravan_client, stocky_client
 from include.inventory_lake.http.errors import ApiPermanentError
-from include.inventory_lake.lake.connection import lake_root, s3_client
-from include.inventory_lake.lake.location import Partition, ShopLake, shop_prefix
+from include.inventory_lake.lake.connection import connect_lake
+from include.inventory_lake.lake.lake import Lake
+from include.inventory_lake.lake.location import Partition, shop_prefix
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
 from include.inventory_lake.lake.stocky_index import IndexUpdate, update_index
-from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.schemas import haravan as haravan_schema
 from include.inventory_lake.schemas import stocky as stocky_schema
 from include.inventory_lake.settings import (
@@ -41,9 +41,6 @@ from include.inventory_lake.shops import (
     select_shops,
 )
 from include.inventory_lake.sources.since_id_search import Bounds
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 DAY = timedelta(days=1)
@@ -97,7 +94,7 @@ def shops_to_extract(context: Mapping[str, Any], *, stocky: bool) -> list[dict[s
         else:
             datasets = STOCKY_DATASETS if stocky else HARAVAN_DATASETS
             dt = _interval(context).dt
-            shops = shops_missing_the_day(shops, datasets, dt, s3_client(), lake_root())
+            shops = shops_missing_the_day(shops, datasets, dt, connect_lake())
     log.info("extracting shop(s): %s", [shop.id for shop in shops])
     return [shop.as_xcom() for shop in shops]
 
@@ -112,15 +109,14 @@ def extract_stocky(shop: Mapping[str, Any], context: Mapping[str, Any]) -> dict[
         return _extract_stocky(Shop.from_xcom(dict(shop)), context)
 
 
-def _lake_bounds(s3: S3Client, partition: Partition) -> Bounds | None:
+def _lake_bounds(lake: Lake, partition: Partition) -> Bounds | None:
     """What the shop's committed partitions say about where the day starts in the id space
     (`lake_bounds`): one listing of the shop's dataset prefix, then a few markers."""
-    store = LakeStore(s3, partition.root.bucket)
     prefix = shop_prefix(partition.root, partition.dataset, partition.shop)
-    committed = committed_days(store.list_keys(prefix))
+    committed = committed_days(lake.list_keys(prefix))
 
     def read_marker(day: date) -> dict[str, Any] | None:
-        return store.read_marker(Partition(partition.root, partition.dataset, partition.shop, day))
+        return lake.read_marker(Partition(partition.root, partition.dataset, partition.shop, day))
 
     bounds = bounds_for_day(partition.dt, committed, read_marker)
     if bounds is not None:
@@ -138,9 +134,9 @@ def _lake_bounds(s3: S3Client, partition: Partition) -> Bounds | None:
 
 def _extract_haravan(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     interval = _interval(context)
-    s3, lake = s3_client(), ShopLake(lake_root(), shop.id)
-    partition = lake.partition(HARAVAN_ADJUSTMENTS_PATH, interval.dt)
-    bounds = _lake_bounds(s3, partition)
+    lake = connect_lake()
+    partition = lake.partition(HARAVAN_ADJUSTMENTS_PATH, shop.id, interval.dt)
+    bounds = _lake_bounds(lake, partition)
     log.info(
         "extracting shop %s's Haravan adjustments created in [%s, %s) through %s",
         shop.id,
@@ -150,7 +146,7 @@ def _extract_haravan(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     )
     with (
         haravan_client(shop.haravan_conn_id) as client,
-        PartitionWriter(s3, partition, haravan_schema.ADJUSTMENTS, context["run_id"]) as writer,
+        PartitionWriter(lake, partition, haravan_schema.ADJUSTMENTS, context["run_id"]) as writer,
     ):
         pages = client.iter_adjustments_created_between(interval.start, interval.end, bounds=bounds)
         stats = stream_pages(pages, writer, haravan_schema.ADJUSTMENTS, "adjustments")
@@ -185,10 +181,11 @@ def _extract_stocky(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     if shop.stocky_conn_id is None:
         raise ShopConfigError(f"shop {shop.id!r} has no Stocky connection (stocky_conn_id)")
     interval = _interval(context)
-    s3, lake = s3_client(), ShopLake(lake_root(), shop.id)
+    lake = connect_lake()
+    shop_lake = lake.shop(shop.id)
     run_id = context["run_id"]
-    adjustments = lake.partition(STOCKY_ADJUSTMENTS_PATH, interval.dt)
-    items = lake.partition(STOCKY_ITEMS_PATH, interval.dt)
+    adjustments = shop_lake.partition(STOCKY_ADJUSTMENTS_PATH, interval.dt)
+    items = shop_lake.partition(STOCKY_ITEMS_PATH, interval.dt)
     log.info(
         "extracting shop %s's Stocky records updated in [%s, %s) through %s",
         shop.id,
@@ -198,8 +195,8 @@ def _extract_stocky(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     )
     with (
         stocky_client(shop.stocky_conn_id) as client,
-        PartitionWriter(s3, adjustments, stocky_schema.STOCK_ADJUSTMENTS, run_id) as adj_writer,
-        PartitionWriter(s3, items, stocky_schema.STOCK_ADJUSTMENT_ITEMS, run_id) as item_writer,
+        PartitionWriter(lake, adjustments, stocky_schema.STOCK_ADJUSTMENTS, run_id) as adj_writer,
+        PartitionWriter(lake, items, stocky_schema.STOCK_ADJUSTMENT_ITEMS, run_id) as item_writer,
     ):
         adj_stats = stream_pages(
             client.iter_stock_adjustments_updated_between(interval.start, interval.end),
@@ -217,8 +214,8 @@ def _extract_stocky(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
         committed_adjustments = adj_writer.commit({**details, **adj_stats.as_marker()})
         committed_items = item_writer.commit({**details, **item_stats.as_marker()})
         index = update_index(
-            s3,
             lake,
+            shop_lake,
             interval.dt,
             adj_writer.read_committed(),
             item_writer.read_committed(["stock_adjustment_id"]).column(0).combine_chunks(),

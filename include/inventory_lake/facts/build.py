@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,6 +39,7 @@ from include.inventory_lake.facts.quality import (
     NullLineIds,
 )
 from include.inventory_lake.lake.dedupe import latest_per_key
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import Partition, ShopLake
 from include.inventory_lake.lake.partition_reader import (
     FetchedPartition,
@@ -48,7 +49,6 @@ from include.inventory_lake.lake.partition_reader import (
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
 from include.inventory_lake.lake.stocky_index import clear_rebuilt, index_uri, read_index
 from include.inventory_lake.lake.stocky_lookup import stocky_adjustment_lookup
-from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.schemas import facts, haravan, stocky
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,
@@ -56,9 +56,6 @@ from include.inventory_lake.settings import (
     STOCKY_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -106,21 +103,21 @@ class BuildReport:
 RAW_SCHEMAS = (haravan.ADJUSTMENTS, stocky.STOCK_ADJUSTMENTS, stocky.STOCK_ADJUSTMENT_ITEMS)
 
 
-def raw_partitions(lake: ShopLake, dt: date, *, with_stocky: bool = True) -> list[Partition]:
+def raw_partitions(shop_lake: ShopLake, dt: date, *, with_stocky: bool = True) -> list[Partition]:
     """Haravan adjustments, then (for a shop with Stocky) Stocky adjustments and Stocky items:
     the shop's inputs of day `dt`."""
     paths = (HARAVAN_ADJUSTMENTS_PATH, STOCKY_ADJUSTMENTS_PATH, STOCKY_ITEMS_PATH)
-    return [lake.partition(path, dt) for path in paths[: 3 if with_stocky else 1]]
+    return [shop_lake.partition(path, dt) for path in paths[: 3 if with_stocky else 1]]
 
 
 def build_facts_partition(
-    s3: S3Client, lake: ShopLake, dt: date, run_id: str, *, with_stocky: bool = True
+    lake: Lake, shop_lake: ShopLake, dt: date, run_id: str, *, with_stocky: bool = True
 ) -> tuple[CommittedPartition, BuildReport]:
-    inputs = raw_partitions(lake, dt, with_stocky=with_stocky)
-    markers = read_markers(s3, inputs)
+    inputs = raw_partitions(shop_lake, dt, with_stocky=with_stocky)
+    markers = read_markers(lake, inputs)
     with tempfile.TemporaryDirectory(prefix="facts-") as tmp:
         fetched = [
-            fetch_partition(s3, partition, marker, schema, Path(tmp))
+            fetch_partition(lake, partition, marker, schema, Path(tmp))
             for partition, marker, schema in zip(inputs, markers, RAW_SCHEMAS, strict=False)
         ]
         haravan_raw, stocky_raws = fetched[0], fetched[1:]
@@ -129,7 +126,7 @@ def build_facts_partition(
         null_ids = [plan.null_ids for plan in (haravan_plan, stocky_plan) if plan.null_ids]
         if null_ids:
             raise DataQualityError(dt, null_ids)
-        index = read_index(LakeStore(s3, lake.root.bucket), lake)
+        index = read_index(lake, shop_lake)
         # A shop without Stocky: no items, so the lookup is never consulted.
         same_day = stocky_adjustment_lookup(
             stocky_raws[0].open().read() if stocky_raws else stocky.STOCK_ADJUSTMENTS.empty_table()
@@ -138,11 +135,11 @@ def build_facts_partition(
 
         report = BuildReport(dt)
         checks = LineChecks()
-        target = lake.partition(FACTS_LINES_PATH, dt)
-        with PartitionWriter(s3, target, facts.LINES, run_id) as writer:
+        target = shop_lake.partition(FACTS_LINES_PATH, dt)
+        with PartitionWriter(lake, target, facts.LINES, run_id) as writer:
             for batch in _winners(
                 _haravan_batches(haravan_raw),
-                lambda adjustments: flatten.haravan_lines(adjustments, lake.shop),
+                lambda adjustments: flatten.haravan_lines(adjustments, shop_lake.shop),
                 haravan_plan.keep,
             ):
                 if checks.observe(facts.HARAVAN, batch):
@@ -150,7 +147,7 @@ def build_facts_partition(
             adjustment_missing = adjustment_from_index = 0
             for batch in _winners(
                 _stocky_item_batches(stocky_raws[1]) if stocky_raws else iter(()),
-                lambda items: flatten.stocky_lines(items, lookup, lake.shop),
+                lambda items: flatten.stocky_lines(items, lookup, shop_lake.shop),
                 stocky_plan.keep,
             ):
                 adjustment_missing += pc.sum(batch.column("adjustment_missing")).as_py() or 0
@@ -181,7 +178,7 @@ def build_facts_partition(
                     "adjustment_missing": adjustment_missing,
                     "adjustment_from_index": adjustment_from_index,
                     "adjustment_index": {
-                        "uri": index_uri(lake),
+                        "uri": index_uri(shop_lake),
                         "etag": index.etag,
                         "known": index.known().num_rows,
                     },
@@ -189,8 +186,8 @@ def build_facts_partition(
             }
             committed = writer.commit({"sources": report.sources, "checks_passed": list(CHECKS)})
     if stocky_raws:
-        clear_rebuilt(s3, lake, dt, index)
-    log.info("facts shop=%s dt=%s: %s", lake.shop, dt, report.sources)
+        clear_rebuilt(lake, shop_lake, dt, index)
+    log.info("facts shop=%s dt=%s: %s", shop_lake.shop, dt, report.sources)
     return committed, report
 
 

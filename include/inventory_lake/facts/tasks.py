@@ -13,8 +13,8 @@ from include.inventory_lake.facts.build import CHECKS, build_facts_partition
 from include.inventory_lake.facts.quality import DataQualityError
 from include.inventory_lake.facts.run_dates import RunDatesError, context_run_partitions
 from include.inventory_lake.failures import fail_fast_on
-from include.inventory_lake.lake.connection import lake_root, s3_client
-from include.inventory_lake.lake.location import ShopDay, ShopLake
+from include.inventory_lake.lake.connection import connect_lake
+from include.inventory_lake.lake.location import ShopDay
 from include.inventory_lake.lake.partition_reader import PartitionNotReady, PartitionSchemaMismatch
 from include.inventory_lake.lineage.recorder import checked_s3
 from include.inventory_lake.schemas import facts
@@ -68,7 +68,8 @@ def checks_reported_to_lineage(uri: str) -> Iterator[None]:
 
 def build_partition(key: str, context: Mapping[str, Any]) -> dict[str, Any]:
     partition = ShopDay.parse(key)
-    lake = ShopLake(lake_root(), partition.shop)
+    lake = connect_lake()
+    shop_lake = lake.shop(partition.shop)
     with fail_fast_on(ShopConfigError):
         shop = by_id(configured_shops(), partition.shop)
         if shop is None:
@@ -79,11 +80,11 @@ def build_partition(key: str, context: Mapping[str, Any]) -> dict[str, Any]:
     with (
         skip_days_still_extracting(context),
         fail_fast_on(PartitionSchemaMismatch, DataQualityError),
-        checks_reported_to_lineage(lake.partition(FACTS_LINES_PATH, partition.dt).uri),
+        checks_reported_to_lineage(shop_lake.partition(FACTS_LINES_PATH, partition.dt).uri),
     ):
         committed, report = build_facts_partition(
-            s3_client(),
             lake,
+            shop_lake,
             partition.dt,
             context["run_id"],
             with_stocky=shop.stocky_conn_id is not None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.settings import AWS_CONN_ID, LAKE_URI_VARIABLE
 
@@ -24,6 +25,11 @@ def lake_root() -> LakeRoot:
     from airflow.sdk import Variable
 
     return LakeRoot.parse(Variable.get(LAKE_URI_VARIABLE))
+
+
+def connect_lake() -> Lake:
+    """The lake under the configured root, through the `aws_default` connection (in a task)."""
+    return Lake(s3_client(), lake_root())
 
 
 def client_for_connection(connection: Mapping[str, Any]) -> S3Client:

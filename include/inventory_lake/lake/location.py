@@ -71,6 +71,20 @@ def day_of_folder(name: str) -> date | None:
         return None
 
 
+def dataset_key(key: str) -> str:
+    """The lineage dataset a key belongs to, as a key (no trailing `/`): a file directly in a
+    partition folder (`.../shop=<id>/dt=YYYY-MM-DD/<file>`: its data file and its `_SUCCESS`
+    marker) belongs to that folder, the partition; any other key is a dataset of its own."""
+    folders = key.split("/")[:-1]
+    if (
+        len(folders) >= 2
+        and shop_of_folder(folders[-2]) is not None
+        and day_of_folder(folders[-1]) is not None
+    ):
+        return "/".join(folders)
+    return key
+
+
 def shop_prefix(root: LakeRoot, dataset: str, shop: str) -> str:
     """The key prefix holding one shop's partitions of a dataset (ends with `/`)."""
     return root.key(dataset, shop_folder(shop)) + "/"

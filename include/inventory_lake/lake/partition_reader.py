@@ -11,19 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from include.inventory_lake.checksums import file_sha256
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import Partition
-from include.inventory_lake.lake.store import LakeStore
-from include.inventory_lake.lineage.recorder import read_s3, schema_fields
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+from include.inventory_lake.lineage.recorder import schema_fields
 
 
 class PartitionNotReady(RuntimeError):
@@ -61,9 +58,9 @@ class FetchedPartition:
         return pq.ParquetFile(self.path)
 
 
-def read_markers(s3: S3Client, partitions: list[Partition]) -> list[dict[str, Any]]:
+def read_markers(lake: Lake, partitions: list[Partition]) -> list[dict[str, Any]]:
     """Every partition's marker; raises PartitionNotReady naming all that lack one."""
-    markers = [LakeStore(s3, p.root.bucket).read_marker(p) for p in partitions]
+    markers = [lake.read_marker(p) for p in partitions]
     missing = [p for p, marker in zip(partitions, markers, strict=True) if marker is None]
     if missing:
         raise PartitionNotReady(missing)
@@ -71,16 +68,23 @@ def read_markers(s3: S3Client, partitions: list[Partition]) -> list[dict[str, An
 
 
 def fetch_partition(
-    s3: S3Client,
+    lake: Lake,
     partition: Partition,
     marker: dict[str, Any],
     schema: pa.Schema,
     directory: Path,
 ) -> FetchedPartition:
-    """Download the data file the marker describes and check it is that file."""
+    """Download the data file the marker describes and check it is that file (the lake
+    records the read with the row count the marker says, which the check holds it to)."""
     path = directory / (partition.dataset.replace("/", "__") + ".parquet")
+    rows = marker.get("rows")
     try:
-        LakeStore(s3, partition.root.bucket).download_file(partition.data_key, path)
+        lake.download(
+            partition.data_key,
+            path,
+            fields=schema_fields(schema),
+            rows=rows if isinstance(rows, int) else None,
+        )
     except ClientError as error:
         raise PartitionChanged(
             f"{partition.uri}: marker present but data file unreadable ({error}); "
@@ -98,12 +102,11 @@ def fetch_partition(
             f"{partition.uri}: columns/types differ from the declared schema of "
             f"{partition.dataset}: {_schema_difference(file_schema, schema)}"
         )
-    rows = pq.read_metadata(path).num_rows
-    if rows != marker.get("rows"):
+    file_rows = pq.read_metadata(path).num_rows
+    if file_rows != rows:
         raise PartitionChanged(
-            f"{partition.uri}: data file has {rows} rows, its marker says {marker.get('rows')}"
+            f"{partition.uri}: data file has {file_rows} rows, its marker says {marker.get('rows')}"
         )
-    read_s3(partition.uri, fields=schema_fields(schema), rows=rows, size=path.stat().st_size)
     return FetchedPartition(partition, path, marker)
 
 

@@ -16,18 +16,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from include.inventory_lake.checksums import file_sha256
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import Partition
-from include.inventory_lake.lake.store import LakeStore
-from include.inventory_lake.lineage.recorder import schema_fields, wrote_s3
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+from include.inventory_lake.lineage.recorder import schema_fields
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +42,13 @@ class CommittedPartition:
 class PartitionWriter:
     def __init__(
         self,
-        s3_client: S3Client,
+        lake: Lake,
         partition: Partition,
         schema: pa.Schema,
         run_id: str,
         row_group_rows: int = ROW_GROUP_ROWS,
     ) -> None:
-        self._store = LakeStore(s3_client, partition.root.bucket)
+        self._lake = lake
         self._partition = partition
         self._schema = schema
         self._run_id = run_id
@@ -96,8 +93,15 @@ class PartitionWriter:
         size = self._path.stat().st_size
         digest = file_sha256(self._path)
         partition = self._partition
-        self._store.delete(partition.marker_key)
-        self._store.upload_file(self._path, partition.data_key)
+        lake = self._lake
+        lake.delete(partition.marker_key)
+        lake.upload(
+            self._path,
+            partition.data_key,
+            fields=schema_fields(self._schema),
+            rows=self.rows,
+            size=size,
+        )
         marker = {
             "dataset": partition.dataset,
             "dt": partition.dt.isoformat(),
@@ -109,9 +113,8 @@ class PartitionWriter:
             "committed_at": datetime.now(UTC).isoformat(),
             **(details or {}),
         }
-        self._store.put_json(partition.marker_key, marker, indent=2)
+        lake.put_json(partition.marker_key, marker, indent=2)
         log.info("committed %s: %d rows, %d bytes", partition.uri, self.rows, size)
-        wrote_s3(partition.uri, fields=schema_fields(self._schema), rows=self.rows, size=size)
         return CommittedPartition(partition.uri, self.rows, size, marker)
 
     def read_committed(self, columns: list[str] | None = None) -> pa.Table:

@@ -44,17 +44,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from include.inventory_lake.lake.dedupe import latest_per_key
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import ShopLake, day_of_folder
 from include.inventory_lake.lake.partition_reader import fetch_partition
 from include.inventory_lake.lake.stocky_lookup import stocky_adjustment_lookup
-from include.inventory_lake.lake.store import LakeStore, WriteConflict
+from include.inventory_lake.lake.store import WriteConflict
 from include.inventory_lake.schemas import stocky
 from include.inventory_lake.schemas.types import ID, TIMESTAMP
 from include.inventory_lake.settings import (
@@ -62,9 +62,6 @@ from include.inventory_lake.settings import (
     STOCKY_ADJUSTMENTS_PATH,
     STOCKY_ITEMS_PATH,
 )
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -115,13 +112,13 @@ class IndexContention(RuntimeError):
     """Every attempt to write the index lost its race to another writer."""
 
 
-def index_key(lake: ShopLake) -> str:
+def index_key(shop_lake: ShopLake) -> str:
     """The index object's key: the one place that builds the index's path (one per shop)."""
-    return lake.key(STOCKY_ADJUSTMENT_INDEX_PATH, INDEX_FILE)
+    return shop_lake.key(STOCKY_ADJUSTMENT_INDEX_PATH, INDEX_FILE)
 
 
-def index_uri(lake: ShopLake) -> str:
-    return f"s3://{lake.root.bucket}/{index_key(lake)}"
+def index_uri(shop_lake: ShopLake) -> str:
+    return f"s3://{shop_lake.root.bucket}/{index_key(shop_lake)}"
 
 
 @dataclass(frozen=True)
@@ -145,9 +142,9 @@ def _empty_days(rows: int) -> pa.Array:
     return pa.array([[]] * rows, DAYS)
 
 
-def read_index(store: LakeStore, lake: ShopLake) -> StoredIndex:
+def read_index(lake: Lake, shop_lake: ShopLake) -> StoredIndex:
     """The index and its ETag; an empty index (ETag None) when there is none yet."""
-    stored = store.read_versioned(index_key(lake))
+    stored = lake.read_state(index_key(shop_lake))
     if stored is None:
         return StoredIndex(SCHEMA.empty_table(), None)
     table = pq.read_table(io.BytesIO(stored.body))
@@ -161,7 +158,7 @@ def read_index(store: LakeStore, lake: ShopLake) -> StoredIndex:
         earlier = earlier.append_column(SCHEMA.field("rebuild_dts"), _empty_days(rows))
         return StoredIndex(earlier.cast(SCHEMA), stored.etag, earlier=True)
     raise IndexSchemaMismatch(
-        f"{index_uri(lake)} has columns {table.schema.names} with other types than "
+        f"{index_uri(shop_lake)} has columns {table.schema.names} with other types than "
         f"{SCHEMA.names}; it was written by another version of the pipeline"
     )
 
@@ -290,25 +287,24 @@ def _awaited_rows(ids: list[int], days: dict[int, _Days]) -> pa.Table:
     )
 
 
-def _committed_days(store: LakeStore, lake: ShopLake) -> list[date]:
-    names = store.child_prefixes(lake.dataset_prefix(STOCKY_ADJUSTMENTS_PATH))
+def _committed_days(lake: Lake, shop_lake: ShopLake) -> list[date]:
+    names = lake.child_prefixes(shop_lake.dataset_prefix(STOCKY_ADJUSTMENTS_PATH))
     return sorted(day for day in map(day_of_folder, names) if day is not None)
 
 
-def _read_raw_day(s3: S3Client, lake: ShopLake, dt: date) -> tuple[pa.Table, pa.Array] | None:
+def _read_raw_day(lake: Lake, shop_lake: ShopLake, dt: date) -> tuple[pa.Table, pa.Array] | None:
     """A committed raw day's adjustments and its items' adjustment ids, or None when either
     partition has no marker (its extract has not completed; it will merge itself)."""
-    store = LakeStore(s3, lake.root.bucket)
     partitions = (
-        lake.partition(STOCKY_ADJUSTMENTS_PATH, dt),
-        lake.partition(STOCKY_ITEMS_PATH, dt),
+        shop_lake.partition(STOCKY_ADJUSTMENTS_PATH, dt),
+        shop_lake.partition(STOCKY_ITEMS_PATH, dt),
     )
-    markers = [store.read_marker(partition) for partition in partitions]
+    markers = [lake.read_marker(partition) for partition in partitions]
     if any(marker is None for marker in markers):
         return None
     with tempfile.TemporaryDirectory(prefix="stocky-index-") as tmp:
         adjustments, items = (
-            fetch_partition(s3, partition, marker or {}, schema, Path(tmp))
+            fetch_partition(lake, partition, marker or {}, schema, Path(tmp))
             for partition, marker, schema in zip(
                 partitions,
                 markers,
@@ -321,18 +317,18 @@ def _read_raw_day(s3: S3Client, lake: ShopLake, dt: date) -> tuple[pa.Table, pa.
 
 
 def bootstrap(
-    s3: S3Client, lake: ShopLake, dt: date, entries: pa.Table, referenced: pa.Array
+    lake: Lake, shop_lake: ShopLake, dt: date, entries: pa.Table, referenced: pa.Array
 ) -> Merged:
     """The index from every committed raw Stocky day (the day `dt` from the given rows). Facts
     built without this index took an item's adjustment from the same day, if at all: every day
     whose items reference an adjustment whose newest version is from another day is stale."""
     index = SCHEMA.empty_table()
     days = 0
-    for day in sorted({*_committed_days(LakeStore(s3, lake.root.bucket), lake), dt}):
+    for day in sorted({*_committed_days(lake, shop_lake), dt}):
         if day == dt:
             day_rows, day_refs = entries, referenced
         else:
-            raw = _read_raw_day(s3, lake, day)
+            raw = _read_raw_day(lake, shop_lake, day)
             if raw is None:
                 continue
             day_rows, day_refs = day_entries(raw[0], day), raw[1]
@@ -367,8 +363,8 @@ class IndexUpdate:
 
 
 def update_index(
-    s3: S3Client,
-    lake: ShopLake,
+    lake: Lake,
+    shop_lake: ShopLake,
     dt: date,
     adjustments: pa.Table,
     referenced: pa.Array,
@@ -379,21 +375,20 @@ def update_index(
     """Merge raw day `dt` (its adjustments, its items' adjustment ids) into the index with a
     conditional write, re-reading and merging again whenever another writer got there first.
     `after_read` is called between the read and the write (tests use it to force a race)."""
-    store = LakeStore(s3, lake.root.bucket)
     entries = day_entries(adjustments, dt)
     for attempt in range(1, attempts + 1):
-        current = read_index(store, lake)
+        current = read_index(lake, shop_lake)
         if current.etag is None or current.earlier:
-            merged = bootstrap(s3, lake, dt, entries, referenced)
+            merged = bootstrap(lake, shop_lake, dt, entries, referenced)
         else:
             merged = merge_day(current.table, entries, referenced, dt)
         if after_read is not None:
             after_read()
-        if not _write(store, lake, merged.table, current, f"merging dt={dt}", attempt):
+        if not _write(lake, shop_lake, merged.table, current, f"merging dt={dt}", attempt):
             continue
         awaited = pc.sum(pc.is_null(merged.table.column("raw_dt"))).as_py() or 0
         update = IndexUpdate(
-            uri=index_uri(lake),
+            uri=index_uri(shop_lake),
             known=merged.table.num_rows - awaited,
             awaited=awaited,
             rebuild=merged.rebuild,
@@ -402,17 +397,20 @@ def update_index(
         log.info("merged dt=%s into %s: %s", dt, update.uri, update)
         return update
     raise IndexContention(
-        f"{index_uri(lake)}: {attempts} attempts to merge dt={dt} all lost to other writers"
+        f"{index_uri(shop_lake)}: {attempts} attempts to merge dt={dt} all lost to other writers"
     )
 
 
 def _write(
-    store: LakeStore, lake: ShopLake, table: pa.Table, over: StoredIndex, what: str, attempt: int
+    lake: Lake, shop_lake: ShopLake, table: pa.Table, over: StoredIndex, what: str, attempt: int
 ) -> bool:
     """Write the index over the version read; False when another writer got there first."""
     try:
-        store.put_bytes(
-            index_key(lake), _parquet_bytes(table), if_match=over.etag, if_none_match=not over.etag
+        lake.put_bytes(
+            index_key(shop_lake),
+            _parquet_bytes(table),
+            if_match=over.etag,
+            if_none_match=not over.etag,
         )
     except WriteConflict:
         log.info("the index changed while %s (attempt %d): again", what, attempt)
@@ -428,7 +426,7 @@ def _versions(index: pa.Table) -> dict[int, tuple[object, ...]]:
 
 
 def clear_rebuilt(
-    s3: S3Client, lake: ShopLake, dt: date, used: StoredIndex, *, attempts: int = MAX_ATTEMPTS
+    lake: Lake, shop_lake: ShopLake, dt: date, used: StoredIndex, *, attempts: int = MAX_ATTEMPTS
 ) -> list[int]:
     """After day `dt`'s facts were committed from index version `used`: `dt` leaves the
     `rebuild_dts` of every adjustment still at the version the build used (a row that changed
@@ -437,10 +435,9 @@ def clear_rebuilt(
     extract names the day again): it is logged, not raised."""
     if used.etag is None or used.earlier:
         return []
-    store = LakeStore(s3, lake.root.bucket)
     seen = _versions(used.table)
     for attempt in range(1, attempts + 1):
-        current = read_index(store, lake)
+        current = read_index(lake, shop_lake)
         if current.etag is None or current.earlier:
             return []
         table = current.table
@@ -466,18 +463,18 @@ def clear_rebuilt(
             SCHEMA.field("rebuild_dts"),
             pa.array(remaining, DAYS),
         )
-        if _write(store, lake, table, current, f"clearing the rebuilt dt={dt}", attempt):
+        if _write(lake, shop_lake, table, current, f"clearing the rebuilt dt={dt}", attempt):
             log.info(
                 "dt=%s rebuilt: cleared from %d adjustment(s) of %s",
                 dt,
                 len(cleared),
-                index_uri(lake),
+                index_uri(shop_lake),
             )
             return cleared
     log.warning(
         "%s: %d attempts to clear the rebuilt dt=%s all lost to other writers; the next extract "
         "asks for its rebuild again",
-        index_uri(lake),
+        index_uri(shop_lake),
         attempts,
         dt,
     )

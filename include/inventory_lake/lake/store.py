@@ -49,6 +49,7 @@ class StoredObject:
     key: str
     size: int
     modified: datetime
+    etag: str = ""
 
 
 @dataclass(frozen=True)
@@ -264,16 +265,32 @@ class LakeStore:
         )
         for page in pages:
             for obj in page.get("Contents", []):
-                yield StoredObject(obj["Key"], int(obj["Size"]), obj["LastModified"])
+                yield _stored(obj)
 
     def list_keys(self, prefix: str) -> list[str]:
         return [obj.key for obj in self.list_objects(prefix)]
 
+    def list_folder(self, prefix: str) -> tuple[list[StoredObject], list[str]]:
+        """The objects directly under `prefix` and the prefixes of its sub-folders (each
+        ending with `/`), in key order, all pages."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        objects: list[StoredObject] = []
+        folders: list[str] = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+            objects += [_stored(obj) for obj in page.get("Contents", [])]
+            folders += [common["Prefix"] for common in page.get("CommonPrefixes", [])]
+        return objects, folders
+
     def child_prefixes(self, prefix: str) -> list[str]:
         """The names of the "folders" directly under `prefix`, in key order, all pages."""
-        paginator = self.client.get_paginator("list_objects_v2")
-        names: list[str] = []
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
-            for common in page.get("CommonPrefixes", []):
-                names.append(common["Prefix"][len(prefix) :].rstrip("/"))
-        return names
+        return [folder[len(prefix) :].rstrip("/") for folder in self.list_folder(prefix)[1]]
+
+
+def _stored(listed: Any) -> StoredObject:
+    """An entry of a `list_objects_v2` page."""
+    return StoredObject(
+        listed["Key"],
+        int(listed["Size"]),
+        listed["LastModified"],
+        str(listed.get("ETag", "")).strip('"'),
+    )

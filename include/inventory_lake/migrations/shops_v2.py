@@ -49,8 +49,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from include.inventory_lake.checksums import bytes_sha256, file_sha256
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import (
     DATA_FILE,
+    DAY_FOLDER_PREFIX,
     MARKER_FILE,
     LakeRoot,
     Partition,
@@ -60,7 +62,7 @@ from include.inventory_lake.lake.location import (
     shop_of_folder,
 )
 from include.inventory_lake.lake.partition_writer import ROW_GROUP_ROWS
-from include.inventory_lake.lake.store import LakeStore, WriteConflict, is_missing
+from include.inventory_lake.lake.store import WriteConflict, is_missing
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,
@@ -72,7 +74,7 @@ from include.inventory_lake.settings import (
 from include.inventory_lake.shops import DEFAULT_SHOP_ID, ShopConfigError, check_shop_id
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +235,10 @@ def uri_relocator(root: LakeRoot, shop: str) -> Callable[[str], str]:
     """Maps a 1.x URI of a migrated object (partition or index) to its 2.0 URI; any other
     string is returned as it is."""
     prefixes = [
-        (root.uri(dataset) + "/dt=", root.uri(dataset, shop_folder(shop)) + "/dt=")
+        (
+            root.uri(dataset) + "/" + DAY_FOLDER_PREFIX,
+            root.uri(dataset, shop_folder(shop)) + "/" + DAY_FOLDER_PREFIX,
+        )
         for dataset in DATASETS
     ]
     index_old = f"s3://{root.bucket}/{v1_index_key(root)}"
@@ -264,7 +269,7 @@ def relocate_uris(document: Any, relocate: Callable[[str], str]) -> Any:
 # --- plan -----------------------------------------------------------------------------------
 
 
-def _v1_days(store: LakeStore, root: LakeRoot, dataset: str, left_alone: list[str]) -> list[date]:
+def _v1_days(store: Lake, root: LakeRoot, dataset: str, left_alone: list[str]) -> list[date]:
     parent = root.key(dataset) + "/"
     days = []
     for name in store.child_prefixes(parent):
@@ -305,7 +310,7 @@ def _classify(
     return Action.FINISH if same_bytes else None
 
 
-def plan_migration(store: LakeStore, root: LakeRoot, shop: str) -> MigrationPlan:
+def plan_migration(store: Lake, root: LakeRoot, shop: str) -> MigrationPlan:
     """What the migration would do, from what the lake holds now; writes nothing."""
     plan = MigrationPlan(root, shop)
     for dataset in DATASETS:
@@ -379,7 +384,7 @@ def rewrite_facts_file(source: Path, destination: Path, shop: str) -> int:
 
 
 class _Migrator:
-    def __init__(self, store: LakeStore, plan: MigrationPlan) -> None:
+    def __init__(self, store: Lake, plan: MigrationPlan) -> None:
         self.store = store
         self.plan = plan
         self.relocate = uri_relocator(plan.root, plan.shop)
@@ -458,7 +463,7 @@ class _Migrator:
         with tempfile.TemporaryDirectory(prefix="shop-migration-") as tmp:
             source, destination = Path(tmp) / "v1.parquet", Path(tmp) / "v2.parquet"
             try:
-                self.store.download_file(step.source_prefix + DATA_FILE, source)
+                self.store.download(step.source_prefix + DATA_FILE, source)
             except Exception as error:
                 if is_missing(error):
                     raise self._missing_data(step) from None
@@ -473,7 +478,7 @@ class _Migrator:
                 raise MigrationError(
                     f"{step.source_uri}: {rows} rows, its marker says {marker.get('rows')}"
                 )
-            self.store.upload_file(destination, step.destination.data_key)
+            self.store.upload(destination, step.destination.data_key)
             return {"bytes": destination.stat().st_size, "sha256": file_sha256(destination)}
 
     def _remove_source(self, step: PartitionStep) -> None:
@@ -500,8 +505,7 @@ class _Migrator:
 
 
 def migrate(
-    s3: S3Client,
-    root: LakeRoot,
+    lake: Lake,
     shop: str = DEFAULT_SHOP_ID,
     *,
     dry_run: bool = False,
@@ -509,7 +513,7 @@ def migrate(
 ) -> Summary:
     """Plan, refuse on any conflict (nothing changed), then move partition after partition."""
     check_shop_id(shop, "--shop")
-    store = LakeStore(s3, root.bucket)
+    store, root = lake, lake.root
     plan = plan_migration(store, root, shop)
     echo(f"lake s3://{root.bucket}/{root.prefix}: migration to shop={shop}, plan:")
     for line in plan.lines():
@@ -558,7 +562,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from include.inventory_lake.lake.connection import lake_root, s3_client
 
     try:
-        migrate(s3_client(), lake_root(), args.shop, dry_run=args.dry_run)
+        migrate(
+            Lake(s3_client(), lake_root(), records_lineage=False), args.shop, dry_run=args.dry_run
+        )
     except MigrationConflict as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

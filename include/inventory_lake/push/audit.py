@@ -13,15 +13,14 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from include.inventory_lake.lake.store import LakeStore
-from include.inventory_lake.lineage.recorder import schema_fields, wrote_s3
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.lineage.recorder import schema_fields
+from include.inventory_lake.push.layout import PushLake
 from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.push.planning import Plan
 from include.inventory_lake.schemas.push import AUDIT, RequestDocument
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -93,16 +92,15 @@ def audit_day(batch: Batch) -> date:
     return datetime.fromisoformat(batch.created_at).date()
 
 
-def write_audit(s3: S3Client, layout: PushLayout, batch: Batch, rows: list[dict[str, Any]]) -> str:
+def write_audit(lake: PushLake, batch: Batch, rows: list[dict[str, Any]]) -> str:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pylist(rows, schema=AUDIT)
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
-    key = layout.audit_key(audit_day(batch), batch.batch_id)
-    LakeStore(s3, layout.root.bucket).put_bytes(key, buffer.getvalue())
+    key = lake.layout.audit_key(audit_day(batch), batch.batch_id)
     size = buffer.getbuffer().nbytes
-    wrote_s3(layout.uri(key), fields=schema_fields(AUDIT), rows=len(rows), size=size)
-    log.info("audit: %d rows to %s", len(rows), layout.uri(key))
+    lake.put_bytes(key, buffer.getvalue(), fields=schema_fields(AUDIT), rows=len(rows), size=size)
+    log.info("audit: %d rows to %s", len(rows), lake.uri(key))
     return key

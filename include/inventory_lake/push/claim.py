@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from include.inventory_lake.push.batch import content_prefix
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLake
 from include.inventory_lake.push.ledger import (
     Ledger,
     LedgerConflict,
@@ -29,7 +29,7 @@ from include.inventory_lake.push.validation import Problem
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,10 @@ def pushed_already(batch: Batch) -> str:
     )
 
 
-def pushed_before(s3: S3Client, layout: PushLayout, batch_id: str) -> Batch | None:
+def pushed_before(lake: PushLake, batch_id: str) -> Batch | None:
     """A finished batch (plain or forced) that sent the same content, if any."""
-    for other in batch_ids_for_content(s3, layout, content_prefix(batch_id)):
-        stored = Ledger(s3, layout, other).read()
+    for other in batch_ids_for_content(lake, content_prefix(batch_id)):
+        stored = Ledger(lake, other).read()
         if stored is not None and stored.batch.is_done:
             return stored.batch
     return None

@@ -18,8 +18,8 @@ from include.inventory_lake.push.validation import Problem
 
 def earlier_decision(prepared: Prepared, run_id: str) -> Decision | None:
     """The answer this run already recorded: a retried approval task must not ask twice."""
-    s3, layout = connect()
-    stored = Ledger(s3, layout, prepared.batch_id).read()
+    lake = connect()
+    stored = Ledger(lake, prepared.batch_id).read()
     if stored is None or not stored.batch.owned_by(run_id):
         return None
     approval = stored.batch.approval
@@ -34,15 +34,15 @@ def earlier_decision(prepared: Prepared, run_id: str) -> Decision | None:
 
 def asked_before(prepared: Prepared, run_id: str) -> str | None:
     """When this run asked a person about the plan, if it did and no answer is recorded."""
-    s3, layout = connect()
-    stored = Ledger(s3, layout, prepared.batch_id).read()
+    lake = connect()
+    stored = Ledger(lake, prepared.batch_id).read()
     return None if stored is None else stored.batch.asked_unanswered(run_id)
 
 
 def record_asked(prepared: Prepared, run_id: str, *, of: list[str]) -> None:
     """Write that this run asked `of` (everyone allowed to answer when empty)."""
-    s3, layout = connect()
-    ledger = Ledger(s3, layout, prepared.batch_id)
+    lake = connect()
+    ledger = Ledger(lake, prepared.batch_id)
     stored = ledger.read_owned(run_id)
     ledger.save(stored, stored.batch.ask(run_id, of=tuple(of)))
 
@@ -51,8 +51,8 @@ def record_decision(
     prepared: Prepared, run_id: str, *, approved: bool, by: str | None, at: str
 ) -> Decision:
     """Write a person's answer to the ledger; a rejected plan is closed (audit, file moved)."""
-    s3, layout = connect()
-    ledger = Ledger(s3, layout, prepared.batch_id)
+    lake = connect()
+    ledger = Ledger(lake, prepared.batch_id)
     stored = ledger.read_owned(run_id)
     if approved:
         ledger.save(stored, stored.batch.approve(run_id, by=by, at=at))
@@ -61,8 +61,8 @@ def record_decision(
     if stored.status != "declined":  # a retry finishing a decline records it once
         stored = ledger.save(stored, stored.batch.decline(run_id, by=by, at=at))
     batch = stored.batch
-    plan = read_plan(s3, layout, batch.batch_id, list(batch.guard_reasons))
+    plan = read_plan(lake, batch.batch_id, list(batch.guard_reasons))
     reasons = [Problem(None, None, None, f"guard: {r}") for r in batch.guard_reasons]
     declined = Problem(None, None, None, f"declined by {decision.who} at {at}: nothing was sent")
-    ClosingBatch(s3, layout, ledger, stored, plan, run_id).reject_declined([declined, *reasons])
+    ClosingBatch(lake, ledger, stored, plan, run_id).reject_declined([declined, *reasons])
     return decision

@@ -13,15 +13,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from include.inventory_lake.lake.location import shop_folder, shop_of_folder
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.lake.store import StoredObject
+from include.inventory_lake.push.layout import PushLake
 from include.inventory_lake.settings import SHOPS_VARIABLE
 from include.inventory_lake.shops import DEFAULT_SHOP, SHOP_ID_PATTERN, Shop, by_id
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -103,26 +105,12 @@ def shop_of_place(folder_shop: str | None, shops: Sequence[Shop]) -> tuple[Shop 
     return (shop, None) if shop else (None, unknown_shop(folder_shop, shops))
 
 
-def _listing(s3: S3Client, bucket: str, prefix: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """Objects directly under `prefix`, and its sub-folders."""
-    objects: list[dict[str, Any]] = []
-    folders: list[str] = []
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-        objects += page.get("Contents", [])
-        folders += [sub["Prefix"] for sub in page.get("CommonPrefixes", [])]
-    return objects, folders
-
-
-def discover_approved(
-    s3: S3Client, layout: PushLayout, shops: Sequence[Shop] = (DEFAULT_SHOP,)
-) -> list[StagedFile]:
+def discover_approved(lake: PushLake, shops: Sequence[Shop] = (DEFAULT_SHOP,)) -> list[StagedFile]:
     """Every file directly in approved/ or in one of its `shop=<id>/` folders, oldest first
     (as ops placed them), each with its shop or why it has none."""
-    prefix = layout.approved_prefix
-    bucket = layout.root.bucket
-    top_objects, sub_folders = _listing(s3, bucket, prefix)
-    listed: list[tuple[dict[str, Any], str, Shop | None, str | None]] = []
+    prefix = lake.layout.approved_prefix
+    top_objects, sub_folders = lake.list_folder(prefix)
+    listed: list[tuple[StoredObject, str, Shop | None, str | None]] = []
     top_shop, top_problem = shop_of_place(None, shops)
     listed += [(obj, "", top_shop, top_problem) for obj in top_objects]
     for sub in sub_folders:
@@ -132,21 +120,21 @@ def discover_approved(
             log.warning("ignoring %s: only files in approved/ or approved/shop=<id>/ are sent", sub)
             continue
         shop, problem = shop_of_place(shop_id, shops)
-        objects, deeper = _listing(s3, bucket, sub)
+        objects, deeper = lake.list_folder(sub)
         listed += [(obj, folder, shop, problem) for obj in objects]
         for ignored in deeper:
             log.warning("ignoring %s: only files directly in %s are sent", ignored, sub)
-    found: list[tuple[Any, StagedFile]] = []
+    found: list[tuple[datetime, StagedFile]] = []
     for obj, folder, shop, problem in listed:
-        name = obj["Key"].rsplit("/", 1)[-1]
+        name = obj.key.rsplit("/", 1)[-1]
         if not _is_candidate(name):
             continue
         staged = StagedFile(
-            key=obj["Key"], name=name, etag=obj["ETag"].strip('"'), size=int(obj["Size"]),
+            key=obj.key, name=name, etag=obj.etag, size=obj.size,
             shop=shop, misplaced=problem, folder=folder,
         )  # fmt: skip
-        found.append((obj["LastModified"], staged))
+        found.append((obj.modified, staged))
     found.sort(key=lambda item: (item[0], item[1].key))
     files = [staged for _, staged in found]
-    log.info("%d file(s) waiting in s3://%s/%s", len(files), bucket, prefix)
+    log.info("%d file(s) waiting in %s", len(files), lake.uri(prefix))
     return files

@@ -7,23 +7,21 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.push.claim import pushed_before
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLake
 from include.inventory_lake.push.options import PushOptions
 from include.inventory_lake.push.plan_store import write_plan
 from include.inventory_lake.push.planning import Plan
 from include.inventory_lake.push.summary import summarise
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 log = logging.getLogger(__name__)
 
 
 def write_dry_run(
-    s3: S3Client,
-    layout: PushLayout,
+    lake: PushLake,
     plan: Plan,
     *,
     file_name: str,
@@ -31,12 +29,10 @@ def write_dry_run(
     shop: str | None = None,
 ) -> dict[str, Any]:
     """Write the plan and its summary (saying whether the content was pushed before)."""
-    _, csv_key = write_plan(s3, layout, plan, dry_run=True)
-    summary = summarise(plan, file_name=file_name, plan_uri=layout.uri(csv_key), shop=shop)
-    earlier = None if options.force else pushed_before(s3, layout, plan.batch_id)
+    _, csv_key = write_plan(lake, plan, dry_run=True)
+    summary = summarise(plan, file_name=file_name, plan_uri=lake.uri(csv_key), shop=shop)
+    earlier = None if options.force else pushed_before(lake, plan.batch_id)
     summary["pushed_before_as"] = earlier.batch_id if earlier else None
-    LakeStore(s3, layout.root.bucket).put_json(
-        layout.dry_run_summary_key(plan.batch_id), summary, indent=1
-    )
+    lake.put_json(lake.layout.dry_run_summary_key(plan.batch_id), summary, indent=1)
     log.info("dry run of %s: %s", file_name, json.dumps(summary)[:2000])
     return summary

@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from include.inventory_lake.lake.store import LakeStore
-from include.inventory_lake.lineage.recorder import wrote_s3
 from include.inventory_lake.push.audit import Unsent, audit_rows, write_audit
-from include.inventory_lake.push.layout import PushLayout, archive_folder
+from include.inventory_lake.push.layout import PushLake, archive_folder
 from include.inventory_lake.push.ledger import Ledger, StoredBatch
 from include.inventory_lake.push.lifecycle import Batch, SourceFile
 from include.inventory_lake.push.planning import Plan
@@ -28,7 +26,7 @@ from include.inventory_lake.push.validation import Problem
 from include.inventory_lake.schemas.push import RequestDocument
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -39,27 +37,23 @@ class SourceNotMoved(RuntimeError):
     """The file a finished batch was read from could not be moved out of `approved/`."""
 
 
-def _gone_or_replaced(store: LakeStore, source: SourceFile) -> str:
-    now = store.etag(source.key)
+def _gone_or_replaced(lake: PushLake, source: SourceFile) -> str:
+    now = lake.etag(source.key)
     if now is None:
         return "it is gone (deleted, or moved to another folder)"
     return f"it was replaced since it was read (ETag {source.etag}, now {now})"
 
 
-def write_report(
-    s3: S3Client, layout: PushLayout, source: SourceFile, problems: Sequence[Problem], sub: str
-) -> str:
+def write_report(lake: PushLake, source: SourceFile, problems: Sequence[Problem], sub: str) -> str:
     """`rejected/<sub>/<id>_<name>.report.csv`, one row per problem; the report's key."""
     report = rejection_report(problems)
-    key = layout.report_key(source.name, source.sha256, sub)
-    LakeStore(s3, layout.root.bucket).put_bytes(key, report, REPORT_TYPE)
-    wrote_s3(layout.uri(key), rows=len(problems), size=len(report))
+    key = lake.layout.report_key(source.name, source.sha256, sub)
+    lake.put_bytes(key, report, REPORT_TYPE, rows=len(problems), size=len(report))
     return key
 
 
 def reject_file(
-    s3: S3Client,
-    layout: PushLayout,
+    lake: PushLake,
     source: SourceFile,
     problems: Sequence[Problem],
     *,
@@ -68,23 +62,20 @@ def reject_file(
 ) -> str:
     """Write the report, then (unless a dry run) move the file beside it; the report's URI.
     `sub` is the sub-folder of rejected/ (or dry_run/) it goes to: "" or `shop=<id>`."""
-    store = LakeStore(s3, layout.root.bucket)
     if dry_run:
         report = rejection_report(problems)
-        key = layout.dry_run_report_key(source.name, source.sha256, sub)
-        store.put_bytes(key, report, REPORT_TYPE)
-        wrote_s3(layout.uri(key), rows=len(problems), size=len(report))
-        return layout.uri(key)
-    key = write_report(s3, layout, source, problems, sub)
-    rejected = layout.rejected_key(source.name, source.sha256, sub)
-    if store.move(source.key, rejected, source.etag):
-        wrote_s3(layout.uri(rejected))
-    else:  # the report stays; a replacement is a new file for the next run
+        key = lake.layout.dry_run_report_key(source.name, source.sha256, sub)
+        lake.put_bytes(key, report, REPORT_TYPE, rows=len(problems), size=len(report))
+        return lake.uri(key)
+    key = write_report(lake, source, problems, sub)
+    rejected = lake.layout.rejected_key(source.name, source.sha256, sub)
+    if not lake.move(source.key, rejected, source.etag):
+        # the report stays; a replacement is a new file for the next run
         log.warning(
-            "%s was not moved to rejected/: %s", source.key, _gone_or_replaced(store, source)
+            "%s was not moved to rejected/: %s", source.key, _gone_or_replaced(lake, source)
         )
-    log.warning("%s rejected with %d problem(s): %s", source.key, len(problems), layout.uri(key))
-    return layout.uri(key)
+    log.warning("%s rejected with %d problem(s): %s", source.key, len(problems), lake.uri(key))
+    return lake.uri(key)
 
 
 def rejection_message(
@@ -167,8 +158,7 @@ class ClosingBatch:
     """A batch at its last step, which audits every line and then, by how the batch ended,
     moves or reports its file."""
 
-    s3: S3Client
-    layout: PushLayout
+    lake: PushLake
     ledger: Ledger
     stored: StoredBatch
     plan: Plan
@@ -182,30 +172,30 @@ class ClosingBatch:
             batch, self.plan, outcomes, run_id=self.run_id, recorded_at=datetime.now(UTC),
             unsent=unsent,
         )  # fmt: skip
-        write_audit(self.s3, self.layout, batch, rows)
+        write_audit(self.lake, batch, rows)
         return outcomes
 
     def _reject(self, problems: Sequence[Problem]) -> None:
         sub = archive_folder(self.stored.batch.shop)
         source = self.stored.batch.source
-        reject_file(self.s3, self.layout, source, problems, dry_run=False, sub=sub)
+        reject_file(self.lake, source, problems, dry_run=False, sub=sub)
 
     def finish_done(self) -> StoredBatch:
         """Every request was applied: audit, move the file to processed/, record it done."""
         self._audit("not_sent")
-        batch, layout = self.stored.batch, self.layout
+        batch, lake = self.stored.batch, self.lake
         source = batch.source
-        store = LakeStore(self.s3, layout.root.bucket)
-        destination = layout.processed_key(source.name, source.sha256, archive_folder(batch.shop))
-        if not store.move(source.key, destination, source.etag):
+        destination = lake.layout.processed_key(
+            source.name, source.sha256, archive_folder(batch.shop)
+        )
+        if not lake.move(source.key, destination, source.etag):
             raise SourceNotMoved(
                 f"batch {batch.batch_id}: every request was applied and the audit is "
                 f"written, but {source.key} could not be moved to processed/: "
-                f"{_gone_or_replaced(store, source)}. The ledger keeps the batch sent; to "
+                f"{_gone_or_replaced(lake, source)}. The ledger keeps the batch sent; to "
                 "finish it, upload the same content to approved/ again: the next run records "
                 "it and sends nothing"
             )
-        wrote_s3(layout.uri(destination))
         return self.ledger.save(self.stored, batch.finish(self.run_id))
 
     def reject_declined(self, problems: Sequence[Problem]) -> None:
@@ -226,5 +216,5 @@ class ClosingBatch:
         outcomes = self._audit("withdrawn")
         batch = self.stored.batch
         problems = withdrawn_problems(batch, self.plan, outcomes)
-        key = write_report(self.s3, self.layout, batch.source, problems, archive_folder(batch.shop))
-        log.warning("batch %s withdrawn: %s", batch.batch_id, self.layout.uri(key))
+        key = write_report(self.lake, batch.source, problems, archive_folder(batch.shop))
+        log.warning("batch %s withdrawn: %s", batch.batch_id, self.lake.layout.uri(key))

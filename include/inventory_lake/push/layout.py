@@ -31,7 +31,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from include.inventory_lake.lake.location import LakeRoot, shop_folder, shop_of_folder
+from include.inventory_lake.lake.lake import Lake
+from include.inventory_lake.lake.location import (
+    LakeRoot,
+    dataset_key,
+    day_folder,
+    shop_folder,
+    shop_of_folder,
+)
 from include.inventory_lake.settings import SET_ADJUSTMENTS_AUDIT_PATH, SET_ADJUSTMENTS_STAGING_PATH
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
@@ -156,9 +163,15 @@ class PushLayout:
         return self._staging(DRY_RUN, batch_id, SUMMARY_FILE)
 
     def audit_key(self, day: date, batch_id: str) -> str:
-        return self.root.key(
-            SET_ADJUSTMENTS_AUDIT_PATH, f"dt={day.isoformat()}", audit_file(batch_id)
-        )
+        return self.root.key(SET_ADJUSTMENTS_AUDIT_PATH, day_folder(day), audit_file(batch_id))
+
+    def dataset_key(self, key: str) -> str:
+        """The lineage dataset of a key: a batch's request outcomes are one dataset, the
+        batch's `chunks` folder; any other key as the lake names it (`location.dataset_key`)."""
+        batch_id = self.batch_id_in(LEDGER, key)
+        if batch_id is not None and key.startswith(self.requests_prefix(batch_id)):
+            return self.requests_prefix(batch_id).rstrip("/")
+        return dataset_key(key)
 
     def uri(self, key: str) -> str:
         return f"s3://{self.root.bucket}/{key}"
@@ -180,8 +193,19 @@ def batch_of_audit_file(name: str) -> str | None:
     return None
 
 
-def connect() -> tuple[S3Client, PushLayout]:
-    """The lake's S3 client and the push's layout under the configured lake root (in a task)."""
+class PushLake(Lake):
+    """The lake seen by the push: the bound lake with the push's layout under its root."""
+
+    def __init__(self, client: S3Client, root: LakeRoot, *, records_lineage: bool = True) -> None:
+        super().__init__(client, root, records_lineage=records_lineage)
+        self.layout = PushLayout(root)
+
+    def dataset_key(self, key: str) -> str:
+        return self.layout.dataset_key(key)
+
+
+def connect() -> PushLake:
+    """The push's lake under the configured lake root (in a task)."""
     from include.inventory_lake.lake.connection import lake_root, s3_client
 
-    return s3_client(), PushLayout(lake_root())
+    return PushLake(s3_client(), lake_root())

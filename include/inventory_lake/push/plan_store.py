@@ -6,15 +6,14 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from include.inventory_lake.lake.store import LakeStore
-from include.inventory_lake.lineage.recorder import schema_fields, wrote_s3
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.lineage.recorder import schema_fields
+from include.inventory_lake.push.layout import PushLake
 from include.inventory_lake.push.planning import Plan, plan_from_rows, plan_rows
 from include.inventory_lake.push.report import csv_bytes
 from include.inventory_lake.schemas.push import PLAN
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 CSV_COLUMNS = (
     "chunk",
@@ -33,7 +32,7 @@ CSV_COLUMNS = (
 )
 
 
-def write_plan(s3: S3Client, layout: PushLayout, plan: Plan, *, dry_run: bool) -> tuple[str, str]:
+def write_plan(lake: PushLake, plan: Plan, *, dry_run: bool) -> tuple[str, str]:
     """(Parquet key, CSV key), each written in one PUT."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -41,12 +40,12 @@ def write_plan(s3: S3Client, layout: PushLayout, plan: Plan, *, dry_run: bool) -
     rows = plan_rows(plan)
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows, schema=PLAN), buffer, compression="zstd")
-    store = LakeStore(s3, layout.root.bucket)
-    parquet_key = layout.plan_key(plan.batch_id, dry_run=dry_run, ext="parquet")
-    csv_key = layout.plan_key(plan.batch_id, dry_run=dry_run, ext="csv")
-    store.put_bytes(parquet_key, buffer.getvalue(), "application/vnd.apache.parquet")
-    wrote_s3(
-        layout.uri(parquet_key),
+    parquet_key = lake.layout.plan_key(plan.batch_id, dry_run=dry_run, ext="parquet")
+    csv_key = lake.layout.plan_key(plan.batch_id, dry_run=dry_run, ext="csv")
+    lake.put_bytes(
+        parquet_key,
+        buffer.getvalue(),
+        "application/vnd.apache.parquet",
         fields=schema_fields(PLAN),
         rows=len(rows),
         size=buffer.getbuffer().nbytes,
@@ -58,14 +57,14 @@ def write_plan(s3: S3Client, layout: PushLayout, plan: Plan, *, dry_run: bool) -
         ]
         for row in rows
     )
-    store.put_bytes(csv_key, csv_bytes(CSV_COLUMNS, table_rows), "text/csv; charset=utf-8")
+    lake.put_bytes(csv_key, csv_bytes(CSV_COLUMNS, table_rows), "text/csv; charset=utf-8")
     return parquet_key, csv_key
 
 
-def read_plan(s3: S3Client, layout: PushLayout, batch_id: str, guard: Sequence[str] = ()) -> Plan:
+def read_plan(lake: PushLake, batch_id: str, guard: Sequence[str] = ()) -> Plan:
     import pyarrow.parquet as pq
 
-    key = layout.plan_key(batch_id, dry_run=False, ext="parquet")
-    body = LakeStore(s3, layout.root.bucket).read_required(key)
+    key = lake.layout.plan_key(batch_id, dry_run=False, ext="parquet")
+    body = lake.read_required(key)
     table = pq.read_table(io.BytesIO(body), schema=PLAN)
     return plan_from_rows(batch_id, table.to_pylist(), guard)

@@ -13,20 +13,16 @@ for a file that was withdrawn or through a shop that was reconfigured in the mea
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from include.inventory_lake.lake.store import LakeStore
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.push.lifecycle import SourceFile
 from include.inventory_lake.settings import SHOPS_VARIABLE
 from include.inventory_lake.shops import Shop, by_id
 
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
-
-def file_withdrawn(s3: S3Client, bucket: str, source: SourceFile) -> str | None:
+def file_withdrawn(lake: Lake, source: SourceFile) -> str | None:
     """Why the batch's file is no longer the one planned, or None when it still is."""
-    now = LakeStore(s3, bucket).etag(source.key)
+    now = lake.etag(source.key)
     if now is None:
         return (
             f"{source.key} was removed from approved/ (deleted, or moved to another folder) "

@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from include.inventory_lake.checksums import bytes_sha256
 from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.http.errors import ApiPermanentError, MalformedResponseError
-from include.inventory_lake.lake.store import LakeStore
-from include.inventory_lake.lineage.recorder import read_s3
 from include.inventory_lake.push.batch import batch_id_for, content_sha256
 from include.inventory_lake.push.claim import (
     Claim,
@@ -40,7 +38,7 @@ from include.inventory_lake.push.finalize import (
     withdrawn_problems,
 )
 from include.inventory_lake.push.handoffs import Decision, Prepared, Pushed
-from include.inventory_lake.push.layout import PushLayout, archive_folder, connect
+from include.inventory_lake.push.layout import PushLake, archive_folder, connect
 from include.inventory_lake.push.ledger import Ledger, LedgerConflict, StoredBatch
 from include.inventory_lake.push.lifecycle import IllegalTransition, SourceFile
 from include.inventory_lake.push.options import PushOptions
@@ -58,7 +56,6 @@ from include.inventory_lake.shops import Shop, configured_shops
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -103,15 +100,14 @@ def _plan(
 
 
 def _reject(
-    s3: S3Client,
-    layout: PushLayout,
+    lake: PushLake,
     source: SourceFile,
     problems: list[Problem],
     *,
     dry_run: bool,
     sub: str,
 ) -> NoReturn:
-    uri = reject_file(s3, layout, source, problems, dry_run=dry_run, sub=sub)
+    uri = reject_file(lake, source, problems, dry_run=dry_run, sub=sub)
     _fail(rejection_message(source, problems, uri, dry_run=dry_run))
 
 
@@ -127,8 +123,8 @@ def discover() -> list[dict[str, Any]]:
     shops = configured_shops()
     # Two shops on one store would send a file for both to it twice.
     refuse_shops_sharing_a_store(shops)
-    s3, layout = connect()
-    return [staged.as_xcom() for staged in discover_approved(s3, layout, shops)]
+    lake = connect()
+    return [staged.as_xcom() for staged in discover_approved(lake, shops)]
 
 
 # prepare
@@ -142,7 +138,7 @@ def prepare(staged: Mapping[str, Any]) -> dict[str, Any]:
 def _prepare(staged: StagedFile, context: Context) -> Prepared:
     options = PushOptions.from_params(context["params"])
     run_id = context["run_id"]
-    s3, layout = connect()
+    lake = connect()
     shop = staged.shop
     # A file without a shop is kept in the sub-folder it was found in; a shop's in its own.
     sub = staged.folder if shop is None else archive_folder(shop.id)
@@ -152,17 +148,16 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
         source = SourceFile(staged.key, staged.name, staged.etag, stand_in)
         too_big = f"the file has {staged.size:,} bytes; files above {MAX_FILE_BYTES:,} are not read"
         problems = [*placement, Problem(None, None, None, too_big)]
-        _reject(s3, layout, source, problems, dry_run=options.dry_run, sub=sub)
-    read = LakeStore(s3, layout.root.bucket).read_versioned(staged.key)
+        _reject(lake, source, problems, dry_run=options.dry_run, sub=sub)
+    read = lake.read_versioned(staged.key)
     if read is None:
         _skip(f"{staged.key} is gone (moved by another run or by a person)")
     body = read.body
-    read_s3(layout.uri(staged.key), size=len(body))
     source = SourceFile(staged.key, staged.name, read.etag.strip('"'), bytes_sha256(body))
     checked = read_and_validate(source.name, body, max_lines=options.max_lines)
     if placement or checked.problems:  # all at once: the place, then what the file holds
         problems = [*placement, *checked.problems]
-        _reject(s3, layout, source, problems, dry_run=options.dry_run, sub=sub)
+        _reject(lake, source, problems, dry_run=options.dry_run, sub=sub)
     assert shop is not None, "a file without a shop is misplaced"
     lines = list(checked.lines)
     content = content_sha256(lines, shop.id)
@@ -172,16 +167,14 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
     if options.dry_run:
         plan, problems = _plan(shop, lines, batch_id, options)
         if plan is None:
-            _reject(s3, layout, source, problems, dry_run=True, sub=sub)
-        summary = write_dry_run(
-            s3, layout, plan, file_name=source.name, options=options, shop=shop.id
-        )
+            _reject(lake, source, problems, dry_run=True, sub=sub)
+        summary = write_dry_run(lake, plan, file_name=source.name, options=options, shop=shop.id)
         return Prepared.of(source, batch_id, summary, shop=shop, dry_run=True)
 
-    if not options.force and (earlier := pushed_before(s3, layout, batch_id)) is not None:
+    if not options.force and (earlier := pushed_before(lake, batch_id)) is not None:
         problem = duplicate_problem(pushed_already(earlier))
-        _reject(s3, layout, source, [problem], dry_run=False, sub=sub)
-    ledger = Ledger(s3, layout, batch_id)
+        _reject(lake, source, [problem], dry_run=False, sub=sub)
+    ledger = Ledger(lake, batch_id)
     claim: Claim = claim_batch(
         ledger,
         source,
@@ -196,7 +189,7 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
     if claim.outcome == "busy":
         _skip(f"{source.key}: {claim.detail}; left for that run")
     if claim.outcome == "duplicate":
-        _reject(s3, layout, source, [duplicate_problem(claim.detail)], dry_run=False, sub=sub)
+        _reject(lake, source, [duplicate_problem(claim.detail)], dry_run=False, sub=sub)
     stored = claim.stored
     assert stored is not None
     if stored.batch.shop != shop.id:  # a batch id is one shop's (push/batch.py): never here
@@ -210,9 +203,9 @@ def _prepare(staged: StagedFile, context: Context) -> Prepared:
     plan, stock_problems = _plan(shop, lines, batch_id, options)
     if plan is None:
         ledger.save(stored, stored.batch.reject(run_id, "Haravan stock check failed"))
-        _reject(s3, layout, source, stock_problems, dry_run=False, sub=sub)
-    _, csv_key = write_plan(s3, layout, plan, dry_run=False)
-    summary = summarise(plan, file_name=source.name, plan_uri=layout.uri(csv_key), shop=shop.id)
+        _reject(lake, source, stock_problems, dry_run=False, sub=sub)
+    _, csv_key = write_plan(lake, plan, dry_run=False)
+    summary = summarise(plan, file_name=source.name, plan_uri=lake.uri(csv_key), shop=shop.id)
     planned = stored.batch.plan(
         run_id,
         lines=len(plan.lines),
@@ -241,8 +234,8 @@ def _push(decision: Decision, context: Context) -> Pushed:
         _skip(f"declined by {decision.who}: nothing sent")
     run_id = context["run_id"]
     shop = prepared.shop
-    s3, layout = connect()
-    ledger = Ledger(s3, layout, prepared.batch_id)
+    lake = connect()
+    ledger = Ledger(lake, prepared.batch_id)
     stored = ledger.read_owned(run_id)
     batch = stored.batch
     if batch.shop != shop.id:
@@ -251,17 +244,17 @@ def _push(decision: Decision, context: Context) -> Pushed:
         log.info("batch %s: every request was applied before", ledger.batch_id)
         return Pushed(ledger.batch_id, batch.status, 0, shop=shop)
     if batch.status == "withdrawn":  # a retry finishing a withdrawal: its report, once more
-        _withdrawn(s3, layout, ledger, stored, run_id)
+        _withdrawn(lake, ledger, stored, run_id)
     if batch.status == "planned" and not batch.cleared_to_send:
         _fail(f"batch {ledger.batch_id} needs approval and none is recorded: refusing to send")
     if batch.status not in ("planned", "sending"):
         _fail(f"batch {ledger.batch_id} is {batch.status}: nothing to send")
-    if (gone := file_withdrawn(s3, layout.root.bucket, batch.source)) is not None:
-        _withdrawn(s3, layout, ledger, ledger.save(stored, batch.withdraw(run_id, gone)), run_id)
+    if (gone := file_withdrawn(lake, batch.source)) is not None:
+        _withdrawn(lake, ledger, ledger.save(stored, batch.withdraw(run_id, gone)), run_id)
     if (changed := shop_changed(shop, configured_shops())) is not None:
         ledger.save(stored, batch.hold(run_id, changed))
         _fail(f"batch {ledger.batch_id}: nothing sent: {changed}")
-    plan = read_plan(s3, layout, ledger.batch_id, list(batch.guard_reasons))
+    plan = read_plan(lake, ledger.batch_id, list(batch.guard_reasons))
     from include.inventory_lake.hooks import haravan_client
 
     with haravan_client(shop.haravan_conn_id) as client:
@@ -273,7 +266,7 @@ def _push(decision: Decision, context: Context) -> Pushed:
         "push of batch %s to shop %s: %s, api %s", ledger.batch_id, shop.id, report.as_dict(), api
     )
     if report.refused is not None:
-        ClosingBatch(s3, layout, ledger, stored, plan, run_id).reject_refused()
+        ClosingBatch(lake, ledger, stored, plan, run_id).reject_refused()
         _fail(
             f"batch {ledger.batch_id}: Haravan refused request {report.refused['chunk']}/"
             f"{len(plan.requests)} ({report.refused['error']}); earlier requests stay applied, "
@@ -288,16 +281,16 @@ def _push(decision: Decision, context: Context) -> Pushed:
     )
 
 
-def _withdrawn(
-    s3: S3Client, layout: PushLayout, ledger: Ledger, stored: StoredBatch, run_id: str
-) -> NoReturn:
+def _withdrawn(lake: PushLake, ledger: Ledger, stored: StoredBatch, run_id: str) -> NoReturn:
     """Audit and report a withdrawn batch, then fail the task saying so."""
     batch = stored.batch
-    plan = read_plan(s3, layout, ledger.batch_id, list(batch.guard_reasons))
-    ClosingBatch(s3, layout, ledger, stored, plan, run_id).report_withdrawn()
+    plan = read_plan(lake, ledger.batch_id, list(batch.guard_reasons))
+    ClosingBatch(lake, ledger, stored, plan, run_id).report_withdrawn()
     (why,) = withdrawn_problems(batch, plan, ledger.request_outcomes())
-    report = layout.report_key(batch.source.name, batch.source.sha256, archive_folder(batch.shop))
-    _fail(f"batch {ledger.batch_id} {why.problem}; report: {layout.uri(report)}")
+    report = lake.layout.report_key(
+        batch.source.name, batch.source.sha256, archive_folder(batch.shop)
+    )
+    _fail(f"batch {ledger.batch_id} {why.problem}; report: {lake.uri(report)}")
 
 
 # record
@@ -309,8 +302,8 @@ def record(pushed: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _record(pushed: Pushed, run_id: str) -> dict[str, Any]:
-    s3, layout = connect()
-    ledger = Ledger(s3, layout, pushed.batch_id)
+    lake = connect()
+    ledger = Ledger(lake, pushed.batch_id)
     stored = ledger.read_owned(run_id)
     if stored.batch.shop != pushed.shop.id:
         _fail(f"batch {ledger.batch_id} is shop {stored.batch.shop}'s, not {pushed.shop.id}'s")
@@ -318,8 +311,8 @@ def _record(pushed: Pushed, run_id: str) -> dict[str, Any]:
         return {"batch_id": ledger.batch_id, "shop": pushed.shop.id, "status": "done"}
     if stored.status != "sent":
         _fail(f"batch {ledger.batch_id} is {stored.status}, not sent: nothing to record")
-    plan = read_plan(s3, layout, ledger.batch_id, list(stored.batch.guard_reasons))
-    stored = ClosingBatch(s3, layout, ledger, stored, plan, run_id).finish_done()
+    plan = read_plan(lake, ledger.batch_id, list(stored.batch.guard_reasons))
+    stored = ClosingBatch(lake, ledger, stored, plan, run_id).finish_done()
     return {
         "batch_id": ledger.batch_id,
         "shop": pushed.shop.id,

@@ -88,12 +88,17 @@ def render_lake_page(
     `query_errors` (a query field the page could not use), the page shows each next to its
     field, with status 400."""
     from include.inventory_lake.lake.connection import lake_root, s3_client
+    from include.inventory_lake.push.layout import PushLake
     from include.inventory_lake.ui.page import error_page, gather, render
     from include.inventory_lake.ui.shop_config import read_shop_config
 
     try:
         data = gather(
-            s3_client(), lake_root(), end=end, days=days, shop_config=read_shop_config(), shop=shop
+            PushLake(s3_client(), lake_root(), records_lineage=False),
+            end=end,
+            days=days,
+            shop_config=read_shop_config(),
+            shop=shop,
         )
     except Exception as error:
         # The error text may hold an endpoint or a key from a connection: log it, show its type.

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from include.inventory_lake.lake.location import LakeRoot, Partition
-from include.inventory_lake.lake.store import LakeStore
+from include.inventory_lake.lake.lake import Lake
+from include.inventory_lake.lake.location import Partition
 from include.inventory_lake.settings import FACTS_LINES_PATH
 from include.inventory_lake.ui.parallel_reads import parallel_map
 from include.inventory_lake.ui.unreadable import unreadable_reason
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +71,13 @@ class ChartData:
 DayTotals = dict[SeriesKey, tuple[int, int]]
 
 
-def _day_totals(s3: S3Client, root: LakeRoot, shop: str, day: date) -> DayTotals | None:
+def _day_totals(lake: Lake, shop: str, day: date) -> DayTotals | None:
     import pyarrow.parquet as pq
 
-    partition = Partition(root, FACTS_LINES_PATH, shop, day)
-    if LakeStore(s3, root.bucket).read_marker(partition) is None:
+    partition = Partition(lake.root, FACTS_LINES_PATH, shop, day)
+    if lake.read_marker(partition) is None:
         return None
-    body = LakeStore(s3, root.bucket).read_bytes(partition.data_key)
+    body = lake.read_bytes(partition.data_key)
     if body is None:
         return None
     table = pq.read_table(io.BytesIO(body), columns=COLUMNS)
@@ -119,14 +119,14 @@ def _series_order(item: tuple[SeriesKey, list[list[int]]]) -> tuple[str, bool, i
 
 
 def facts_series(
-    s3: S3Client, root: LakeRoot, shop: str, days: Sequence[date], max_series: int = MAX_SERIES
+    lake: Lake, shop: str, days: Sequence[date], max_series: int = MAX_SERIES
 ) -> ChartData:
     """One shop's series over the days (two reads per day: its marker, then its data)."""
     problems: dict[date, str] = {}
 
     def read(day: date) -> DayTotals | None:
         try:
-            return _day_totals(s3, root, shop, day)
+            return _day_totals(lake, shop, day)
         except Exception as error:  # one partition the chart cannot read leaves a hole, no more
             log.warning(
                 "the Inventory lake page could not read the facts of %s", day, exc_info=True

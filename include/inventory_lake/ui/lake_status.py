@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import (
     DATA_FILE,
     MARKER_FILE,
@@ -36,7 +37,7 @@ from include.inventory_lake.lake.location import (
     shop_of_folder,
     shop_prefix,
 )
-from include.inventory_lake.lake.store import LakeStore, StoredObject
+from include.inventory_lake.lake.store import StoredObject
 from include.inventory_lake.push.layout import batch_of_audit_file
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,
@@ -50,8 +51,6 @@ from include.inventory_lake.ui.unreadable import unreadable_reason
 from include.inventory_lake.ui.window import DayWindow
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
     from include.inventory_lake.shops import Shop
 
 log = logging.getLogger(__name__)
@@ -225,12 +224,10 @@ def _partition_prefix(root: LakeRoot, spec: DatasetSpec, shop: str | None) -> st
     return dataset_prefix(root, spec) if shop is None else shop_prefix(root, spec.path, shop)
 
 
-def shops_in_lake(
-    s3: S3Client, root: LakeRoot, specs: Iterable[DatasetSpec] = DATASETS
-) -> list[str]:
+def shops_in_lake(lake: Lake, specs: Iterable[DatasetSpec] = DATASETS) -> list[str]:
     """The `shop=` folders of the daily datasets, sorted (one listing call per dataset)."""
-    prefixes = [dataset_prefix(root, spec) for spec in daily_specs(specs)]
-    store = LakeStore(s3, root.bucket)
+    prefixes = [dataset_prefix(lake.root, spec) for spec in daily_specs(specs)]
+    store = lake
     found: set[str] = set()
     for names in parallel_map(store.child_prefixes, prefixes):
         found.update(shop for shop in map(shop_of_folder, names) if shop)
@@ -253,12 +250,12 @@ def lake_shops(configured: Sequence[Shop] | None, found: Iterable[str]) -> list[
 
 
 def newest_partition_day(
-    s3: S3Client, root: LakeRoot, specs: Iterable[DatasetSpec], shops: Iterable[str]
+    lake: Lake, specs: Iterable[DatasetSpec], shops: Iterable[str]
 ) -> date | None:
     """The newest `dt=` of the given daily datasets over the given shops (one listing call per
     dataset and shop)."""
-    store = LakeStore(s3, root.bucket)
-    prefixes = [shop_prefix(root, spec.path, shop) for spec in specs for shop in shops]
+    store = lake
+    prefixes = [shop_prefix(lake.root, spec.path, shop) for spec in specs for shop in shops]
     newest: date | None = None
     for names in parallel_map(store.child_prefixes, prefixes):
         days = [day for day in map(day_of_folder, names) if day is not None]
@@ -268,12 +265,12 @@ def newest_partition_day(
 
 
 def _files_by_day(
-    s3: S3Client, root: LakeRoot, spec: DatasetSpec, shop: str | None, window: DayWindow
+    lake: Lake, spec: DatasetSpec, shop: str | None, window: DayWindow
 ) -> dict[date, _Day]:
-    prefix = _partition_prefix(root, spec, shop)
+    prefix = _partition_prefix(lake.root, spec, shop)
     by_day: dict[date, _Day] = defaultdict(_Day)
     start_after = f"{prefix}dt={window.first.isoformat()}"
-    for obj in LakeStore(s3, root.bucket).list_objects(prefix, start_after=start_after):
+    for obj in lake.list_objects(prefix, start_after=start_after):
         folder, _, name = obj.key[len(prefix) :].partition("/")
         day = day_of_folder(folder)
         if day is None or not name:
@@ -285,8 +282,7 @@ def _files_by_day(
 
 
 def _daily_status(
-    s3: S3Client,
-    root: LakeRoot,
+    lake: Lake,
     spec: DatasetSpec,
     shop: LakeShop,
     day: date,
@@ -297,7 +293,7 @@ def _daily_status(
     data = found.files.get(DATA_FILE)
     data_files = len([name for name in found.files if name != MARKER_FILE])
     marker = (
-        LakeStore(s3, root.bucket).read_marker(Partition(root, spec.path, shop.id, day))
+        lake.read_marker(Partition(lake.root, spec.path, shop.id, day))
         if MARKER_FILE in found.files
         else None
     )
@@ -326,7 +322,7 @@ def _daily_status(
     )
 
 
-def _audit_status(s3: S3Client, root: LakeRoot, day: date, found: _Day) -> PartitionStatus:
+def _audit_status(lake: Lake, day: date, found: _Day) -> PartitionStatus:
     import pyarrow.parquet as pq
 
     by_batch = {
@@ -341,7 +337,7 @@ def _audit_status(s3: S3Client, root: LakeRoot, day: date, found: _Day) -> Parti
     runs: set[str] = set()
     statuses: Counter[str] = Counter()
     for obj in files:
-        body = LakeStore(s3, root.bucket).read_bytes(obj.key)
+        body = lake.read_bytes(obj.key)
         if body is None:  # replaced while we read: the listing's size still counts
             continue
         table = pq.read_table(io.BytesIO(body), columns=["run_id", "status"])
@@ -362,8 +358,7 @@ def _audit_status(s3: S3Client, root: LakeRoot, day: date, found: _Day) -> Parti
 
 
 def dataset_status(
-    s3: S3Client,
-    root: LakeRoot,
+    lake: Lake,
     spec: DatasetSpec,
     window: DayWindow,
     shop: LakeShop | str | None = None,
@@ -376,14 +371,14 @@ def dataset_status(
     shop_id = None if spec.kind == "audit" or lake_shop is None else lake_shop.id
     # A shop with no folder in any dataset (configured, never extracted) needs no listing.
     listed = spec.kind == "audit" or lake_shop is None or lake_shop.in_lake
-    by_day = _files_by_day(s3, root, spec, shop_id, window) if listed else {}
+    by_day = _files_by_day(lake, spec, shop_id, window) if listed else {}
 
     def status(day: date) -> PartitionStatus:
         found = by_day.get(day, _Day())
         try:
             if spec.kind == "audit" or lake_shop is None:
-                return _audit_status(s3, root, day, found)
-            return _daily_status(s3, root, spec, lake_shop, day, found)
+                return _audit_status(lake, day, found)
+            return _daily_status(lake, spec, lake_shop, day, found)
         except Exception as error:  # whatever one partition holds, the rest of the page is shown
             log.warning(
                 "the Inventory lake page could not read %s %s", spec.path, day, exc_info=True
@@ -398,35 +393,36 @@ def dataset_status(
 
     partitions = tuple(parallel_map(status, window.days))
     return DatasetStatus(
-        spec, f"s3://{root.bucket}/{_partition_prefix(root, spec, shop_id)}", partitions, shop_id
+        spec,
+        f"s3://{lake.root.bucket}/{_partition_prefix(lake.root, spec, shop_id)}",
+        partitions,
+        shop_id,
     )
 
 
 def shop_status(
-    s3: S3Client,
-    root: LakeRoot,
+    lake: Lake,
     shop: LakeShop,
     window: DayWindow,
     specs: Sequence[DatasetSpec] = DATASETS,
 ) -> ShopStatus:
     """One shop's daily datasets over the window."""
     return ShopStatus(
-        shop, tuple(dataset_status(s3, root, spec, window, shop) for spec in daily_specs(specs))
+        shop, tuple(dataset_status(lake, spec, window, shop) for spec in daily_specs(specs))
     )
 
 
 def lake_status(
-    s3: S3Client,
-    root: LakeRoot,
+    lake: Lake,
     window: DayWindow,
     shops: Sequence[LakeShop],
     specs: Sequence[DatasetSpec] = DATASETS,
 ) -> list[ShopStatus]:
     """Every shop's daily datasets (the push audit, kept for the whole lake: `audit_status`)."""
-    return [shop_status(s3, root, shop, window, specs) for shop in shops]
+    return [shop_status(lake, shop, window, specs) for shop in shops]
 
 
 def audit_status(
-    s3: S3Client, root: LakeRoot, window: DayWindow, specs: Sequence[DatasetSpec] = DATASETS
+    lake: Lake, window: DayWindow, specs: Sequence[DatasetSpec] = DATASETS
 ) -> list[DatasetStatus]:
-    return [dataset_status(s3, root, spec, window) for spec in specs if spec.kind == "audit"]
+    return [dataset_status(lake, spec, window) for spec in specs if spec.kind == "audit"]

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from include.inventory_lake.lake.location import LakeRoot
+from include.inventory_lake.push.layout import PushLake
 from include.inventory_lake.ui.chart_series import ChartData, facts_series
 from include.inventory_lake.ui.lake_status import (
     DatasetStatus,
@@ -38,7 +38,7 @@ from include.inventory_lake.ui.svg_chart import Line, color, line_chart
 from include.inventory_lake.ui.window import DEFAULT_DAYS, MAX_DAYS, DayWindow, default_end
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 TEMPLATES = Path(__file__).parent / "templates"
 NO_VALUE = "\N{EN DASH}"
@@ -78,8 +78,7 @@ def chart_shop(shops: Sequence[LakeShop], wanted: str | None) -> str | None:
 
 
 def gather(
-    s3: S3Client,
-    root: LakeRoot,
+    lake: PushLake,
     *,
     end: date | None,
     days: int,
@@ -88,28 +87,28 @@ def gather(
     today: date | None = None,
 ) -> PageData:
     daily = daily_specs()
-    shops = lake_shops(shop_config.shops, shops_in_lake(s3, root, daily))
+    shops = lake_shops(shop_config.shops, shops_in_lake(lake, daily))
     in_lake = [lake_shop.id for lake_shop in shops if lake_shop.in_lake]
-    newest = newest_day(s3, root, daily, in_lake)
+    newest = newest_day(lake, daily, in_lake)
     window = DayWindow(end or default_end(today or datetime.now(UTC).date(), newest), days)
     charted = chart_shop(shops, shop)
     chart = (
-        facts_series(s3, root, charted, window.days)
+        facts_series(lake, charted, window.days)
         if charted is not None
         else ChartData(tuple(window.days), (), tuple(window.days))
     )
     return PageData(
-        lake_uri=root.uri(),
+        lake_uri=lake.root.uri(),
         window=window,
         end_was_given=end is not None,
         newest_partition=newest,
-        shops=lake_status(s3, root, window, shops),
+        shops=lake_status(lake, window, shops),
         shops_problem=shop_config.problem,
-        audit=audit_status(s3, root, window),
+        audit=audit_status(lake, window),
         chart=chart,
         shop_param=shop if shop and shop == charted else None,
         unknown_chart_shop=shop if shop and shop != charted else None,
-        push=push_overview(s3, root),
+        push=push_overview(lake),
         generated_at=datetime.now(UTC),
     )
 

@@ -23,10 +23,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from include.inventory_lake.lake.location import LakeRoot
-from include.inventory_lake.lake.store import LakeStore, StoredObject
+from include.inventory_lake.lake.store import StoredObject
 from include.inventory_lake.push.layout import (
     APPROVED,
     DRY_RUN,
@@ -34,20 +33,23 @@ from include.inventory_lake.push.layout import (
     PROCESSED,
     REJECTED,
     REPORT_SUFFIX,
+    PushLake,
     PushLayout,
     file_name,
     uploaded_name,
 )
+from include.inventory_lake.push.ledger import Ledger
 from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.push.plan_store import read_plan
 from include.inventory_lake.push.report import REPORT_COLUMNS
 from include.inventory_lake.push.summary import largest_changes, totals_by_location
-from include.inventory_lake.schemas.push import BatchDocument, RequestDocument
+from include.inventory_lake.schemas.documents import Fields, checked
+from include.inventory_lake.schemas.push import RequestDocument
 from include.inventory_lake.ui.parallel_reads import parallel_map
 from include.inventory_lake.ui.unreadable import GONE, NotUsable, unreadable_reason
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,14 +60,6 @@ REPORT_ROWS = 100
 PLAN_LINES = 20
 # What the page shows of each document, with the JSON types it formats them as; a document
 # without one of them is shown as unreadable (summary fields may be missing: they have defaults).
-Fields = dict[str, type | tuple[type, ...]]
-BATCH_FIELDS: Fields = {
-    "batch_id": str, "status": str, "source_name": str, "source_key": str, "lines": int,
-    "chunks": int, "created_at": str, "updated_at": str, "owner_run_id": str,
-    "needs_approval": bool, "guard_reasons": list, "approval": (dict, type(None)), "events": list,
-}  # fmt: skip
-EVENT_FIELDS: Fields = {"status": str, "detail": str}
-REQUEST_FIELDS: Fields = {"chunk": int, "status": str, "at": str}
 SUMMARY_FIELDS: Fields = {
     "lines": int, "requests": int, "locations": int, "changed_lines": int, "units_added": int,
     "units_removed": int, "guard_reasons": list, "largest_changes": list,
@@ -262,7 +256,7 @@ def _staged(layout: PushLayout, obj: StoredObject) -> ListedStagingFile:
     return ListedStagingFile(obj.key, file_name(obj.key), obj.size, obj.modified, shop)
 
 
-def _folder(store: LakeStore, layout: PushLayout, folder: str) -> list[StoredObject]:
+def _folder(store: PushLake, layout: PushLayout, folder: str) -> list[StoredObject]:
     """Files directly in a staging folder or in one of its `shop=<id>/` sub-folders (not in
     other sub-folders: those are never pushed)."""
     return [
@@ -281,28 +275,14 @@ def _attempt(key: str, read: Callable[[], T]) -> T | Unreadable:
         return Unreadable(key, unreadable_reason(error))
 
 
-def _body(store: LakeStore, key: str) -> bytes:
+def _body(store: PushLake, key: str) -> bytes:
     body = store.read_bytes(key)
     if body is None:
         raise NotUsable(GONE)
     return body
 
 
-def _checked(value: Any, fields: Fields, what: str, *, all_needed: bool = True) -> dict[str, Any]:
-    """`value`, a JSON object holding `fields` with their types (or without some of them, when
-    not `all_needed`)."""
-    if not isinstance(value, dict):
-        raise NotUsable(f"{what} is not a JSON object")
-    for field, kind in fields.items():
-        if field not in value:
-            if all_needed:
-                raise NotUsable(f"{what} has no {field}")
-        elif not isinstance(value[field], kind):
-            raise NotUsable(f"{what} has an unexpected {field}")
-    return value
-
-
-def _json(store: LakeStore, key: str) -> Any:
+def _json(store: PushLake, key: str) -> Any:
     return json.loads(_body(store, key))
 
 
@@ -364,7 +344,7 @@ def _newest_refusals(refusals: list[_Refusal]) -> list[_Refusal]:
     return sorted(refusals, key=lambda r: (r.listed.modified, r.listed.key), reverse=True)
 
 
-def _rejected_file(store: LakeStore, layout: PushLayout, refusal: _Refusal) -> RejectedFile:
+def _rejected_file(store: PushLake, layout: PushLayout, refusal: _Refusal) -> RejectedFile:
     """A refused file (or its report alone, when the file is gone) with the report's rows."""
     staged = (
         _staged(layout, refusal.file)
@@ -386,24 +366,24 @@ def _rejected_file(store: LakeStore, layout: PushLayout, refusal: _Refusal) -> R
     return RejectedFile(staged, key, *read)
 
 
-def _rejected(store: LakeStore, layout: PushLayout, limit: int) -> tuple[list[RejectedFile], int]:
+def _rejected(store: PushLake, layout: PushLayout, limit: int) -> tuple[list[RejectedFile], int]:
     refusals = _refusals(_folder(store, layout, REJECTED))
     shown = _newest_refusals(refusals)[:limit]
     return parallel_map(lambda r: _rejected_file(store, layout, r), shown), len(refusals)
 
 
-def _dry_run_summary(store: LakeStore, batch_id: str, obj: StoredObject) -> DryRunView | Unreadable:
+def _dry_run_summary(store: PushLake, batch_id: str, obj: StoredObject) -> DryRunView | Unreadable:
     def read() -> DryRunView:
-        summary = _checked(_json(store, obj.key), SUMMARY_FIELDS, "it", all_needed=False)
+        summary = checked(_json(store, obj.key), SUMMARY_FIELDS, "it", all_needed=False)
         for change in summary.get("largest_changes", []):
-            _checked(change, CHANGE_FIELDS, "a largest change")
+            checked(change, CHANGE_FIELDS, "a largest change")
         return DryRunView(batch_id, summary, obj.modified)
 
     return _attempt(obj.key, read)
 
 
 def _dry_run_plans(
-    store: LakeStore, layout: PushLayout, objects: list[StoredObject], limit: int
+    store: PushLake, layout: PushLayout, objects: list[StoredObject], limit: int
 ) -> tuple[list[DryRunView], list[Unreadable], int]:
     """The newest dry-run plans, those whose summary could not be read, and how many exist."""
     summaries = [
@@ -422,7 +402,7 @@ def _dry_run_plans(
 
 
 def _dry_run_rejections(
-    store: LakeStore, layout: PushLayout, objects: list[StoredObject], limit: int
+    store: PushLake, layout: PushLayout, objects: list[StoredObject], limit: int
 ) -> tuple[list[RejectedFile], int]:
     """The newest dry-run rejection reports, and how many exist. Nothing but reports is written
     directly in `dry_run/` (the file a report is about stays in `approved/`)."""
@@ -435,9 +415,9 @@ def _dry_run_rejections(
     return parallel_map(lambda r: _rejected_file(store, layout, r), shown), len(refusals)
 
 
-def plan_view(s3: S3Client, layout: PushLayout, batch_id: str, lines: int = PLAN_LINES) -> PlanView:
+def plan_view(lake: PushLake, batch_id: str, lines: int = PLAN_LINES) -> PlanView:
     """The stored plan as `push.summary` sums it up: totals per location, largest changes."""
-    plan = read_plan(s3, layout, batch_id)
+    plan = read_plan(lake, batch_id)
     largest = largest_changes(plan, lines)
     return PlanView(
         lines=len(plan.lines),
@@ -472,30 +452,29 @@ def _outcome(doc: RequestDocument) -> RequestOutcome:
     )
 
 
-def _batch_document(store: LakeStore, layout: PushLayout, batch_id: str) -> Batch | Unreadable:
-    key = layout.batch_key(batch_id)
-
+def _batch_document(store: PushLake, batch_id: str) -> Batch | Unreadable:
     def read() -> Batch:
-        doc = _checked(_json(store, key), BATCH_FIELDS, "it")
-        for event in doc["events"]:
-            _checked(event, EVENT_FIELDS, "an event")
-        return Batch.from_document(cast(BatchDocument, doc))
+        stored = Ledger(store, batch_id).read()
+        if stored is None:
+            raise NotUsable(GONE)
+        return stored.batch
+
+    return _attempt(store.layout.batch_key(batch_id), read)
+
+
+def _request_outcome(store: PushLake, batch_id: str, key: str) -> RequestOutcome | Unreadable:
+    def read() -> RequestOutcome:
+        doc = Ledger(store, batch_id).request_outcome(key)
+        if doc is None:
+            raise NotUsable(GONE)
+        return _outcome(doc)
 
     return _attempt(key, read)
 
 
-def _request_outcome(store: LakeStore, key: str) -> RequestOutcome | Unreadable:
-    return _attempt(
-        key,
-        lambda: _outcome(cast(RequestDocument, _checked(_json(store, key), REQUEST_FIELDS, "it"))),
-    )
-
-
-def _plan(
-    s3: S3Client, layout: PushLayout, batch_id: str, listed: set[str]
-) -> PlanView | Unreadable | None:
-    key = layout.plan_key(batch_id, dry_run=False, ext="parquet")
-    return _attempt(key, lambda: plan_view(s3, layout, batch_id)) if key in listed else None
+def _plan(store: PushLake, batch_id: str, listed: set[str]) -> PlanView | Unreadable | None:
+    key = store.layout.plan_key(batch_id, dry_run=False, ext="parquet")
+    return _attempt(key, lambda: plan_view(store, batch_id)) if key in listed else None
 
 
 def _batch_view(
@@ -508,7 +487,7 @@ def _batch_view(
 
 
 def _batches(
-    store: LakeStore, layout: PushLayout, limit: int
+    store: PushLake, layout: PushLayout, limit: int
 ) -> tuple[list[BatchView], list[Unreadable], int]:
     """The newest batches, those whose document could not be read, and how many there are."""
     keys_by_batch: dict[str, set[str]] = defaultdict(set)
@@ -522,7 +501,7 @@ def _batches(
             documents.append((batch_id, obj))
     by_age = sorted(documents, key=lambda d: (d[1].modified, d[1].key), reverse=True)
     newest = [batch_id for batch_id, _ in by_age[:limit]]
-    docs = parallel_map(lambda batch_id: _batch_document(store, layout, batch_id), newest)
+    docs = parallel_map(lambda batch_id: _batch_document(store, batch_id), newest)
     readable = [(b, doc) for b, doc in zip(newest, docs, strict=True) if isinstance(doc, Batch)]
     request_keys = [
         (batch_id, key)
@@ -530,13 +509,11 @@ def _batches(
         for key in sorted(keys_by_batch[batch_id])
         if key.startswith(layout.requests_prefix(batch_id))
     ]
-    request_reads = parallel_map(lambda item: _request_outcome(store, item[1]), request_keys)
+    request_reads = parallel_map(lambda item: _request_outcome(store, *item), request_keys)
     reads_by_batch: dict[str, list[RequestOutcome | Unreadable]] = defaultdict(list)
     for (batch_id, _), read in zip(request_keys, request_reads, strict=True):
         reads_by_batch[batch_id].append(read)
-    plans = parallel_map(
-        lambda item: _plan(store.client, layout, item[0], keys_by_batch[item[0]]), readable
-    )
+    plans = parallel_map(lambda item: _plan(store, item[0], keys_by_batch[item[0]]), readable)
     views = [
         _batch_view(doc, reads_by_batch[batch_id], plan)
         for (batch_id, doc), plan in zip(readable, plans, strict=True)
@@ -545,10 +522,9 @@ def _batches(
 
 
 def push_overview(
-    s3: S3Client, root: LakeRoot, *, file_limit: int = FILE_LIMIT, batch_limit: int = BATCH_LIMIT
+    store: PushLake, *, file_limit: int = FILE_LIMIT, batch_limit: int = BATCH_LIMIT
 ) -> PushOverview:
-    layout = PushLayout(root)
-    store = LakeStore(s3, root.bucket)
+    layout = store.layout
     pending = _newest_first(_folder(store, layout, APPROVED))
     processed = _newest_first(_folder(store, layout, PROCESSED))
     rejected, rejected_total = _rejected(store, layout, file_limit)

@@ -9,6 +9,7 @@ import json
 from botocore.exceptions import ClientError
 
 from include.inventory_lake.lake.store import error_code, is_missing
+from include.inventory_lake.schemas.documents import DocumentInvalid
 
 GONE = "deleted after its folder was listed"
 
@@ -20,7 +21,7 @@ class NotUsable(Exception):
 def unreadable_reason(error: Exception) -> str:
     """Why an object could not be read, in a few words. Other errors are named by type only:
     their text may hold an endpoint or a key from a connection (the log has them)."""
-    if isinstance(error, NotUsable):
+    if isinstance(error, NotUsable | DocumentInvalid):
         return str(error)
     if isinstance(error, UnicodeDecodeError):
         return f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})"

@@ -23,8 +23,7 @@ from typing import Any
 from include.inventory_lake import assets
 from include.inventory_lake.facts.run_dates import RunDatesError, context_run_partitions
 from include.inventory_lake.failures import fail_fast_on
-from include.inventory_lake.lake.connection import lake_root, s3_client
-from include.inventory_lake.lake.location import Partition
+from include.inventory_lake.lake.connection import connect_lake
 from include.inventory_lake.lake.partition_reader import (
     PartitionNotReady,
     PartitionSchemaMismatch,
@@ -66,9 +65,9 @@ def load_partitions(context: Mapping[str, Any]) -> dict[str, Any]:
     with fail_fast_on(RunDatesError, ShopConfigError, PartitionNotReady, PartitionSchemaMismatch):
         wanted = context_run_partitions(context)
         configured = configured_shops()
-        s3, root = s3_client(), lake_root()
-        partitions = [Partition(root, FACTS_LINES_PATH, p.shop, p.dt) for p in wanted]
-        markers = read_markers(s3, partitions)
+        lake = connect_lake()
+        partitions = [lake.partition(FACTS_LINES_PATH, p.shop, p.dt) for p in wanted]
+        markers = read_markers(lake, partitions)
         path = warehouse_path()
         loads: list[dict[str, Any]] = []
         loaded_rows = 0
@@ -77,7 +76,7 @@ def load_partitions(context: Mapping[str, Any]) -> dict[str, Any]:
             connect(path, _legacy_shop(configured)) as db,
         ):
             for partition, marker in zip(partitions, markers, strict=True):
-                fetched = fetch_partition(s3, partition, marker, facts.LINES, Path(tmp))
+                fetched = fetch_partition(lake, partition, marker, facts.LINES, Path(tmp))
                 result = merge_partition(
                     db, fetched.path, partition.shop, partition.dt, marker, partition.uri
                 )

@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from include.inventory_lake.facts.build import raw_partitions
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import ShopLake
 from include.inventory_lake.lake.partition_writer import PartitionWriter
 from include.inventory_lake.schemas import haravan, stocky
@@ -117,6 +118,6 @@ def write_raw_day(
     for partition, schema, rows in inputs:
         if only is not None and partition.dataset not in only:
             continue
-        with PartitionWriter(s3, partition, schema, "test-run") as writer:
+        with PartitionWriter(Lake(s3, partition.root), partition, schema, "test-run") as writer:
             writer.write(batch(rows, schema))
             writer.commit()

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from include.inventory_lake.facts.build import raw_partitions
 from include.inventory_lake.lake.dedupe import row_numbers
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import ShopLake
 from include.inventory_lake.lake.partition_writer import PartitionWriter
 from include.inventory_lake.schemas import haravan, stocky
@@ -151,16 +152,25 @@ def write_generated_day(
     """Commit day `day`'s three raw partitions, `lines` lines in all, as the extracts do."""
     haravan_raw, stocky_adjustments_raw, stocky_items_raw = raw_partitions(lake, day)
     adjustments = lines // 2 // LINES_PER_ADJUSTMENT
-    with PartitionWriter(s3, haravan_raw, haravan.ADJUSTMENTS, run_id) as writer:
+    with PartitionWriter(
+        Lake(s3, haravan_raw.root), haravan_raw, haravan.ADJUSTMENTS, run_id
+    ) as writer:
         for first in range(0, adjustments, CHUNK_ADJUSTMENTS):
             writer.write(haravan_chunk(first, min(CHUNK_ADJUSTMENTS, adjustments - first), day))
         writer.commit()
     items = lines - adjustments * LINES_PER_ADJUSTMENT
-    with PartitionWriter(s3, stocky_adjustments_raw, stocky.STOCK_ADJUSTMENTS, run_id) as writer:
+    with PartitionWriter(
+        Lake(s3, stocky_adjustments_raw.root),
+        stocky_adjustments_raw,
+        stocky.STOCK_ADJUSTMENTS,
+        run_id,
+    ) as writer:
         writer.write(stocky_adjustments(items // LINES_PER_ADJUSTMENT + 1, day))
         writer.commit()
     chunk = CHUNK_ADJUSTMENTS * LINES_PER_ADJUSTMENT
-    with PartitionWriter(s3, stocky_items_raw, stocky.STOCK_ADJUSTMENT_ITEMS, run_id) as writer:
+    with PartitionWriter(
+        Lake(s3, stocky_items_raw.root), stocky_items_raw, stocky.STOCK_ADJUSTMENT_ITEMS, run_id
+    ) as writer:
         for first in range(0, items, chunk):
             writer.write(stocky_items(first, min(chunk, items - first), day))
         writer.commit()

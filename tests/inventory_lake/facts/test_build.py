@@ -13,6 +13,7 @@ import pytest
 
 from include.inventory_lake.facts.build import build_facts_partition, raw_partitions
 from include.inventory_lake.facts.quality import DataQualityError
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot, Partition, ShopLake
 from include.inventory_lake.lake.partition_reader import (
     PartitionChanged,
@@ -92,7 +93,9 @@ def test_duplicated_line_keys_keep_the_newest_version_and_are_counted(
             stocky_item(1002, 101, -1, at(DAY, 9)),
         ],
     )
-    committed, report = build_facts_partition(s3.client(), shop_lake, DAY, "run-1")
+    committed, report = build_facts_partition(
+        Lake(s3.client(), shop_lake.root), shop_lake, DAY, "run-1"
+    )
 
     table = read_facts(s3, shop_lake)
     rows = {row["line_key"]: row for row in table.to_pylist()}
@@ -125,7 +128,7 @@ def test_a_shop_without_stocky_gets_facts_of_its_haravan_lines_alone(
             s3.client().delete_object(Bucket=s3.bucket, Key=key)
 
     committed, report = build_facts_partition(
-        s3.client(), shop_lake, DAY, "run-1", with_stocky=False
+        Lake(s3.client(), shop_lake.root), shop_lake, DAY, "run-1", with_stocky=False
     )
 
     rows = read_facts(s3, shop_lake).to_pylist()
@@ -139,7 +142,9 @@ def test_an_empty_day_gets_an_empty_partition_with_its_marker(
 ) -> None:
     s3, shop_lake = lake
     write_raw_day(s3.client(), shop_lake, DAY)
-    committed, report = build_facts_partition(s3.client(), shop_lake, DAY, "run-1")
+    committed, report = build_facts_partition(
+        Lake(s3.client(), shop_lake.root), shop_lake, DAY, "run-1"
+    )
     assert committed.rows == 0
     assert read_facts(s3, shop_lake).schema.equals(facts.LINES, check_metadata=False)
     assert facts_object(s3, shop_lake, "_SUCCESS")
@@ -151,7 +156,7 @@ def test_a_raw_partition_without_marker_fails_naming_it_and_keeps_the_old_facts(
 ) -> None:
     s3, shop_lake = lake
     a_good_day(s3, shop_lake)
-    build_facts_partition(s3.client(), shop_lake, DAY, "run-1")
+    build_facts_partition(Lake(s3.client(), shop_lake.root), shop_lake, DAY, "run-1")
     before = (
         facts_object(s3, shop_lake, "part-00000.parquet"),
         facts_object(s3, shop_lake, "_SUCCESS"),
@@ -161,7 +166,7 @@ def test_a_raw_partition_without_marker_fails_naming_it_and_keeps_the_old_facts(
         client.delete_object(Bucket=s3.bucket, Key=partition.marker_key)
 
     with pytest.raises(PartitionNotReady) as raised:
-        build_facts_partition(client, shop_lake, DAY, "run-2")
+        build_facts_partition(Lake(client, shop_lake.root), shop_lake, DAY, "run-2")
 
     message = str(raised.value)
     assert "2 partition(s) have no _SUCCESS marker" in message
@@ -180,7 +185,7 @@ def test_a_failed_check_publishes_nothing_and_names_the_check(
 ) -> None:
     s3, shop_lake = lake
     a_good_day(s3, shop_lake)
-    build_facts_partition(s3.client(), shop_lake, DAY, "run-1")
+    build_facts_partition(Lake(s3.client(), shop_lake.root), shop_lake, DAY, "run-1")
     before = facts_object(s3, shop_lake, "part-00000.parquet")
     write_raw_day(
         s3.client(),
@@ -190,7 +195,7 @@ def test_a_failed_check_publishes_nothing_and_names_the_check(
         only=[HARAVAN_ADJUSTMENTS_PATH],
     )
     with pytest.raises(DataQualityError) as raised:
-        build_facts_partition(s3.client(), shop_lake, DAY, "run-2")
+        build_facts_partition(Lake(s3.client(), shop_lake.root), shop_lake, DAY, "run-2")
     assert "line_key_not_null: 1 row(s)" in str(raised.value)
     assert "haravan adjustment 7" in str(raised.value)
     assert facts_object(s3, shop_lake, "part-00000.parquet") == before
@@ -205,11 +210,13 @@ def test_a_raw_file_with_other_types_is_refused_naming_the_column(
         haravan.ADJUSTMENTS.get_field_index("location_id"), pa.field("location_id", pa.string())
     )
     partition = raw_partitions(shop_lake, DAY)[0]
-    with PartitionWriter(s3.client(), partition, changed, "old-version") as writer:
+    with PartitionWriter(
+        Lake(s3.client(), partition.root), partition, changed, "old-version"
+    ) as writer:
         writer.write(pa.RecordBatch.from_pylist([], schema=changed))
         writer.commit()
     with pytest.raises(PartitionSchemaMismatch, match="location_id: string instead of int64"):
-        build_facts_partition(s3.client(), shop_lake, DAY, "run-1")
+        build_facts_partition(Lake(s3.client(), shop_lake.root), shop_lake, DAY, "run-1")
 
 
 def test_a_raw_file_replaced_under_its_marker_is_detected(
@@ -226,7 +233,7 @@ def test_a_raw_file_replaced_under_its_marker_is_detected(
     pq.write_table(other, sink)
     client.put_object(Bucket=s3.bucket, Key=items.data_key, Body=sink.getvalue())
     with pytest.raises(PartitionChanged, match="sha256"):
-        build_facts_partition(client, shop_lake, DAY, "run-1")
+        build_facts_partition(Lake(client, shop_lake.root), shop_lake, DAY, "run-1")
 
 
 def test_an_item_takes_its_adjustment_from_the_index_when_it_landed_the_next_day(
@@ -251,10 +258,16 @@ def test_an_item_takes_its_adjustment_from_the_index_when_it_landed_the_next_day
         )
         raw_items = read_partition_table(s3, shop_lake.partition(STOCKY_ITEMS_PATH, day))
         update_index(
-            s3.client(), shop_lake, day, raw_adjustments, raw_items.column("stock_adjustment_id")
+            Lake(s3.client(), shop_lake.root),
+            shop_lake,
+            day,
+            raw_adjustments,
+            raw_items.column("stock_adjustment_id"),
         )
 
-    committed, report = build_facts_partition(s3.client(), shop_lake, DAY, "run-1")
+    committed, report = build_facts_partition(
+        Lake(s3.client(), shop_lake.root), shop_lake, DAY, "run-1"
+    )
     rows = {row["line_key"]: row for row in read_facts(s3, shop_lake).to_pylist()}
     found = rows["stocky:1001"]
     assert found["adjustment_missing"] is False

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.partition_writer import PartitionWriter
 from tests.servers import S3Server
@@ -37,7 +38,9 @@ def batch(ids: range) -> pa.RecordBatch:
 def test_commit_writes_one_file_and_a_marker_with_row_count(
     s3_server: S3Server, partition: Partition
 ) -> None:
-    with PartitionWriter(s3_server.client(), partition, SCHEMA, "run-1", row_group_rows=40) as w:
+    with PartitionWriter(
+        Lake(s3_server.client(), partition.root), partition, SCHEMA, "run-1", row_group_rows=40
+    ) as w:
         for start in range(0, 100, 10):
             w.write(batch(range(start, start + 10)))
         w.commit({"interval_start": "2026-01-02T00:00:00+00:00"})
@@ -67,7 +70,9 @@ def test_rerun_replaces_the_partition_instead_of_adding_to_it(
     s3_server: S3Server, partition: Partition
 ) -> None:
     for run, ids in (("run-1", range(50)), ("run-2", range(10, 20))):
-        with PartitionWriter(s3_server.client(), partition, SCHEMA, run) as writer:
+        with PartitionWriter(
+            Lake(s3_server.client(), partition.root), partition, SCHEMA, run
+        ) as writer:
             writer.write(batch(ids))
             writer.commit()
     assert read(s3_server, partition.data_key).column("id").to_pylist() == list(range(10, 20))
@@ -77,7 +82,9 @@ def test_rerun_replaces_the_partition_instead_of_adding_to_it(
 def test_empty_interval_gets_full_schema_and_marker(
     s3_server: S3Server, partition: Partition
 ) -> None:
-    with PartitionWriter(s3_server.client(), partition, SCHEMA, "run-1") as writer:
+    with PartitionWriter(
+        Lake(s3_server.client(), partition.root), partition, SCHEMA, "run-1"
+    ) as writer:
         writer.commit()
     table = read(s3_server, partition.data_key)
     assert table.num_rows == 0 and table.schema.equals(SCHEMA)
@@ -88,12 +95,16 @@ def test_empty_interval_gets_full_schema_and_marker(
 def test_a_failure_before_commit_leaves_the_previous_partition_untouched(
     s3_server: S3Server, partition: Partition
 ) -> None:
-    with PartitionWriter(s3_server.client(), partition, SCHEMA, "run-1") as writer:
+    with PartitionWriter(
+        Lake(s3_server.client(), partition.root), partition, SCHEMA, "run-1"
+    ) as writer:
         writer.write(batch(range(5)))
         writer.commit()
     with (
         pytest.raises(RuntimeError, match="page 3 was malformed"),
-        PartitionWriter(s3_server.client(), partition, SCHEMA, "run-2") as writer,
+        PartitionWriter(
+            Lake(s3_server.client(), partition.root), partition, SCHEMA, "run-2"
+        ) as writer,
     ):
         writer.write(batch(range(100, 200)))
         raise RuntimeError("page 3 was malformed")

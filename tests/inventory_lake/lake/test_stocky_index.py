@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot, ShopLake
 from include.inventory_lake.lake.stocky_index import (
     EARLIER_SCHEMA,
@@ -22,7 +23,6 @@ from include.inventory_lake.lake.stocky_index import (
     read_index,
     update_index,
 )
-from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.schemas import stocky
 from tests.inventory_lake.facts.raw_builders import (
     at,
@@ -52,7 +52,7 @@ def ids(*values: int | None) -> pa.Array:
 
 
 def indexed(s3: S3Server, shop_lake: ShopLake) -> dict[int, dict[str, object]]:
-    index = read_index(LakeStore(s3.client(), shop_lake.root.bucket), shop_lake)
+    index = read_index(Lake(s3.client(), shop_lake.root), shop_lake)
     return {row["id"]: row for row in index.table.to_pylist()}
 
 
@@ -66,23 +66,30 @@ def test_a_late_adjustment_releases_the_day_that_awaited_it(
 ) -> None:
     s3, shop_lake = lake
     first = update_index(
-        s3.client(), shop_lake, DAY, adjustments(stocky_adjustment(101, at(DAY, 9))), ids(101, 102)
+        Lake(s3.client(), shop_lake.root),
+        shop_lake,
+        DAY,
+        adjustments(stocky_adjustment(101, at(DAY, 9))),
+        ids(101, 102),
     )
     assert (first.known, first.awaited, first.rebuild) == (1, 1, [])
     assert indexed(s3, shop_lake)[102]["item_dts"] == [DAY]
 
     later = adjustments(stocky_adjustment(102, at(NEXT, 1), reason="Theft"))
-    second = update_index(s3.client(), shop_lake, NEXT, later, ids(None))
+    second = update_index(Lake(s3.client(), shop_lake.root), shop_lake, NEXT, later, ids(None))
     assert (second.known, second.awaited, second.rebuild) == (2, 0, [DAY])
     entry = indexed(s3, shop_lake)[102]
     assert (entry["reason"], entry["location_id"], entry["raw_dt"]) == ("Theft", 11, NEXT)
     assert (entry["item_dts"], entry["rebuild_dts"]) == ([DAY], [DAY])
 
-    again = update_index(s3.client(), shop_lake, NEXT, later, ids(None))
+    again = update_index(Lake(s3.client(), shop_lake.root), shop_lake, NEXT, later, ids(None))
     assert again.rebuild == [DAY], "asked again until DAY's facts are rebuilt (a lost event)"
-    rebuilt = read_index(LakeStore(s3.client(), shop_lake.root.bucket), shop_lake)
-    assert clear_rebuilt(s3.client(), shop_lake, DAY, rebuilt) == [102]
-    assert update_index(s3.client(), shop_lake, NEXT, later, ids(None)).rebuild == []
+    rebuilt = read_index(Lake(s3.client(), shop_lake.root), shop_lake)
+    assert clear_rebuilt(Lake(s3.client(), shop_lake.root), shop_lake, DAY, rebuilt) == [102]
+    assert (
+        update_index(Lake(s3.client(), shop_lake.root), shop_lake, NEXT, later, ids(None)).rebuild
+        == []
+    )
     assert indexed(s3, shop_lake)[102]["rebuild_dts"] == []
 
 
@@ -92,27 +99,40 @@ def test_an_adjustment_that_moves_asks_to_rebuild_every_day_that_used_it(
     """Fails with an index that only knows awaited days: d1's facts keep the old location."""
     s3, shop_lake = lake
     d0, d1, d2, d3 = (DAY + timedelta(days=offset) for offset in range(4))
-    update_index(s3.client(), shop_lake, d0, adjustments(stocky_adjustment(101, at(d0, 9))), ids())
-    assert update_index(s3.client(), shop_lake, d1, adjustments(), ids(101)).rebuild == []
+    update_index(
+        Lake(s3.client(), shop_lake.root),
+        shop_lake,
+        d0,
+        adjustments(stocky_adjustment(101, at(d0, 9))),
+        ids(),
+    )
+    assert (
+        update_index(
+            Lake(s3.client(), shop_lake.root), shop_lake, d1, adjustments(), ids(101)
+        ).rebuild
+        == []
+    )
     created = at(d0, 9)
     touched = adjustments(stocky_adjustment(101, at(d2, 9), created_at=created))
-    assert update_index(s3.client(), shop_lake, d2, touched, ids()).rebuild == [], (
-        "a change of updated_at alone leaves the facts as they are"
-    )
+    assert (
+        update_index(Lake(s3.client(), shop_lake.root), shop_lake, d2, touched, ids()).rebuild == []
+    ), "a change of updated_at alone leaves the facts as they are"
     moved = stocky_adjustment(
         101, at(d3, 9), created_at=created, location={"id": 22, "shopify_id": 62}
     )
-    update = update_index(s3.client(), shop_lake, d3, adjustments(moved), ids(101))
+    update = update_index(
+        Lake(s3.client(), shop_lake.root), shop_lake, d3, adjustments(moved), ids(101)
+    )
     assert update.rebuild == [d1], "d3's own event builds d3"
     entry = indexed(s3, shop_lake)[101]
     assert (entry["location_id"], entry["raw_dt"], entry["item_dts"]) == (22, d3, [d1, d3])
 
-    stale = read_index(LakeStore(s3.client(), shop_lake.root.bucket), shop_lake)
+    stale = read_index(Lake(s3.client(), shop_lake.root), shop_lake)
     reasoned = stocky_adjustment(
         101, at(d3, 10), created_at=created, location={"id": 22, "shopify_id": 62}, reason="Theft"
     )
-    update_index(s3.client(), shop_lake, d3, adjustments(reasoned), ids(101))
-    assert clear_rebuilt(s3.client(), shop_lake, d1, stale) == [], (
+    update_index(Lake(s3.client(), shop_lake.root), shop_lake, d3, adjustments(reasoned), ids(101))
+    assert clear_rebuilt(Lake(s3.client(), shop_lake.root), shop_lake, d1, stale) == [], (
         "a build made before the reason changed does not answer the request it made"
     )
     assert indexed(s3, shop_lake)[101]["rebuild_dts"] == [d1]
@@ -124,15 +144,17 @@ def test_the_newest_version_of_an_adjustment_wins_whatever_the_order_of_the_days
     s3, shop_lake = lake
     newer = adjustments(stocky_adjustment(101, at(NEXT, 9), reason="Recount"))
     older = adjustments(stocky_adjustment(101, at(DAY, 9), reason="Damaged"))
-    update_index(s3.client(), shop_lake, NEXT, newer, ids())
-    update_index(s3.client(), shop_lake, DAY, older, ids())
+    update_index(Lake(s3.client(), shop_lake.root), shop_lake, NEXT, newer, ids())
+    update_index(Lake(s3.client(), shop_lake.root), shop_lake, DAY, older, ids())
     entry = indexed(s3, shop_lake)[101]
     assert (entry["reason"], entry["raw_dt"]) == ("Recount", NEXT)
 
 
 def test_two_concurrent_merges_keep_both_entries(lake: tuple[S3Server, ShopLake]) -> None:
     s3, shop_lake = lake
-    update_index(s3.client(), shop_lake, DAY - timedelta(days=1), adjustments(), ids())
+    update_index(
+        Lake(s3.client(), shop_lake.root), shop_lake, DAY - timedelta(days=1), adjustments(), ids()
+    )
     both_read = threading.Barrier(2, timeout=60)
     waited: set[int] = set()
 
@@ -145,7 +167,12 @@ def test_two_concurrent_merges_keep_both_entries(lake: tuple[S3Server, ShopLake]
     def merge(day: date, adjustment_id: int) -> int:
         rows = adjustments(stocky_adjustment(adjustment_id, at(day, 9)))
         update = update_index(
-            s3.client(), shop_lake, day, rows, ids(adjustment_id), after_read=after_first_read
+            Lake(s3.client(), shop_lake.root),
+            shop_lake,
+            day,
+            rows,
+            ids(adjustment_id),
+            after_read=after_first_read,
         )
         return update.attempts
 
@@ -175,7 +202,11 @@ def test_a_lake_without_an_index_gets_one_from_its_raw_days_and_names_their_days
         [stocky_item(1002, 102, 1, at(DAY, 9)), stocky_item(1003, 999, 1, at(DAY, 9))],
     )
     update = update_index(
-        s3.client(), shop_lake, NEXT, adjustments(stocky_adjustment(103, at(NEXT, 9))), ids(103)
+        Lake(s3.client(), shop_lake.root),
+        shop_lake,
+        NEXT,
+        adjustments(stocky_adjustment(103, at(NEXT, 9))),
+        ids(103),
     )
     assert update.rebuild == [before]
     entries = indexed(s3, shop_lake)
@@ -195,11 +226,10 @@ def test_an_index_an_earlier_version_wrote_is_rebuilt_from_the_raw_days(
     sink = io.BytesIO()
     pq.write_table(earlier, sink)
     s3.client().put_object(Bucket=s3.bucket, Key=index_key(shop_lake), Body=sink.getvalue())
-    store = LakeStore(s3.client(), shop_lake.root.bucket)
-    assert read_index(store, shop_lake).known().column("id").to_pylist() == [102]
+    assert read_index(s3.lake(), shop_lake).known().column("id").to_pylist() == [102]
 
     items = ids(102)
-    update = update_index(s3.client(), shop_lake, NEXT, adjustments(), items)
+    update = update_index(Lake(s3.client(), shop_lake.root), shop_lake, NEXT, adjustments(), items)
     assert update.rebuild == [], "NEXT's own event builds NEXT"
     entry = indexed(s3, shop_lake)[102]
     assert (entry["reason"], entry["item_dts"]) == ("Damaged", [NEXT])

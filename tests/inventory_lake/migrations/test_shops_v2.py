@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import DATA_FILE, LakeRoot, Partition
 from include.inventory_lake.lake.partition_reader import fetch_partition
 from include.inventory_lake.lake.store import LakeStore
@@ -252,7 +253,11 @@ def assert_migrated(
                 for raw in s["raw"]
             )
             fetched = fetch_partition(
-                s3.client(), Partition(root, dataset, shop, day), marker, facts.LINES, tmp_path
+                Lake(s3.client(), root),
+                Partition(root, dataset, shop, day),
+                marker,
+                facts.LINES,
+                tmp_path,
             )
             table = pq.read_table(fetched.path)
             assert table.schema.equals(facts.LINES, check_metadata=True)
@@ -408,12 +413,12 @@ def test_a_run_killed_at_any_point_is_completed_by_the_next(
 
     monkeypatch.setattr(LakeStore, method, dies_on_call)
     with pytest.raises(Killed):
-        shops_v2.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=lambda _: None)
+        shops_v2.migrate(Lake(s3.client(), LakeRoot(s3.bucket, PREFIX)), SHOP, echo=lambda _: None)
     monkeypatch.undo()
     assert snapshot(s3) != before, "the kill came after some changes"
 
     # The next run (in-process: the command line is the other tests' subject).
-    shops_v2.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=lambda _: None)
+    shops_v2.migrate(Lake(s3.client(), LakeRoot(s3.bucket, PREFIX)), SHOP, echo=lambda _: None)
     assert_migrated(s3, before, tmp_path)
 
 
@@ -444,7 +449,7 @@ def test_folders_named_like_a_day_in_another_spelling_are_left_alone(
     before = snapshot(s3)
     printed: list[str] = []
 
-    shops_v2.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=printed.append)
+    shops_v2.migrate(Lake(s3.client(), LakeRoot(s3.bucket, PREFIX)), SHOP, echo=printed.append)
 
     for dataset, folder in FOREIGN_DAYS:
         uri = f"s3://{s3.bucket}/{PREFIX}/{dataset}/dt={folder}/"
@@ -460,7 +465,7 @@ def test_a_facts_marker_without_its_data_file_is_a_clean_error(
     s3.client().delete_object(Bucket=s3.bucket, Key=v1_key(FACTS_LINES_PATH, day, DATA_FILE))
 
     with pytest.raises(shops_v2.MigrationError) as raised:  # `error: …`, exit code 1
-        shops_v2.migrate(s3.client(), LakeRoot(s3.bucket, PREFIX), SHOP, echo=lambda _: None)
+        shops_v2.migrate(Lake(s3.client(), LakeRoot(s3.bucket, PREFIX)), SHOP, echo=lambda _: None)
 
     uri = f"s3://{s3.bucket}/{v1_key(FACTS_LINES_PATH, day)}"
     assert str(raised.value).startswith(
@@ -478,15 +483,15 @@ def test_the_loser_of_two_racing_migrations_says_another_one_is_running(
     root = LakeRoot(s3.bucket, PREFIX)
     plan = shops_v2.plan_migration
 
-    def planned_then_overtaken(store: LakeStore, root: LakeRoot, shop: str) -> Any:
+    def planned_then_overtaken(store: Lake, root: LakeRoot, shop: str) -> Any:
         planned = plan(store, root, shop)
         monkeypatch.setattr(shops_v2, "plan_migration", plan)
-        shops_v2.migrate(s3.client(), root, shop, echo=lambda _: None)  # the other one
+        shops_v2.migrate(Lake(s3.client(), root), shop, echo=lambda _: None)  # the other one
         return planned
 
     monkeypatch.setattr(shops_v2, "plan_migration", planned_then_overtaken)
     with pytest.raises(shops_v2.MigrationError) as raised:
-        shops_v2.migrate(s3.client(), root, SHOP, echo=lambda _: None)
+        shops_v2.migrate(Lake(s3.client(), root), SHOP, echo=lambda _: None)
 
     message = str(raised.value)
     assert f"marker present when planned but no {DATA_FILE} now" in message

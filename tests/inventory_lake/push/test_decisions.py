@@ -12,7 +12,7 @@ from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.claim import SourceFile, claim_batch
 from include.inventory_lake.push.decisions import asked_before, earlier_decision, record_asked
 from include.inventory_lake.push.handoffs import Decision, Prepared
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLake, PushLayout
 from include.inventory_lake.push.ledger import Ledger, StoredBatch
 from include.inventory_lake.push.plan_store import write_plan
 from include.inventory_lake.push.planning import GuardLimits, build_plan
@@ -35,13 +35,13 @@ def planned(airflow_connections: Any, s3_server: S3Server) -> Iterator[tuple[Led
     source = SourceFile(APPROVED + "big.csv", "big.csv", etag, "a" * 64)
     lines = [SetLine(2, 1, 2, 3, 900, "shrinkage", None, None, None)]
     plan = build_plan(BATCH, lines, {(1, 3): 10}, lines_per_request=100, limits=LIMITS)
-    ledger = Ledger(s3, layout, BATCH)
+    ledger = Ledger(PushLake(s3, layout.root), BATCH)
     claim = claim_batch(
         ledger, source, content_sha256="c" * 64, forced=False, lines=1, lines_per_request=100,
         run_id=RUN, run_is_active=lambda _: False,
     )  # fmt: skip
     assert claim.stored is not None
-    write_plan(s3, layout, plan, dry_run=False)
+    write_plan(PushLake(s3, layout.root), plan, dry_run=False)
     planned = claim.stored.batch.plan(
         RUN, lines=1, requests=1, lines_per_request=100, needs_approval=True,
         guard_reasons=tuple(plan.guard_reasons),

@@ -10,7 +10,7 @@ import pytest
 
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.finalize import ClosingBatch, SourceNotMoved
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLake, PushLayout
 from include.inventory_lake.push.ledger import Ledger, StoredBatch
 from include.inventory_lake.push.lifecycle import Batch, SourceFile
 from include.inventory_lake.push.plan_store import write_plan
@@ -52,8 +52,8 @@ def sending(s3_server: S3Server) -> Iterator[Sending]:
     put(s3_server, KEY, "location_id,product_id,product_variant_id,quantity\r\n")
     etag = s3.head_object(Bucket=s3_server.bucket, Key=KEY)["ETag"].strip('"')
     plan = build_plan(BATCH, LINES, {(1, 11): 5, (2, 11): 5}, lines_per_request=100, limits=LIMITS)
-    write_plan(s3, layout, plan, dry_run=False)
-    ledger = Ledger(s3, layout, BATCH)
+    write_plan(PushLake(s3, layout.root), plan, dry_run=False)
+    ledger = Ledger(PushLake(s3, layout.root), BATCH)
     batch = Batch.claim(
         batch_id=BATCH, content_sha256="c" * 64, forced=False,
         source=SourceFile(KEY, "count.csv", etag, "a" * 64), run_id=RUN, lines=2,
@@ -89,7 +89,11 @@ def test_a_done_batch_whose_file_cannot_reach_processed_raises_and_loses_nothing
         put(sending.s3, KEY, "a new version of the file\r\n")
     with pytest.raises(SourceNotMoved) as raised:
         ClosingBatch(
-            sending.s3.client(), sending.layout, sending.ledger, sent, sending.plan, RUN
+            PushLake(sending.s3.client(), sending.layout.root),
+            sending.ledger,
+            sent,
+            sending.plan,
+            RUN,
         ).finish_done()
     assert f"batch {BATCH}: every request was applied and the audit is written" in str(raised.value)
     assert f"{KEY} could not be moved to processed/: {why}" in str(raised.value)
@@ -106,7 +110,11 @@ def test_a_batch_withdrawn_mid_send_is_audited_and_reported_without_its_file(
     sending.s3.client().delete_object(Bucket=sending.s3.bucket, Key=KEY)
     withdrawn = sending.save(sending.stored.batch.withdraw(RUN, f"{KEY} was removed"))
     ClosingBatch(
-        sending.s3.client(), sending.layout, sending.ledger, withdrawn, sending.plan, RUN
+        PushLake(sending.s3.client(), sending.layout.root),
+        sending.ledger,
+        withdrawn,
+        sending.plan,
+        RUN,
     ).report_withdrawn()
     statuses = {row["chunk"]: row["status"] for row in audit_rows(sending.s3)}
     assert statuses == {1: "applied", 2: "withdrawn"}

@@ -9,7 +9,7 @@ import pytest
 
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.claim import Claim, SourceFile, claim_batch
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLake, PushLayout
 from include.inventory_lake.push.ledger import Ledger, LedgerConflict, batch_ids_for_content
 from include.inventory_lake.push.sending import applied_outcome, refused_outcome
 from include.inventory_lake.schemas.push import BatchStatus
@@ -47,14 +47,14 @@ def test_only_one_claim_wins_and_stale_writers_are_refused(
     s3_server: S3Server, layout: PushLayout
 ) -> None:
     s3 = s3_server.client()
-    first = claim(Ledger(s3, layout, "b1"), "run-a")
+    first = claim(Ledger(PushLake(s3, layout.root), "b1"), "run-a")
     assert first.outcome == "claimed" and first.stored is not None
     assert s3_server.keys("lake/staging/set_adjustments/ledger/") == [
         "lake/staging/set_adjustments/ledger/b1/batch.json"
     ]
     with pytest.raises(LedgerConflict):
-        Ledger(s3, layout, "b1").create(batch_in("planning", run_id="run-b"))
-    ledger = Ledger(s3, layout, "b1")
+        Ledger(PushLake(s3, layout.root), "b1").create(batch_in("planning", run_id="run-b"))
+    ledger = Ledger(PushLake(s3, layout.root), "b1")
     planned = first.stored.batch.plan(
         "run-a", lines=3, requests=1, lines_per_request=100, needs_approval=False, guard_reasons=()
     )
@@ -67,7 +67,7 @@ def test_only_one_claim_wins_and_stale_writers_are_refused(
 
 
 def test_a_batch_of_an_active_run_is_left_alone(s3_server: S3Server, layout: PushLayout) -> None:
-    ledger = Ledger(s3_server.client(), layout, "b1")
+    ledger = Ledger(PushLake(s3_server.client(), layout.root), "b1")
     claim(ledger, "run-a")
     assert claim(ledger, "run-a").detail.startswith("already ours")
     busy = claim(ledger, "run-b", active={"run-a"})
@@ -91,7 +91,7 @@ def test_a_batch_of_an_active_run_is_left_alone(s3_server: S3Server, layout: Pus
 def test_take_over_from_an_ended_run(
     s3_server: S3Server, layout: PushLayout, status: BatchStatus, after: str
 ) -> None:
-    ledger = Ledger(s3_server.client(), layout, "b1")
+    ledger = Ledger(PushLake(s3_server.client(), layout.root), "b1")
     ledger.create(batch_in(status))
     taken = claim(ledger, "run-b", active={"run-c"})
     assert taken.outcome == "claimed" and taken.stored is not None
@@ -103,7 +103,7 @@ def test_take_over_from_an_ended_run(
 
 
 def test_a_done_batch_is_a_duplicate(s3_server: S3Server, layout: PushLayout) -> None:
-    ledger = Ledger(s3_server.client(), layout, "b1")
+    ledger = Ledger(PushLake(s3_server.client(), layout.root), "b1")
     ledger.create(batch_in("done"))
     duplicate = claim(ledger, "run-b")
     assert duplicate.outcome == "duplicate"
@@ -113,7 +113,7 @@ def test_a_done_batch_is_a_duplicate(s3_server: S3Server, layout: PushLayout) ->
 def test_the_same_content_twice_in_one_run_says_so_not_pushed_already(
     s3_server: S3Server, layout: PushLayout
 ) -> None:
-    ledger = Ledger(s3_server.client(), layout, "b1")
+    ledger = Ledger(PushLake(s3_server.client(), layout.root), "b1")
     claim(ledger, "run-a")
     other = SourceFile("staging/set_adjustments/approved/copy.csv", "copy.csv", "e", "0" * 64)
     second = claim(ledger, "run-a", source=other)
@@ -128,7 +128,7 @@ def test_the_same_content_twice_in_one_run_says_so_not_pushed_already(
 def test_the_loser_of_a_take_over_race_finds_the_batch_busy(
     s3_server: S3Server, layout: PushLayout
 ) -> None:
-    ledger = Ledger(s3_server.client(), layout, "b1")
+    ledger = Ledger(PushLake(s3_server.client(), layout.root), "b1")
     ledger.create(batch_in("planned"))
 
     def another_run_takes_it_first(run_id: str) -> bool:
@@ -150,7 +150,7 @@ def test_request_outcomes_and_forced_batches_are_found(
     s3_server: S3Server, layout: PushLayout
 ) -> None:
     s3 = s3_server.client()
-    ledger = Ledger(s3, layout, "0123456789abcdef0123")
+    ledger = Ledger(PushLake(s3, layout.root), "0123456789abcdef0123")
     record = {
         "id": 77,
         "adjust_number": "ADJ77",
@@ -163,10 +163,10 @@ def test_request_outcomes_and_forced_batches_are_found(
     outcomes = ledger.request_outcomes()
     assert outcomes[1]["changes"] == [[5, -2]] and outcomes[1]["found_by"] == "lookup"
     assert outcomes[2]["status"] == "refused" and outcomes[2]["adjustment_id"] is None
-    claim(Ledger(s3, layout, "0123456789abcdef0123-fabc"), "run-a")
-    claim(Ledger(s3, layout, "0123456789abcdef0123"), "run-a")
-    claim(Ledger(s3, layout, "9999999999abcdef0123"), "run-a")
-    assert batch_ids_for_content(s3, layout, "0123456789abcdef0123") == [
+    claim(Ledger(PushLake(s3, layout.root), "0123456789abcdef0123-fabc"), "run-a")
+    claim(Ledger(PushLake(s3, layout.root), "0123456789abcdef0123"), "run-a")
+    claim(Ledger(PushLake(s3, layout.root), "9999999999abcdef0123"), "run-a")
+    assert batch_ids_for_content(PushLake(s3, layout.root), "0123456789abcdef0123") == [
         "0123456789abcdef0123",
         "0123456789abcdef0123-fabc",
     ]

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from include.inventory_lake.lake.lake import Lake
+from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.lifecycle import SourceFile
 from include.inventory_lake.push.preflight import file_withdrawn, shop_changed
 from include.inventory_lake.shops import Shop
@@ -33,7 +35,7 @@ def planned_file(s3_server: S3Server) -> Iterator[SourceFile]:
 def test_the_planned_file_still_there_is_not_withdrawn(
     s3_server: S3Server, planned_file: SourceFile
 ) -> None:
-    assert file_withdrawn(s3_server.client(), s3_server.bucket, planned_file) is None
+    assert file_withdrawn(s3_server.lake(), planned_file) is None
 
 
 def test_a_file_deleted_or_moved_after_planning_is_withdrawn(
@@ -46,7 +48,7 @@ def test_a_file_deleted_or_moved_after_planning_is_withdrawn(
         CopySource={"Bucket": s3_server.bucket, "Key": planned_file.key},
     )
     s3.delete_object(Bucket=s3_server.bucket, Key=planned_file.key)
-    why = file_withdrawn(s3, s3_server.bucket, planned_file)
+    why = file_withdrawn(Lake(s3, LakeRoot(s3_server.bucket)), planned_file)
     assert why == (
         f"{planned_file.key} was removed from approved/ (deleted, or moved to another folder) "
         "after it was planned"
@@ -57,7 +59,7 @@ def test_a_file_replaced_after_planning_is_withdrawn(
     s3_server: S3Server, planned_file: SourceFile
 ) -> None:
     put(s3_server, planned_file.key, "location_id\r\n2\r\n")
-    why = file_withdrawn(s3_server.client(), s3_server.bucket, planned_file)
+    why = file_withdrawn(s3_server.lake(), planned_file)
     assert why is not None and why.startswith(
         f"{planned_file.key} was replaced after it was planned"
     )

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from include.inventory_lake.lake.location import LakeRoot
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLake, PushLayout
 from include.inventory_lake.push.ledger import Ledger, LedgerConflict, StoredBatch
 from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.push.planning import GuardLimits, Plan, build_plan
@@ -45,7 +45,11 @@ def world(
     s3_server.empty_bucket()
     layout = PushLayout(LakeRoot(s3_server.bucket))
     with haravan(fresh_emulator) as client:
-        yield fresh_emulator, client, Ledger(s3_server.client(), layout, "feedfacefeedfacefeed")
+        yield (
+            fresh_emulator,
+            client,
+            Ledger(PushLake(s3_server.client(), layout.root), "feedfacefeedfacefeed"),
+        )
 
 
 def plan_for(emulator: Emulator, ledger: Ledger) -> tuple[Plan, list[dict[str, object]]]:

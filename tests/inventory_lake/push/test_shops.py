@@ -16,7 +16,13 @@ from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.batch import content_sha256
 from include.inventory_lake.push.discovery import StagedFile, discover_approved
 from include.inventory_lake.push.handoffs import Decision, Prepared, Pushed
-from include.inventory_lake.push.layout import PROCESSED, REJECTED, PushLayout, archive_folder
+from include.inventory_lake.push.layout import (
+    PROCESSED,
+    REJECTED,
+    PushLake,
+    PushLayout,
+    archive_folder,
+)
 from include.inventory_lake.push.lifecycle import Batch
 from include.inventory_lake.push.planning import GuardLimits, build_plan
 from include.inventory_lake.push.summary import approval_body, approval_subject, summarise
@@ -53,11 +59,11 @@ def test_one_shop_takes_the_files_directly_in_approved(lake: tuple[Any, PushLayo
     s3, layout = lake
     put(s3, layout, "count.csv")
     put(s3, layout, "team-a/nested.csv")  # never pushed, as before shops
-    (staged,) = discover_approved(s3, layout, [HANOI])
+    (staged,) = discover_approved(PushLake(s3, layout.root), [HANOI])
     assert (staged.name, staged.shop, staged.misplaced, staged.folder) == (
         "count.csv", HANOI, None, ""
     )  # fmt: skip
-    (default,) = discover_approved(s3, layout)
+    (default,) = discover_approved(PushLake(s3, layout.root))
     assert default.shop == DEFAULT_SHOP, "no Variable: the default shop"
 
 
@@ -70,7 +76,7 @@ def test_several_shops_take_their_folders_and_refuse_the_rest(
         "shop=Bad Id/d.csv", "shop=hanoi/deeper/e.csv", "team-a/f.csv", "shop=saigon/.sync",
     ):  # fmt: skip
         put(s3, layout, path)
-    found = by_path(discover_approved(s3, layout, [HANOI, SAIGON]), layout)
+    found = by_path(discover_approved(PushLake(s3, layout.root), [HANOI, SAIGON]), layout)
     assert sorted(found) == [
         "direct.csv", "shop=Bad Id/d.csv", "shop=hanoi/a.csv", "shop=hcm/c.csv",
         "shop=saigon/b.csv",

@@ -13,11 +13,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
 from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.push.audit import audit_rows, write_audit
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLake, PushLayout
 from include.inventory_lake.push.ledger import Ledger
 from include.inventory_lake.push.lifecycle import Batch, SourceFile, now_iso
 from include.inventory_lake.push.plan_store import write_plan
@@ -45,7 +46,8 @@ def write_partition(
     run_id: str,
     shop: str = DEFAULT_SHOP_ID,
 ) -> CommittedPartition:
-    with PartitionWriter(s3, Partition(root, dataset, shop, day), IDS, run_id) as writer:
+    partition = Partition(root, dataset, shop, day)
+    with PartitionWriter(Lake(s3, root), partition, IDS, run_id) as writer:
         if rows:
             writer.write(pa.RecordBatch.from_pylist([{"id": i} for i in range(rows)], schema=IDS))
         return writer.commit()
@@ -76,7 +78,7 @@ def write_facts(
 
     partition = Partition(root, FACTS_LINES_PATH, shop, day)
     rows = [{"shop": shop, **line} for line in lines]
-    with PartitionWriter(s3, partition, LINES, run_id) as writer:
+    with PartitionWriter(Lake(s3, partition.root), partition, LINES, run_id) as writer:
         if rows:
             writer.write(pa.RecordBatch.from_pylist(rows, schema=LINES))
         return writer.commit()
@@ -112,7 +114,7 @@ def push_batch(
     answered (until the first refused one: then it failed), audited. `status="planned"` stops
     before anything is sent."""
     layout = PushLayout(root)
-    ledger = Ledger(s3, layout, batch_id)
+    ledger = Ledger(PushLake(s3, layout.root), batch_id)
     name = f"{batch_id}.csv"
     source = SourceFile(
         layout.approved_prefix + name, name, "etag", hashlib.sha256(batch_id.encode()).hexdigest()
@@ -123,7 +125,7 @@ def push_batch(
     )  # fmt: skip
     stored = ledger.create(batch)
     plan = build_plan(batch_id, lines, on_hand, lines_per_request=lines_per_request, limits=LIMITS)
-    write_plan(s3, layout, plan, dry_run=False)
+    write_plan(PushLake(s3, layout.root), plan, dry_run=False)
     batch = batch.plan(
         run_id, lines=len(lines), requests=len(plan.requests), lines_per_request=lines_per_request,
         needs_approval=plan.needs_approval, guard_reasons=plan.guard_reasons,
@@ -161,7 +163,7 @@ def push_batch(
     assert batch.status == status, f"batch {batch_id} ended {batch.status}, not {status}"
     ledger.save(stored, batch)
     rows = audit_rows(batch, plan, outcomes, run_id=run_id, recorded_at=datetime.now(UTC))
-    write_audit(s3, layout, batch, rows)
+    write_audit(PushLake(s3, layout.root), batch, rows)
     return plan
 
 
@@ -190,7 +192,7 @@ def dry_run(
     """What a dry run leaves: its plan and the plan's summary under `dry_run/<batch_id>/`."""
     layout = PushLayout(root)
     plan = build_plan(batch_id, lines, on_hand, lines_per_request=2, limits=LIMITS)
-    _, csv_key = write_plan(s3, layout, plan, dry_run=True)
+    _, csv_key = write_plan(PushLake(s3, layout.root), plan, dry_run=True)
     summary = summarise(plan, file_name=file_name, plan_uri=layout.uri(csv_key))
     summary["pushed_before_as"] = pushed_before_as
     body = json.dumps(summary, indent=1).encode()

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.push.layout import PushLake
 from include.inventory_lake.settings import FACTS_LINES_PATH
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
 from include.inventory_lake.ui.chart_series import OTHER_LOCATIONS, facts_series
@@ -35,7 +36,7 @@ def test_lines_and_quantities_per_day_source_and_location(s3: Any, root: LakeRoo
     partition = Partition(root, FACTS_LINES_PATH, DEFAULT_SHOP_ID, DAYS[1])
     s3.delete_object(Bucket=root.bucket, Key=partition.marker_key)
 
-    chart = facts_series(s3, root, DEFAULT_SHOP_ID, DAYS)
+    chart = facts_series(PushLake(s3, root), DEFAULT_SHOP_ID, DAYS)
 
     assert chart.days == tuple(DAYS) and chart.shop == DEFAULT_SHOP_ID
     assert chart.days_without_facts == (DAYS[1],)
@@ -68,7 +69,7 @@ def test_quiet_locations_are_summed_per_source_beyond_the_series_limit(
     lines.append(fact_line("stocky", 50, 3, line_id))
     write_facts(s3, root, DAYS[0], lines)
 
-    chart = facts_series(s3, root, DEFAULT_SHOP_ID, DAYS[:1], max_series=5)
+    chart = facts_series(PushLake(s3, root), DEFAULT_SHOP_ID, DAYS[:1], max_series=5)
 
     got = {(s.source, s.location_id): (s.lines, s.quantity) for s in chart.series}
     # 5 series at most, one "other" kept per source: the 3 busiest locations stay.
@@ -88,8 +89,8 @@ def test_each_shop_has_its_own_series(s3: Any, root: LakeRoot) -> None:
     write_facts(s3, root, DAYS[0], [fact_line("haravan", 300, -5, 1)], shop="saigon")
     write_facts(s3, root, DAYS[1], [fact_line("stocky", 7, 1, 2)], shop="saigon")
 
-    default = facts_series(s3, root, DEFAULT_SHOP_ID, DAYS[:2])
-    saigon = facts_series(s3, root, "saigon", DAYS[:2])
+    default = facts_series(PushLake(s3, root), DEFAULT_SHOP_ID, DAYS[:2])
+    saigon = facts_series(PushLake(s3, root), "saigon", DAYS[:2])
 
     assert {(s.source, s.location_id): s.lines for s in default.series} == {
         ("haravan", 100): (1, 0)
@@ -103,6 +104,8 @@ def test_each_shop_has_its_own_series(s3: Any, root: LakeRoot) -> None:
 
 
 def test_an_empty_lake_gives_no_series(s3: Any, root: LakeRoot) -> None:
-    chart = facts_series(s3, root, DEFAULT_SHOP_ID, [DAYS[0] + timedelta(days=n) for n in range(3)])
+    chart = facts_series(
+        PushLake(s3, root), DEFAULT_SHOP_ID, [DAYS[0] + timedelta(days=n) for n in range(3)]
+    )
     assert chart.series == ()
     assert len(chart.days_without_facts) == 3

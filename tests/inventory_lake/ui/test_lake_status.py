@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from include.inventory_lake.lake.location import LakeRoot, Partition
+from include.inventory_lake.push.layout import PushLake
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,
     HARAVAN_ADJUSTMENTS_PATH,
@@ -54,7 +55,7 @@ def test_complete_partitions_gaps_missing_markers_and_empty_days(s3: Any, root: 
     write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, date(2026, 1, 7), 2, "run-saigon", "saigon")
     write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, date(2026, 1, 11), 5, "run-later")
 
-    status = dataset_status(s3, root, HARAVAN, window, DEFAULT_SHOP_ID)
+    status = dataset_status(PushLake(s3, root), HARAVAN, window, DEFAULT_SHOP_ID)
 
     by_day = {p.dt: p for p in status.partitions}
     assert list(by_day) == window.days
@@ -86,7 +87,9 @@ def test_a_marker_that_does_not_match_its_file_is_flagged(s3: Any, root: LakeRoo
     partition = Partition(root, HARAVAN_ADJUSTMENTS_PATH, DEFAULT_SHOP_ID, DAY)
     s3.put_object(Bucket=root.bucket, Key=partition.data_key, Body=b"not the committed file")
 
-    (status,) = dataset_status(s3, root, HARAVAN, DayWindow(DAY, 1), DEFAULT_SHOP_ID).partitions
+    (status,) = dataset_status(
+        PushLake(s3, root), HARAVAN, DayWindow(DAY, 1), DEFAULT_SHOP_ID
+    ).partitions
 
     assert status.state == "complete"
     assert "22 bytes, its marker says" in str(status.problem)
@@ -101,7 +104,7 @@ def test_the_audit_shows_batches_lines_and_outcomes_per_day(s3: Any, root: LakeR
     )
     today = datetime.now(UTC).date()  # the audit's day is the day the batch was claimed
 
-    status = dataset_status(s3, root, AUDIT, DayWindow(today, 2))
+    status = dataset_status(PushLake(s3, root), AUDIT, DayWindow(today, 2))
 
     before, claimed = status.partitions
     assert before.state == "no_push" and status.gaps == [] and status.shop is None
@@ -114,13 +117,15 @@ def test_the_audit_shows_batches_lines_and_outcomes_per_day(s3: Any, root: LakeR
 
 def test_newest_partition_day_and_the_default_window(s3: Any, root: LakeRoot) -> None:
     shops = [DEFAULT_SHOP_ID, "saigon"]
-    assert newest_partition_day(s3, root, DAILY, shops) is None
+    assert newest_partition_day(PushLake(s3, root), DAILY, shops) is None
     write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, DAY, 1, "r")
     write_partition(s3, root, FACTS_LINES_PATH, DAY + timedelta(days=2), 1, "r")
-    assert newest_partition_day(s3, root, DAILY, shops) == DAY + timedelta(days=2)
+    assert newest_partition_day(PushLake(s3, root), DAILY, shops) == DAY + timedelta(days=2)
     write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, DAY + timedelta(days=4), 1, "r", "saigon")
-    assert newest_partition_day(s3, root, DAILY, shops) == DAY + timedelta(days=4)
-    assert newest_partition_day(s3, root, DAILY, [DEFAULT_SHOP_ID]) == DAY + timedelta(days=2)
+    assert newest_partition_day(PushLake(s3, root), DAILY, shops) == DAY + timedelta(days=4)
+    assert newest_partition_day(PushLake(s3, root), DAILY, [DEFAULT_SHOP_ID]) == DAY + timedelta(
+        days=2
+    )
 
     today = date(2026, 1, 20)
     assert default_end(today, None) == date(2026, 1, 19)
@@ -138,24 +143,26 @@ def test_folders_named_like_a_day_in_another_spelling_are_not_days(s3: Any, root
         for name in ("part-00000.parquet", "_SUCCESS"):
             s3.put_object(Bucket=root.bucket, Key=f"{shop_folder}/{foreign}/{name}", Body=b"{}")
 
-    assert newest_partition_day(s3, root, DAILY, [DEFAULT_SHOP_ID]) == DAY
-    (status,) = dataset_status(s3, root, HARAVAN, DayWindow(DAY, 1), DEFAULT_SHOP_ID).partitions
+    assert newest_partition_day(PushLake(s3, root), DAILY, [DEFAULT_SHOP_ID]) == DAY
+    (status,) = dataset_status(
+        PushLake(s3, root), HARAVAN, DayWindow(DAY, 1), DEFAULT_SHOP_ID
+    ).partitions
     assert (status.state, status.rows, status.run_ids) == ("complete", 7, ("run-last",))
     assert status.bytes == committed.bytes and status.problem is None
 
 
 def test_every_dataset_gets_a_row_even_in_an_empty_lake(s3: Any, root: LakeRoot) -> None:
     window = DayWindow(DAY, 3)
-    shops = lake_shops([DEFAULT_SHOP], shops_in_lake(s3, root))
+    shops = lake_shops([DEFAULT_SHOP], shops_in_lake(PushLake(s3, root)))
     assert shops == [LakeShop(DEFAULT_SHOP_ID, "configured", in_lake=False)]
 
-    (default,) = lake_status(s3, root, window, shops)
+    (default,) = lake_status(PushLake(s3, root), window, shops)
 
     assert [s.spec.path for s in default.datasets] == [spec.path for spec in DAILY]
     for status in default.datasets:
         assert [p.state for p in status.partitions] == ["missing"] * 3
     assert [d.state for d in default.days] == ["missing"] * 3
-    (audit,) = audit_status(s3, root, window)
+    (audit,) = audit_status(PushLake(s3, root), window)
     assert audit.spec == AUDIT and [p.state for p in audit.partitions] == ["no_push"] * 3
 
 
@@ -173,13 +180,13 @@ def test_a_day_missing_for_one_shop_is_a_gap_of_that_shop_only(s3: Any, root: La
     saigon_gap = Partition(root, HARAVAN_ADJUSTMENTS_PATH, "saigon", date(2026, 1, 9))
     for key in (saigon_gap.data_key, saigon_gap.marker_key):
         s3.delete_object(Bucket=root.bucket, Key=key)
-    shops = lake_shops([DEFAULT_SHOP, SAIGON], shops_in_lake(s3, root))
+    shops = lake_shops([DEFAULT_SHOP, SAIGON], shops_in_lake(PushLake(s3, root)))
     assert [(shop.id, shop.config, shop.in_lake) for shop in shops] == [
         (DEFAULT_SHOP_ID, "configured", True),
         ("saigon", "configured", True),
     ]
 
-    default, saigon = lake_status(s3, root, window, shops)
+    default, saigon = lake_status(PushLake(s3, root), window, shops)
 
     assert default.gaps == 0 and [d.state for d in default.days] == ["complete"] * 3
     assert all(p.rows == 2 for ds in default.datasets for p in ds.partitions)
@@ -199,15 +206,15 @@ def test_shops_only_the_lake_has_are_shown_as_not_configured(s3: Any, root: Lake
     write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, date(2026, 1, 9), 4, "run-old", "hue")
     s3.put_object(Bucket=root.bucket, Key=root.key(FACTS_LINES_PATH, "not-a-shop", "x"), Body=b"")
 
-    assert shops_in_lake(s3, root) == [DEFAULT_SHOP_ID, "hue"]
-    shops = lake_shops([DEFAULT_SHOP], shops_in_lake(s3, root))
+    assert shops_in_lake(PushLake(s3, root)) == [DEFAULT_SHOP_ID, "hue"]
+    shops = lake_shops([DEFAULT_SHOP], shops_in_lake(PushLake(s3, root)))
     assert [(shop.id, shop.config) for shop in shops] == [
         (DEFAULT_SHOP_ID, "configured"),
         ("hue", "not_configured"),
     ]
     assert "not configured" in shops[1].note
 
-    _, hue = lake_status(s3, root, window, shops)
+    _, hue = lake_status(PushLake(s3, root), window, shops)
 
     haravan = hue.datasets[0]
     assert [(p.state, p.rows) for p in haravan.partitions] == [
@@ -222,7 +229,7 @@ def test_a_shop_without_stocky_has_no_stocky_gaps(s3: Any, root: LakeRoot) -> No
     haravan_only = Shop("danang", "haravan_danang")
     (shop,) = lake_shops([haravan_only], [])
 
-    (status,) = lake_status(s3, root, window, [shop])
+    (status,) = lake_status(PushLake(s3, root), window, [shop])
 
     states = {ds.spec.path: ds.partitions[0].state for ds in status.datasets}
     assert states == {
@@ -240,13 +247,13 @@ def test_without_a_usable_configuration_every_shop_in_the_lake_is_shown(
     write_partition(s3, root, FACTS_LINES_PATH, DAY, 1, "r", "saigon")
     write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, DAY, 1, "r")
 
-    shops = lake_shops(None, shops_in_lake(s3, root))
+    shops = lake_shops(None, shops_in_lake(PushLake(s3, root)))
 
     assert [(shop.id, shop.config) for shop in shops] == [
         (DEFAULT_SHOP_ID, "unknown"),
         ("saigon", "unknown"),
     ]
-    default, saigon = lake_status(s3, root, DayWindow(DAY, 1), shops)
+    default, saigon = lake_status(PushLake(s3, root), DayWindow(DAY, 1), shops)
     assert default.gaps == 3 and saigon.gaps == 3, "every daily dataset is expected"
 
 
@@ -262,11 +269,11 @@ def test_listing_costs_one_call_per_dataset_and_shop(s3: Any, root: LakeRoot) ->
     s3.meta.events.register("before-parameter-build.s3.ListObjectsV2", count)
     try:
         configured = [DEFAULT_SHOP, SAIGON, Shop("never", "haravan_never")]
-        shops = lake_shops(configured, shops_in_lake(s3, root))
+        shops = lake_shops(configured, shops_in_lake(PushLake(s3, root)))
         assert calls and len(calls) == len(DAILY)
-        newest_partition_day(s3, root, DAILY, [shop.id for shop in shops if shop.in_lake])
+        newest_partition_day(PushLake(s3, root), DAILY, [shop.id for shop in shops if shop.in_lake])
         assert len(calls) == len(DAILY) + 3 * len(DAILY)
-        statuses = lake_status(s3, root, window, shops)
+        statuses = lake_status(PushLake(s3, root), window, shops)
     finally:
         s3.meta.events.unregister("before-parameter-build.s3.ListObjectsV2", count)
 

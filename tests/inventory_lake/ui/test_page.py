@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from include.inventory_lake.lake.location import LakeRoot
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLake, PushLayout
 from include.inventory_lake.push.validation import Problem
 from include.inventory_lake.settings import (
     FACTS_LINES_PATH,
@@ -97,7 +97,7 @@ def seeded_page(s3: Any, root: LakeRoot) -> str:
     )
     # A folder of a shop nobody configured, named so that only escaping keeps it text.
     write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, D1, 2, "manual__odd", f"odd{TAG}")
-    return render(gather(s3, root, end=D3, days=3, shop_config=TWO_SHOPS))
+    return render(gather(PushLake(s3, root), end=D3, days=3, shop_config=TWO_SHOPS))
 
 
 def test_the_page_shows_partitions_gaps_chart_and_pushes(s3: Any, root: LakeRoot) -> None:
@@ -143,7 +143,7 @@ def test_a_shops_configuration_that_cannot_be_used_is_named_and_escaped(
     write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, D3, 5, "r", "saigon")
     problem = f"Variable 'inventory_lake_shops', entry 1: shop id {SCRIPT!r} must be 1-40 ..."
 
-    html = render(gather(s3, root, end=D3, days=1, shop_config=ShopConfig(None, problem)))
+    html = render(gather(PushLake(s3, root), end=D3, days=1, shop_config=ShopConfig(None, problem)))
 
     assert "<script>" not in html
     assert "shop id &#34;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&#34; must be" in html
@@ -169,7 +169,7 @@ def test_at_a_glance_a_day_missing_for_one_shop_is_a_gap_of_that_shop_only(
                     write_partition(s3, root, spec.path, day, 3, f"run-{shop}", shop)
     write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, D1, 1, "run-hue", "hue")
 
-    html = render(gather(s3, root, end=D3, days=3, shop_config=TWO_SHOPS))
+    html = render(gather(PushLake(s3, root), end=D3, days=3, shop_config=TWO_SHOPS))
 
     for day in (D1, D2, D3):
         assert ">ok<" in glance(html, DEFAULT_SHOP_ID, day)
@@ -194,9 +194,13 @@ def test_the_chart_shows_the_chosen_shop(s3: Any, root: LakeRoot) -> None:
     write_facts(s3, root, D3, [fact_line("haravan", 111, 1, 1)])
     write_facts(s3, root, D3, [fact_line("haravan", 222, 1, 1)], shop="saigon")
 
-    first = render(gather(s3, root, end=D3, days=1, shop_config=TWO_SHOPS))
-    chosen = render(gather(s3, root, end=D3, days=1, shop_config=TWO_SHOPS, shop="saigon"))
-    unknown = render(gather(s3, root, end=D3, days=1, shop_config=TWO_SHOPS, shop="nowhere"))
+    first = render(gather(PushLake(s3, root), end=D3, days=1, shop_config=TWO_SHOPS))
+    chosen = render(
+        gather(PushLake(s3, root), end=D3, days=1, shop_config=TWO_SHOPS, shop="saigon")
+    )
+    unknown = render(
+        gather(PushLake(s3, root), end=D3, days=1, shop_config=TWO_SHOPS, shop="nowhere")
+    )
 
     assert "haravan · location 111" in first and "location 222" not in first
     assert "haravan · location 222" in chosen and "location 111" not in chosen
@@ -235,7 +239,7 @@ def test_unreadable_objects_are_named_and_the_rest_of_the_page_is_shown(
     push_batch(s3, root, "b-garbled", [set_line(2, 1, 11, 5, "S")], {(1, 11): 4})
     s3.put_object(Bucket=root.bucket, Key=layout.batch_key("b-garbled"), Body=b"{")
 
-    html = render(gather(s3, root, end=D3, days=3, shop_config=TWO_SHOPS))
+    html = render(gather(PushLake(s3, root), end=D3, days=3, shop_config=TWO_SHOPS))
 
     shown = article(html, upload)
     assert "<h4>x.report.csv " in shown and "<td>the file is not UTF-8 text</td>" in shown
@@ -249,7 +253,9 @@ def test_unreadable_objects_are_named_and_the_rest_of_the_page_is_shown(
 
 def test_an_old_lake_links_to_its_newest_partition(s3: Any, root: LakeRoot) -> None:
     write_partition(s3, root, HARAVAN_ADJUSTMENTS_PATH, D1, 5, "r")
-    html = render(gather(s3, root, end=None, days=7, today=date(2026, 3, 1), shop_config=TWO_SHOPS))
+    html = render(
+        gather(PushLake(s3, root), end=None, days=7, today=date(2026, 3, 1), shop_config=TWO_SHOPS)
+    )
     assert "7 days, 2026-02-22 to 2026-02-28" in html
     assert "7 gaps: 2026-02-22 to 2026-02-28" in html
     assert 'data-shop="saigon"' in html, "a configured shop without data has its own section"

@@ -10,7 +10,7 @@ from typing import Any
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.push.claim import SourceFile
 from include.inventory_lake.push.finalize import reject_file as push_reject_file
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLake, PushLayout
 from include.inventory_lake.push.ledger import Ledger
 from include.inventory_lake.push.report import rejection_report
 from include.inventory_lake.push.validation import Problem
@@ -59,7 +59,7 @@ def test_pending_processed_and_rejected_files_with_the_report(s3: Any, root: Lak
     ]
     rejected, report = reject_file(s3, root, "bad stock.csv", b"location_id\r\n1", problems)
 
-    overview = push_overview(s3, root, batch_limit=5)
+    overview = push_overview(PushLake(s3, root), batch_limit=5)
 
     assert [f.name for f in overview.pending] == ["monday.csv"]
     assert [(f.name, f.key) for f in overview.processed] == [("sunday.csv", processed)]
@@ -87,7 +87,7 @@ def test_a_report_whose_file_is_gone_is_still_shown(s3: Any, root: LakeRoot) -> 
     file_key, report_key = reject_file(s3, root, "lost.csv", b"x", [Problem(1, None, None, "p")])
     s3.delete_object(Bucket=root.bucket, Key=file_key)
 
-    (rejected,) = push_overview(s3, root).rejected
+    (rejected,) = push_overview(PushLake(s3, root)).rejected
 
     assert rejected.key == file_key and rejected.file.size is None
     assert rejected.report_key == report_key and rejected.report_rows == 1
@@ -106,7 +106,7 @@ def test_a_done_batch_shows_its_plan_requests_and_adjustment_numbers(
 ) -> None:
     push_batch(s3, root, "b-done", LINES, ON_HAND, lines_per_request=2)
 
-    (batch,) = push_overview(s3, root).batches
+    (batch,) = push_overview(PushLake(s3, root)).batches
 
     assert batch.batch_id == "b-done" and batch.status == "done"
     assert [(o.request, o.status) for o in batch.outcomes] == [
@@ -131,7 +131,7 @@ def test_a_refused_request_and_the_requests_not_sent_are_failures(s3: Any, root:
         refused={2: "422: variant unknown"}, status="failed",
     )  # fmt: skip
 
-    (batch,) = push_overview(s3, root).batches
+    (batch,) = push_overview(PushLake(s3, root)).batches
 
     assert batch.adjust_numbers == ["IA900001"]
     assert batch.failures == [
@@ -145,9 +145,9 @@ def test_batches_newest_first_and_one_waiting_for_approval(s3: Any, root: LakeRo
     push_batch(s3, root, "b-old", LINES[:1], ON_HAND)
     until_the_next_object_is_newer(s3, root)
     push_batch(s3, root, "b-new", LINES, ON_HAND, status="planned")
-    ledger = Ledger(s3, PushLayout(root), "b-new")
+    ledger = Ledger(PushLake(s3, root), "b-new")
 
-    overview = push_overview(s3, root, batch_limit=1)
+    overview = push_overview(PushLake(s3, root), batch_limit=1)
 
     assert overview.counts["batches"] == 2
     (batch,) = overview.batches
@@ -166,9 +166,9 @@ def test_dry_runs_show_their_plan_summary_or_why_the_file_would_be_rejected(
     layout = PushLayout(root)
     source = SourceFile(layout.approved_prefix + "bad.csv", "bad.csv", "etag", "ab" * 32)
     problems = [Problem(2, "quantity", "x", "quantity is not a whole number")]
-    push_reject_file(s3, layout, source, problems, dry_run=True)
+    push_reject_file(PushLake(s3, layout.root), source, problems, dry_run=True)
 
-    overview = push_overview(s3, root)
+    overview = push_overview(PushLake(s3, root))
 
     assert [d.batch_id for d in overview.dry_runs] == ["d-new", "d-old"]
     newest = overview.dry_runs[0].summary
@@ -194,7 +194,7 @@ def test_an_upload_named_like_a_report_is_a_rejected_file_with_its_report(
         s3, root, "plain.csv", b"x", [Problem(2, "quantity", "x", "not a number")]
     )
 
-    overview = push_overview(s3, root)
+    overview = push_overview(PushLake(s3, root))
 
     by_key = {r.key: r for r in overview.rejected}
     assert set(by_key) == {file_key, other} and overview.counts["rejected"] == 2
@@ -211,7 +211,7 @@ def test_the_report_of_an_upload_named_like_a_report_shows_when_the_file_is_gone
     file_key, report_key = reject_file(s3, root, "x.report.csv", LATIN_1_UPLOAD, NOT_UTF_8)
     s3.delete_object(Bucket=root.bucket, Key=file_key)
 
-    (rejected,) = push_overview(s3, root).rejected
+    (rejected,) = push_overview(PushLake(s3, root)).rejected
 
     assert rejected.key == file_key and rejected.report_key == report_key
     assert rejected.file.name == "x.report.csv" and rejected.file.size is None
@@ -224,7 +224,7 @@ def test_a_dry_run_report_on_an_upload_named_like_a_report_names_that_upload(
     key = PushLayout(root).dry_run_report_key("x.report.csv", "ab" * 32)
     s3.put_object(Bucket=root.bucket, Key=key, Body=rejection_report(NOT_UTF_8))
 
-    overview = push_overview(s3, root)
+    overview = push_overview(PushLake(s3, root))
 
     (rejection,) = overview.dry_run_rejections
     assert rejection.file.name == "x.report.csv" and rejection.report_key == key
@@ -242,11 +242,11 @@ def test_files_in_a_shops_sub_folders_are_listed_with_their_shop(s3: Any, root: 
     etag = s3.put_object(Bucket=root.bucket, Key=key, Body=b"x")["ETag"].strip('"')
     source = SourceFile(key, "x.csv", etag, "cd" * 32)
     problem = Problem(None, None, None, "shop 'hcm' is not configured")
-    push_reject_file(s3, layout, source, [problem], dry_run=False, sub="shop=hcm")
+    push_reject_file(PushLake(s3, layout.root), source, [problem], dry_run=False, sub="shop=hcm")
     s3.put_object(
         Bucket=root.bucket, Key=layout.approved_prefix + "shop=saigon/deeper/y.csv", Body=b"x"
     )
-    overview = push_overview(s3, root)
+    overview = push_overview(PushLake(s3, root))
     assert [(f.shop, f.name) for f in overview.pending] == [("saigon", "count.csv")]
     assert [(f.shop, f.name) for f in overview.processed] == [("saigon", "count.csv")]
     (rejected,) = overview.rejected

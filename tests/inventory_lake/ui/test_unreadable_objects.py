@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from include.inventory_lake.lake.location import LakeRoot, Partition
-from include.inventory_lake.push.layout import PushLayout
+from include.inventory_lake.push.layout import PushLake, PushLayout
 from include.inventory_lake.push.validation import Problem
 from include.inventory_lake.settings import FACTS_LINES_PATH, HARAVAN_ADJUSTMENTS_PATH
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
@@ -78,7 +78,7 @@ def test_unreadable_reports_and_documents_are_named_and_the_rest_is_shown(
     dry_run(s3, root, "d-list", "tuesday.csv", LINES, ON_HAND)
     put(s3, root, layout.dry_run_summary_key("d-list"), b'["not", "a", "summary"]')
 
-    overview = push_overview(s3, root)
+    overview = push_overview(PushLake(s3, root))
 
     notes = {r.key: [row.problem for row in r.report] for r in overview.rejected}
     assert notes == {
@@ -126,7 +126,7 @@ def test_objects_deleted_between_the_listing_and_the_read_are_named(
     }
 
     client: Any = VanishingObjects(s3, root.bucket, vanishing)  # an S3 client, as far as used
-    overview = push_overview(client, root)
+    overview = push_overview(PushLake(client, root))
 
     reports = {r.key: [row.problem for row in r.report] for r in overview.rejected}
     assert reports == {
@@ -166,7 +166,7 @@ def test_an_unreadable_marker_audit_file_or_facts_partition_is_named_in_its_cell
     put(s3, root, PushLayout(root).audit_key(day, "b-broken"), b"not parquet")
     assert PushLayout(root).audit_key(day, "b-broken").endswith(audit_file("b-broken"))
 
-    data = gather(s3, root, end=day, days=2, shop_config=ShopConfig([DEFAULT_SHOP]))
+    data = gather(PushLake(s3, root), end=day, days=2, shop_config=ShopConfig([DEFAULT_SHOP]))
 
     (shop,) = data.shops
     haravan = {ds.spec.path: ds for ds in shop.datasets}[HARAVAN_ADJUSTMENTS_PATH]

@@ -17,6 +17,7 @@ import pytest
 from include.inventory_lake import assets
 from include.inventory_lake.facts import flatten
 from include.inventory_lake.facts.build import CHECKS
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.partition_writer import PartitionWriter
 from include.inventory_lake.lake.stocky_lookup import stocky_adjustment_lookup
@@ -309,7 +310,9 @@ def lake_written_by_the_producer(s3: S3Server, local: Path) -> dict[date, int]:
     days[DAY + timedelta(days=1)] = []
     for day, batches in days.items():
         partition = Partition(root, FACTS_LINES_PATH, DEFAULT_SHOP_ID, day)
-        with PartitionWriter(s3.client(), partition, facts.LINES, f"run-{day}") as writer:
+        with PartitionWriter(
+            Lake(s3.client(), partition.root), partition, facts.LINES, f"run-{day}"
+        ) as writer:
             for lines in batches:
                 writer.write(lines)
             writer.commit()
