@@ -37,6 +37,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "upstream_fixes",
             "lineage",
             "http",
+            "task_phases",
         }
     ),
     # The two outside systems: the APIs' clients and the lake's storage.

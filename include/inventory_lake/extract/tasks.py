@@ -41,6 +41,7 @@ from include.inventory_lake.shops import (
     select_shops,
 )
 from include.inventory_lake.sources.since_id_search import Bounds
+from include.inventory_lake.task_phases import phase
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -82,7 +83,7 @@ def shops_to_extract(context: Mapping[str, Any], *, stocky: bool) -> list[dict[s
     only the shops whose day is not committed yet, unless the run asks to reprocess
     (`backfill_gaps`). A shops setting that cannot be read, or a named shop that is not
     configured, fails the run at once."""
-    with fail_fast_on(ShopConfigError):
+    with fail_fast_on(ShopConfigError), phase("shops variable"):
         configured = configured_shops()
         refuse_shops_sharing_a_store(configured)
         shops = select_shops(configured, (context.get("params") or {}).get("shops"))
@@ -97,7 +98,10 @@ def shops_to_extract(context: Mapping[str, Any], *, stocky: bool) -> list[dict[s
         else:
             datasets = STOCKY_DATASETS if stocky else HARAVAN_DATASETS
             dt = _interval(context).dt
-            shops = shops_missing_the_day(shops, datasets, dt, s3_client(), lake_root())
+            with phase("connection and variable"):
+                s3, root = s3_client(), lake_root()
+            with phase("lake markers"):
+                shops = shops_missing_the_day(shops, datasets, dt, s3, root)
     log.info("extracting shop(s): %s", [shop.id for shop in shops])
     return [shop.as_xcom() for shop in shops]
 
@@ -138,9 +142,11 @@ def _lake_bounds(s3: S3Client, partition: Partition) -> Bounds | None:
 
 def _extract_haravan(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     interval = _interval(context)
-    s3, lake = s3_client(), ShopLake(lake_root(), shop.id)
+    with phase("connection and variable"):
+        s3, lake = s3_client(), ShopLake(lake_root(), shop.id)
     partition = lake.partition(HARAVAN_ADJUSTMENTS_PATH, interval.dt)
-    bounds = _lake_bounds(s3, partition)
+    with phase("lake listing and markers"):
+        bounds = _lake_bounds(s3, partition)
     log.info(
         "extracting shop %s's Haravan adjustments created in [%s, %s) through %s",
         shop.id,
@@ -153,10 +159,12 @@ def _extract_haravan(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
         PartitionWriter(s3, partition, haravan_schema.ADJUSTMENTS, context["run_id"]) as writer,
     ):
         pages = client.iter_adjustments_created_between(interval.start, interval.end, bounds=bounds)
-        stats = stream_pages(pages, writer, haravan_schema.ADJUSTMENTS, "adjustments")
-        committed = writer.commit(
-            {**_interval_details(interval), **stats.as_marker(), "api": client.summary()}
-        )
+        with phase("api pages into parquet"):
+            stats = stream_pages(pages, writer, haravan_schema.ADJUSTMENTS, "adjustments")
+        with phase("parquet upload and commit"):
+            committed = writer.commit(
+                {**_interval_details(interval), **stats.as_marker(), "api": client.summary()}
+            )
     context["outlet_events"][assets.HARAVAN_ADJUSTMENTS_RAW].extra = _event_extra(
         shop, interval, committed
     )
