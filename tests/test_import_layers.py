@@ -48,8 +48,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"extract", "facts", "push", "warehouse"}),
     # One-off migrations of the lake between layouts, run by an operator.
     frozenset({"migrations"}),
-    # The UI page and what every DAG shares.
-    frozenset({"ui", "dag_defaults"}),
+    # The UI page, what every DAG shares, and what every task process imports ahead.
+    frozenset({"ui", "dag_defaults", "task_preload"}),
     # What Airflow loads: the DAG files and the plugins.
     frozenset({"dags", "plugins"}),
 )

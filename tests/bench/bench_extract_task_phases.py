@@ -2,21 +2,23 @@
 
 The world of `backfill_from_scheduler` (two shops, each on its own emulator with Haravan's real
 bucket, LocalExecutor, PostgreSQL), shrunk: the Haravan extract backfilled over a few days
-(`INVENTORY_LAKE_BENCH_DAYS`, default 6, `INVENTORY_LAKE_BENCH_PER_DAY`, default 2,000) with the
-facts DAG unpaused, so the extracts' Asset events start its builds. With
-`INVENTORY_LAKE_TASK_PHASES=1` the tasks log their own phases (`include/inventory_lake/
-task_phases.py`); the rest comes from the timestamps of Airflow's own task-log lines and the
-task instances' start and end:
+(`INVENTORY_LAKE_BENCH_DAYS`, default 6; `INVENTORY_LAKE_BENCH_PER_DAY`, default 2,000;
+`INVENTORY_LAKE_BENCH_MAX_ACTIVE_RUNS`, default the UI's 10) with the facts DAG unpaused, so
+the extracts' Asset events start its builds. With `INVENTORY_LAKE_TASK_PHASES=1` the tasks log
+their own phases (include/inventory_lake/task_phases.py); the rest comes from the timestamps
+of Airflow's own task-log lines and the task instances' start and end:
 
 - process_start: TI start (the supervisor asked the API server to run it) -> "Pre Execute"
   (the forked task process imported Airflow's task runner);
-- bundle_and_imports: -> "DAG bundles loaded" (startup message, the DAG bag's imports);
+- bundle_and_imports: -> "DAG bundles loaded" (the wait for the supervisor's startup message,
+  which follows its call to the API server that marks the task running; the DAG bag's imports);
 - dag_file_parse: -> "Worker startup parse complete" (the DAG file and what it imports);
 - lineage_start: -> end of Pre Execute (listeners' on_running: OpenLineage's START event);
 - task_imports: -> the task's first own phase (the task body's imports);
 - each `task phase` the task logs (connection and Variable lookups, lake listing and markers,
   API pages into Parquet, upload and commit, ...); api_s: the calls' own time, from the HTTP
-  client's lines, part of "api pages into parquet";
+  client's lines, and the waits for the shop's bucket, both part of "api pages into parquet";
+  the AWS connection lookup, part of "s3 client";
 - task_rest: the task's code outside its phases;
   (a task without phases of its own: task_code, the whole body);
 - xcom_and_lineage_complete: "Done. Returned value" -> end of Post Execute (XCom push, one
@@ -63,6 +65,10 @@ FACTS_DAG_ID = "inventory_adjustment_facts"
 TASKS = {"extract_adjustments": "extract", "shops": "shops", "build_partition": "facts"}
 CALL_LINE = re.compile(r"^GET \S+ .* -> \d+ in (\d+) ms")
 PHASE_LINE = re.compile(rf"^{LINE_PREFIX}(.+): ([0-9.]+) s$")
+PACING = re.compile(r"^Haravan extract done: .*'pacing_wait_s': ([0-9.]+)")
+# The AWS hook logs this once it has the connection, before it builds the client.
+AWS_CONNECTION_LINE = "AWS Connection (conn_id="
+MAX_ACTIVE_RUNS_ENV = "INVENTORY_LAKE_BENCH_MAX_ACTIVE_RUNS"
 
 
 def _when(stamp: str) -> float:
@@ -99,16 +105,23 @@ def phases_of(instance: dict[str, Any], lines: Sequence[dict[str, Any]]) -> dict
     done = first("Done. Returned value")
     post_end = first("::endgroup::", after=done)
     own: dict[str, float] = {}
+    connection_at: float | None = None
     first_own_start = done
-    api_ms = 0
+    api_ms, pacing_s, connection_s = 0, 0.0, None
     for line in lines:
         event = str(line["event"])
         if match := PHASE_LINE.match(event):
             name, seconds = match.group(1), float(match.group(2))
             own[name] = own.get(name, 0.0) + seconds
             first_own_start = min(first_own_start, _when(line["timestamp"]) - seconds)
+            if name == "s3 client" and connection_at is not None:
+                connection_s = connection_at - (_when(line["timestamp"]) - seconds)
         elif match := CALL_LINE.match(event):
             api_ms += int(match.group(1))
+        elif match := PACING.search(event):
+            pacing_s += float(match.group(1))
+        if event.startswith(AWS_CONNECTION_LINE):
+            connection_at = _when(line["timestamp"])
     task_code = (
         {
             "task_imports": first_own_start - task_start,
@@ -130,8 +143,11 @@ def phases_of(instance: dict[str, Any], lines: Sequence[dict[str, Any]]) -> dict
     # The runner reports the task's end (the TI's end_date, its duration) before the
     # listeners' COMPLETE event: that part holds the process but not the TI's duration.
     phases["after_reported_end_s"] = post_end - _when(instance["end_date"])
+    if connection_s is not None:
+        phases["aws connection lookup (within s3 client)"] = connection_s
     if api_ms:
-        phases["api_s (within api pages into parquet)"] = api_ms / 1000
+        phases["api calls (within api pages into parquet)"] = api_ms / 1000
+        phases["bucket pacing waits (within api pages into parquet)"] = pacing_s
     return phases
 
 
@@ -147,7 +163,7 @@ def summarize(per_instance: Sequence[dict[str, float]]) -> dict[str, Any]:
     return out
 
 
-def measure(workload: Workload, run_dir: Path) -> dict[str, Any]:
+def measure(workload: Workload, run_dir: Path, max_active_runs: int) -> dict[str, Any]:
     with _servers(run_dir, workload) as (s3, shops, metadata_db):
         settings = {**_airflow_settings(s3, shops), PHASES_ENV: "1"}
         with standalone(run_dir, settings, metadata_db) as api:
@@ -157,7 +173,7 @@ def measure(workload: Workload, run_dir: Path) -> dict[str, Any]:
             api.wait_until_idle(timeout_s=600)
             started = time.monotonic()
             backfill = api.create_backfill(
-                DAG_ID, workload.first_day, workload.last_day, max_active_runs=UI_MAX_ACTIVE_RUNS
+                DAG_ID, workload.first_day, workload.last_day, max_active_runs=max_active_runs
             )
             api.wait_for_backfill(backfill["id"], timeout_s=3600)
             extract_wall_s = time.monotonic() - started
@@ -168,7 +184,10 @@ def measure(workload: Workload, run_dir: Path) -> dict[str, Any]:
                 if ti["start_date"] and _when(ti["start_date"]) >= time.time() - 7200
             ]
     logs = StackPaths(ROOT, local_dir=run_dir / "stack").airflow_home / "logs"
-    figures: dict[str, Any] = {"extract_backfill_wall_s": round(extract_wall_s, 1)}
+    figures: dict[str, Any] = {
+        "extract_backfill_wall_s": round(extract_wall_s, 1),
+        "max_active_runs": max_active_runs,
+    }
     for task_id, name in TASKS.items():
         done = [ti for ti in instances if ti["task_id"] == task_id and ti["state"] == "success"]
         per_instance = []
@@ -191,7 +210,8 @@ def main() -> None:
     )
     run_dir = Path(tempfile.mkdtemp(prefix="bench-task-phases-"))
     try:
-        figures = measure(workload, run_dir)
+        max_active_runs = int(os.environ.get(MAX_ACTIVE_RUNS_ENV, str(UI_MAX_ACTIVE_RUNS)))
+        figures = measure(workload, run_dir, max_active_runs)
     except BaseException:
         print(f"logs kept in {run_dir}", file=sys.stderr)
         raise

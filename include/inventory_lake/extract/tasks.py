@@ -98,8 +98,10 @@ def shops_to_extract(context: Mapping[str, Any], *, stocky: bool) -> list[dict[s
         else:
             datasets = STOCKY_DATASETS if stocky else HARAVAN_DATASETS
             dt = _interval(context).dt
-            with phase("connection and variable"):
-                s3, root = s3_client(), lake_root()
+            with phase("s3 client"):
+                s3 = s3_client()
+            with phase("lake variable"):
+                root = lake_root()
             with phase("lake markers"):
                 shops = shops_missing_the_day(shops, datasets, dt, s3, root)
     log.info("extracting shop(s): %s", [shop.id for shop in shops])
@@ -142,8 +144,10 @@ def _lake_bounds(s3: S3Client, partition: Partition) -> Bounds | None:
 
 def _extract_haravan(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     interval = _interval(context)
-    with phase("connection and variable"):
-        s3, lake = s3_client(), ShopLake(lake_root(), shop.id)
+    with phase("s3 client"):
+        s3 = s3_client()
+    with phase("lake variable"):
+        lake = ShopLake(lake_root(), shop.id)
     partition = lake.partition(HARAVAN_ADJUSTMENTS_PATH, interval.dt)
     with phase("lake listing and markers"):
         bounds = _lake_bounds(s3, partition)
