@@ -27,15 +27,20 @@ import airflow.dag_processing.dagbag
 import airflow.providers.amazon.aws.hooks.s3
 import airflow.providers.openlineage.plugins.adapter
 import airflow.providers.openlineage.plugins.listener
+import airflow.sdk.definitions.decorators
 import airflow.sdk.execution_time.task_runner
 import openlineage.client.event_v2
 import openlineage.client.facet_v2
 
-# The project's side: what the DAG files import, and the task bodies (pyarrow, boto3, HTTP).
+# The project's side: what the DAG files import (each task process parses its DAG file), and
+# the extract and facts task bodies (pyarrow, boto3, HTTP), the tasks a first load runs most.
 import include.inventory_lake.dag_defaults
 import include.inventory_lake.extract.tasks
 import include.inventory_lake.facts.tasks
 import include.inventory_lake.lineage.operators
+import include.inventory_lake.push.approval
+import include.inventory_lake.push.options
+import include.inventory_lake.tags
 
 __all__: list[str] = []
 
