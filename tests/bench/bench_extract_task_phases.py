@@ -39,6 +39,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -183,7 +184,8 @@ def measure(workload: Workload, run_dir: Path, max_active_runs: int) -> dict[str
                 for ti in task_instances(api, FACTS_DAG_ID)
                 if ti["start_date"] and _when(ti["start_date"]) >= time.time() - 7200
             ]
-    logs = StackPaths(ROOT, local_dir=run_dir / "stack").airflow_home / "logs"
+    paths = StackPaths(ROOT, local_dir=run_dir / "stack")
+    logs = paths.airflow_home / "logs"
     figures: dict[str, Any] = {
         "extract_backfill_wall_s": round(extract_wall_s, 1),
         "max_active_runs": max_active_runs,
@@ -199,6 +201,13 @@ def measure(workload: Workload, run_dir: Path, max_active_runs: int) -> dict[str
         figures[f"{name}_task_s_median"] = median(durations)
         figures[f"{name}_tasks"] = len(done)
         figures[f"{name}_phases"] = summarize(per_instance)
+    # Every task run still sends its lineage: one COMPLETE event per successful instance.
+    completes = Counter(
+        event["job"]["name"].rpartition(".")[2]
+        for event in map(json.loads, paths.lineage_events.read_text().splitlines())
+        if event.get("eventType") == "COMPLETE"
+    )
+    figures["lineage_complete_events"] = {task_id: completes[task_id] for task_id in TASKS}
     figures["load_average_1m"] = round(os.getloadavg()[0], 1)
     return figures
 
