@@ -76,6 +76,8 @@ os.environ.update(
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
             {"type": "file", "log_file_path": str(LINEAGE_EVENTS), "append": True}
         ),
+        # As the local stack and a deployment send them (devtools/devstack/stack.py).
+        "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
 )

@@ -37,6 +37,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "upstream_fixes",
             "lineage",
             "http",
+            "task_phases",
         }
     ),
     # The two outside systems: the APIs' clients and the lake's storage.
@@ -47,8 +48,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"extract", "facts", "push", "warehouse"}),
     # One-off migrations of the lake between layouts, run by an operator.
     frozenset({"migrations"}),
-    # The UI page and what every DAG shares.
-    frozenset({"ui", "dag_defaults"}),
+    # The UI page, what every DAG shares, and what every task process imports ahead.
+    frozenset({"ui", "dag_defaults", "task_preload"}),
     # What Airflow loads: the DAG files and the plugins.
     frozenset({"dags", "plugins"}),
 )

@@ -50,6 +50,23 @@ LINEAGE_SETTINGS = (
     "OPENLINEAGE_URL",
 )
 METADATA_DB_VARIABLE = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+# What cuts each task's own start-up and end (docs/deployment.md, task start-up; measured in
+# docs/benchmarks.md, `extract_task_phases`); .env may override each:
+TASK_STARTUP_SETTINGS = {
+    # The scheduler's LocalExecutor workers start from a forkserver that has imported what
+    # every task process imports (include/inventory_lake/task_preload.py), so a task process
+    # forked from a worker no longer imports Airflow's task runner, the lineage client, the
+    # project's modules, pyarrow and boto3 by itself.
+    "AIRFLOW__SCHEDULER__MP_START_METHOD": "forkserver",
+    "AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD": (
+        "airflow.executors.local_executor,include.inventory_lake.task_preload"
+    ),
+    # OpenLineage's START and COMPLETE events are sent from a thread of the task process, not
+    # from a process forked for each event: the same events, emitted before the task goes on
+    # (the task waits for them, up to [openlineage] execution_timeout), without two forks that
+    # each imported the lineage client again.
+    "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
+}
 PROCESSES = ("airflow", "emulator", "s3", "postgres")
 
 
@@ -117,7 +134,8 @@ def _local_port(url: str) -> int | None:
 def airflow_env(paths: StackPaths, env: dict[str, str], metadata_db: str) -> dict[str, str]:
     """The environment every Airflow process of the stack runs with; `metadata_db` is the
     SQLAlchemy URL of the metadata DB."""
-    merged = dict(os.environ)
+    merged = dict(TASK_STARTUP_SETTINGS)
+    merged.update(os.environ)
     merged.update(env)
     base_url = f"http://127.0.0.1:{airflow_port(merged)}"
     merged.update(

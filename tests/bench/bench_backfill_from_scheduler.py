@@ -281,31 +281,42 @@ def _seconds(start: str | None, end: str | None) -> float | None:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
-def _task_timings(api: AirflowRest, workload: Workload) -> dict[str, Any]:
-    """Where the wall time goes: median task durations and waits (queued -> started), and the
-    extract tasks' time summed per shop (against wall_s: how busy each shop was)."""
+def task_instances(api: AirflowRest, dag_id: str, **params: Any) -> list[dict[str, Any]]:
+    """Every task instance of a DAG's runs (filtered by the API's query parameters)."""
     instances: list[dict[str, Any]] = []
     while True:  # the API answers at most 100 a page
         page = api.call(
             "GET",
-            f"dags/{DAG_ID}/dagRuns/~/taskInstances",
-            params={
-                "limit": 100,
-                "offset": len(instances),
-                "logical_date_gte": f"{workload.first_day}T00:00:00Z",
-                "logical_date_lte": f"{workload.last_day}T00:00:00Z",
-            },
+            f"dags/{dag_id}/dagRuns/~/taskInstances",
+            params={"limit": 100, "offset": len(instances), **params},
         )["task_instances"]
         instances.extend(page)
         if len(page) < 100:
-            break
+            return instances
+
+
+def workload_task_instances(api: AirflowRest, workload: Workload) -> list[dict[str, Any]]:
+    """The extract's task instances of the workload's days."""
+    return task_instances(
+        api,
+        DAG_ID,
+        logical_date_gte=f"{workload.first_day}T00:00:00Z",
+        logical_date_lte=f"{workload.last_day}T00:00:00Z",
+    )
+
+
+def median(values: Sequence[float | None]) -> float | None:
+    known = sorted(v for v in values if v is not None)
+    return round(known[len(known) // 2], 2) if known else None
+
+
+def _task_timings(api: AirflowRest, workload: Workload) -> dict[str, Any]:
+    """Where the wall time goes: median task durations and waits (queued -> started), and the
+    extract tasks' time summed per shop (against wall_s: how busy each shop was)."""
+    instances = workload_task_instances(api, workload)
     by_task: dict[str, list[dict[str, Any]]] = {}
     for instance in instances:
         by_task.setdefault(instance["task_id"], []).append(instance)
-
-    def median(values: list[float | None]) -> float | None:
-        known = sorted(v for v in values if v is not None)
-        return round(known[len(known) // 2], 2) if known else None
 
     timings: dict[str, Any] = {}
     for task_id, rows in by_task.items():

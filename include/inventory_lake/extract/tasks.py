@@ -21,7 +21,7 @@ from include.inventory_lake.extract.stream import stream_pages
 from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.hooks import haravan_client, stocky_client
 from include.inventory_lake.http.errors import ApiPermanentError
-from include.inventory_lake.lake.connection import connect_lake
+from include.inventory_lake.lake.connection import lake_root, s3_client
 from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import Partition, shop_prefix
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
@@ -41,6 +41,7 @@ from include.inventory_lake.shops import (
     select_shops,
 )
 from include.inventory_lake.sources.since_id_search import Bounds
+from include.inventory_lake.task_phases import phase
 
 log = logging.getLogger(__name__)
 DAY = timedelta(days=1)
@@ -79,7 +80,7 @@ def shops_to_extract(context: Mapping[str, Any], *, stocky: bool) -> list[dict[s
     only the shops whose day is not committed yet, unless the run asks to reprocess
     (`backfill_gaps`). A shops setting that cannot be read, or a named shop that is not
     configured, fails the run at once."""
-    with fail_fast_on(ShopConfigError):
+    with fail_fast_on(ShopConfigError), phase("shops variable"):
         configured = configured_shops()
         refuse_shops_sharing_a_store(configured)
         shops = select_shops(configured, (context.get("params") or {}).get("shops"))
@@ -94,7 +95,9 @@ def shops_to_extract(context: Mapping[str, Any], *, stocky: bool) -> list[dict[s
         else:
             datasets = STOCKY_DATASETS if stocky else HARAVAN_DATASETS
             dt = _interval(context).dt
-            shops = shops_missing_the_day(shops, datasets, dt, connect_lake())
+            lake = _connect_lake_timed()
+            with phase("lake markers"):
+                shops = shops_missing_the_day(shops, datasets, dt, lake)
     log.info("extracting shop(s): %s", [shop.id for shop in shops])
     return [shop.as_xcom() for shop in shops]
 
@@ -132,11 +135,21 @@ def _lake_bounds(lake: Lake, partition: Partition) -> Bounds | None:
     return bounds
 
 
+def _connect_lake_timed() -> Lake:
+    """`connect_lake()`, its two lookups timed as task phases (`task_phases`)."""
+    with phase("s3 client"):
+        s3 = s3_client()
+    with phase("lake variable"):
+        root = lake_root()
+    return Lake(s3, root)
+
+
 def _extract_haravan(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     interval = _interval(context)
-    lake = connect_lake()
+    lake = _connect_lake_timed()
     partition = lake.partition(HARAVAN_ADJUSTMENTS_PATH, shop.id, interval.dt)
-    bounds = _lake_bounds(lake, partition)
+    with phase("lake listing and markers"):
+        bounds = _lake_bounds(lake, partition)
     log.info(
         "extracting shop %s's Haravan adjustments created in [%s, %s) through %s",
         shop.id,
@@ -149,10 +162,12 @@ def _extract_haravan(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
         PartitionWriter(lake, partition, haravan_schema.ADJUSTMENTS, context["run_id"]) as writer,
     ):
         pages = client.iter_adjustments_created_between(interval.start, interval.end, bounds=bounds)
-        stats = stream_pages(pages, writer, haravan_schema.ADJUSTMENTS, "adjustments")
-        committed = writer.commit(
-            {**_interval_details(interval), **stats.as_marker(), "api": client.summary()}
-        )
+        with phase("api pages into parquet"):
+            stats = stream_pages(pages, writer, haravan_schema.ADJUSTMENTS, "adjustments")
+        with phase("parquet upload and commit"):
+            committed = writer.commit(
+                {**_interval_details(interval), **stats.as_marker(), "api": client.summary()}
+            )
     context["outlet_events"][assets.HARAVAN_ADJUSTMENTS_RAW].extra = _event_extra(
         shop, interval, committed
     )
@@ -181,7 +196,7 @@ def _extract_stocky(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     if shop.stocky_conn_id is None:
         raise ShopConfigError(f"shop {shop.id!r} has no Stocky connection (stocky_conn_id)")
     interval = _interval(context)
-    lake = connect_lake()
+    lake = _connect_lake_timed()
     shop_lake = lake.shop(shop.id)
     run_id = context["run_id"]
     adjustments = shop_lake.partition(STOCKY_ADJUSTMENTS_PATH, interval.dt)

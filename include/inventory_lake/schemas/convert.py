@@ -7,10 +7,11 @@ the record's `_extra_json` column and counted, so an API change is visible and l
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -73,49 +74,81 @@ def _bool(value: Any) -> bool:
 _INDEX = re.compile(r"\[\d+\]")
 
 
-class _Converter:
-    def __init__(self) -> None:
-        self.extras: dict[str, Any] = {}
+# Converts one value of a field: (extras of the record, the value, the field's path) -> value.
+_Convert = Callable[[dict[str, Any], Any, str], Any]
 
-    def value(self, value: Any, type_: pa.DataType, path: str) -> Any:
+
+def _scalar(type_: pa.DataType) -> Callable[[Any], Any] | None:
+    if pa.types.is_integer(type_):
+        return _int
+    if pa.types.is_timestamp(type_):
+        return lambda value: parse_timestamp(_string(value))
+    if pa.types.is_decimal(type_):
+        scale = type_.scale
+        return lambda value: _decimal(value, scale)
+    if pa.types.is_string(type_):
+        return _string
+    if pa.types.is_boolean(type_):
+        return _bool
+    return None
+
+
+@functools.cache
+def _converter(type_: pa.DataType) -> _Convert:
+    """The conversion of a value of `type_`, worked out once per type (a task converts
+    thousands of records of the same few types); a wrong value raises RecordTypeError naming
+    its path, unknown fields of an object go to the record's extras under their path."""
+    if pa.types.is_struct(type_):
+        fields = [
+            (type_.field(i).name, _converter(type_.field(i).type)) for i in range(type_.num_fields)
+        ]
+        names = frozenset(name for name, _ in fields)
+
+        def struct(extras: dict[str, Any], value: Any, path: str) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, Mapping):
+                raise RecordTypeError(f"{path}: expected an object, got {value!r}")
+            for key in value.keys() - names:
+                extras[f"{path}.{key}"] = value[key]
+            return {
+                name: convert(extras, value.get(name), f"{path}.{name}") for name, convert in fields
+            }
+
+        return struct
+    if pa.types.is_list(type_):
+        item = _converter(type_.value_type)
+
+        def list_(extras: dict[str, Any], value: Any, path: str) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, list):
+                raise RecordTypeError(f"{path}: expected a list, got {type(value).__name__}")
+            return [item(extras, element, f"{path}[{i}]") for i, element in enumerate(value)]
+
+        return list_
+    check = _scalar(type_)
+
+    def scalar(extras: dict[str, Any], value: Any, path: str) -> Any:
         if value is None:
             return None
+        if check is None:
+            raise NotImplementedError(f"no conversion for {type_} at {path}")
         try:
-            if pa.types.is_struct(type_):
-                return self.struct(value, type_, path)
-            if pa.types.is_list(type_):
-                if not isinstance(value, list):
-                    raise TypeError(f"expected a list, got {type(value).__name__}")
-                item_type = type_.value_type
-                return [self.value(item, item_type, f"{path}[{i}]") for i, item in enumerate(value)]
-            if pa.types.is_integer(type_):
-                return _int(value)
-            if pa.types.is_timestamp(type_):
-                return parse_timestamp(_string(value))
-            if pa.types.is_decimal(type_):
-                return _decimal(value, type_.scale)
-            if pa.types.is_string(type_):
-                return _string(value)
-            if pa.types.is_boolean(type_):
-                return _bool(value)
+            return check(value)
         except (TypeError, ValueError) as error:
-            if isinstance(error, RecordTypeError):
-                raise
             raise RecordTypeError(f"{path}: {error}") from None
-        raise NotImplementedError(f"no conversion for {type_} at {path}")
 
-    def struct(self, value: Any, type_: pa.StructType, path: str) -> dict[str, Any]:
-        if not isinstance(value, Mapping):
-            raise RecordTypeError(f"{path}: expected an object, got {value!r}")
-        names = {type_.field(i).name for i in range(type_.num_fields)}
-        for key in value.keys() - names:
-            self.extras[f"{path}.{key}"] = value[key]
-        return {
-            type_.field(i).name: self.value(
-                value.get(type_.field(i).name), type_.field(i).type, f"{path}.{type_.field(i).name}"
-            )
-            for i in range(type_.num_fields)
-        }
+    return scalar
+
+
+@functools.cache
+def _record_fields(schema: pa.Schema) -> tuple[tuple[str, bool, _Convert], ...]:
+    return tuple(
+        (field_.name, field_.nullable, _converter(field_.type))
+        for field_ in schema
+        if field_.name != EXTRA_JSON_COLUMN
+    )
 
 
 def _record_row(
@@ -123,19 +156,16 @@ def _record_row(
 ) -> dict[str, Any]:
     if not isinstance(record, Mapping):
         raise RecordTypeError(f"{label}: expected an object, got {record!r:.80}")
-    converter = _Converter()
+    extras: dict[str, Any] = {}
     row: dict[str, Any] = {}
-    known = set(schema.names)
-    for field_ in schema:
-        if field_.name == EXTRA_JSON_COLUMN:
-            continue
-        value = converter.value(record.get(field_.name), field_.type, f"{label}.{field_.name}")
-        if value is None and not field_.nullable:
-            raise RecordTypeError(f"{label}.{field_.name}: required, but missing or null")
-        row[field_.name] = value
-    for key in record.keys() - known:
-        converter.extras[f"{label}.{key}"] = record[key]
-    extras = {path.removeprefix(label + "."): v for path, v in converter.extras.items()}
+    for name, nullable, convert in _record_fields(schema):
+        value = convert(extras, record.get(name), f"{label}.{name}")
+        if value is None and not nullable:
+            raise RecordTypeError(f"{label}.{name}: required, but missing or null")
+        row[name] = value
+    for key in record.keys() - set(schema.names):
+        extras[f"{label}.{key}"] = record[key]
+    extras = {path.removeprefix(label + "."): v for path, v in extras.items()}
     unknown.update(_INDEX.sub("[]", path) for path in extras)
     row[EXTRA_JSON_COLUMN] = (
         json.dumps(extras, ensure_ascii=False, sort_keys=True, default=str) if extras else None
