@@ -28,7 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from devtools.devstack.iceberg import (  # noqa: E402
+    catalog_connection,
+    create_catalog_database,
+)
 from devtools.devstack.postgres import (  # noqa: E402
+    PostgresLogin,
     create_database,
     start_postgres,
     stop_postgres,
@@ -52,6 +57,10 @@ AIRFLOW_HOME.mkdir()
 _postgres, METADATA_DB = start_postgres(
     RUN_DIR / "postgres", free_port(), RUN_DIR / "logs" / "postgres.log", durable=False
 )
+
+
+# The Iceberg catalog's database (devtools/devstack/iceberg.py), as `make run` creates it.
+ICEBERG_CATALOG_DB = create_catalog_database(METADATA_DB)
 
 
 def _end_session() -> None:
@@ -214,10 +223,40 @@ def world(
     airflow_db: Any, airflow_connections: Any, fresh_emulator: Emulator, s3_server: S3Server
 ) -> Iterator[tuple[Emulator, S3Server]]:
     """What a DAG test runs in: the metadata DB, the connections, the emulator with its seeded
-    data and an empty lake (emptied again afterwards)."""
-    s3_server.empty_bucket()
+    data and an empty lake, its Iceberg catalog included (emptied again afterwards)."""
+    empty_lake(s3_server)
     yield fresh_emulator, s3_server
+    empty_lake(s3_server)
+
+
+def empty_lake(s3_server: S3Server) -> None:
+    """No object in the lake's bucket, no table in the Iceberg catalog (whose metadata files
+    were in the bucket)."""
     s3_server.empty_bucket()
+    empty_iceberg_catalog(ICEBERG_CATALOG_DB)
+
+
+def empty_iceberg_catalog(login: PostgresLogin) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(
+        host=login.host,
+        port=login.port,
+        user=login.role,
+        password=login.password,
+        dbname=login.database,
+        connect_timeout=2,
+    )
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT tablename FROM pg_tables WHERE tablename LIKE 'iceberg\\_%' "
+                "AND schemaname = 'public'"
+            )
+            for (table,) in cursor.fetchall():
+                cursor.execute(f'DELETE FROM "{table}"')
+    finally:
+        connection.close()
 
 
 @pytest.fixture(scope="session")
@@ -242,6 +281,9 @@ def airflow_connections(s3_server: S3Server, emulator: Emulator) -> dict[str, st
                 "password": s3_server.secret_key,
                 "extra": {"endpoint_url": s3_server.url, "region_name": s3_server.region},
             }
+        ),
+        "AIRFLOW_CONN_ICEBERG_DEFAULT": json.dumps(
+            catalog_connection(ICEBERG_CATALOG_DB, f"s3://{s3_server.bucket}")
         ),
         "AIRFLOW_VAR_INVENTORY_LAKE_URI": f"s3://{s3_server.bucket}",
     }
