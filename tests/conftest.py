@@ -33,7 +33,6 @@ from devtools.devstack.iceberg import (  # noqa: E402
     create_catalog_database,
 )
 from devtools.devstack.postgres import (  # noqa: E402
-    PostgresLogin,
     create_database,
     start_postgres,
     stop_postgres,
@@ -115,7 +114,7 @@ def run_dir() -> Path:
 def s3_server(run_dir: Path) -> Iterator[S3Server]:
     server = start_s3_server(free_port(), run_dir / "logs" / "s3.log")
     try:
-        s3 = S3Server(server=server, bucket=LAKE_BUCKET)
+        s3 = S3Server(server=server, bucket=LAKE_BUCKET, iceberg_catalog=ICEBERG_CATALOG_DB)
         s3.client().create_bucket(Bucket=LAKE_BUCKET)
         yield s3
     finally:
@@ -223,40 +222,10 @@ def world(
     airflow_db: Any, airflow_connections: Any, fresh_emulator: Emulator, s3_server: S3Server
 ) -> Iterator[tuple[Emulator, S3Server]]:
     """What a DAG test runs in: the metadata DB, the connections, the emulator with its seeded
-    data and an empty lake, its Iceberg catalog included (emptied again afterwards)."""
-    empty_lake(s3_server)
-    yield fresh_emulator, s3_server
-    empty_lake(s3_server)
-
-
-def empty_lake(s3_server: S3Server) -> None:
-    """No object in the lake's bucket, no table in the Iceberg catalog (whose metadata files
-    were in the bucket)."""
+    data and an empty lake (emptied again afterwards)."""
     s3_server.empty_bucket()
-    empty_iceberg_catalog(ICEBERG_CATALOG_DB)
-
-
-def empty_iceberg_catalog(login: PostgresLogin) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(
-        host=login.host,
-        port=login.port,
-        user=login.role,
-        password=login.password,
-        dbname=login.database,
-        connect_timeout=2,
-    )
-    try:
-        with connection, connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT tablename FROM pg_tables WHERE tablename LIKE 'iceberg\\_%' "
-                "AND schemaname = 'public'"
-            )
-            for (table,) in cursor.fetchall():
-                cursor.execute(f'DELETE FROM "{table}"')
-    finally:
-        connection.close()
+    yield fresh_emulator, s3_server
+    s3_server.empty_bucket()
 
 
 @pytest.fixture(scope="session")

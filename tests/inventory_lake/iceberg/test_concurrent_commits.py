@@ -16,7 +16,6 @@ import pytest
 from include.inventory_lake.iceberg import facts_table
 from include.inventory_lake.iceberg.catalog import open_catalog
 from include.inventory_lake.iceberg.replace import ReplacedPartition, replace_partition
-from tests.conftest import empty_lake
 from tests.inventory_lake.iceberg.test_facts_table import lines, rows_of
 from tests.servers import S3Server
 
@@ -26,9 +25,9 @@ FIRST_DAY = date(2026, 1, 1)
 
 @pytest.fixture()
 def empty_catalog(airflow_connections: Any, s3_server: S3Server) -> Iterator[None]:
-    empty_lake(s3_server)
+    s3_server.empty_bucket()
     yield
-    empty_lake(s3_server)
+    s3_server.empty_bucket()
 
 
 def at_once(calls: list[Callable[[], T]]) -> list[T]:

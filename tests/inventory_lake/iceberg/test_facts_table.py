@@ -21,7 +21,6 @@ from include.inventory_lake.iceberg.replace import (
     replace_partition,
 )
 from include.inventory_lake.schemas import facts
-from tests.conftest import empty_lake
 from tests.servers import S3Server
 
 DAY = date(2026, 1, 10)
@@ -30,9 +29,9 @@ DAY = date(2026, 1, 10)
 @pytest.fixture()
 def catalog(airflow_connections: Any, s3_server: S3Server) -> Iterator[Any]:
     """The `iceberg_default` catalog, empty, its warehouse in an empty lake."""
-    empty_lake(s3_server)
+    s3_server.empty_bucket()
     yield open_catalog()
-    empty_lake(s3_server)
+    s3_server.empty_bucket()
 
 
 def lines(shop: str, ids: range, quantity: int = 1) -> pa.Table:
