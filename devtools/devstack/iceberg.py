@@ -5,11 +5,14 @@ tests create it the same way."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from devtools.devstack.postgres import PostgresLogin, create_database
 
 CATALOG_DATABASE = "iceberg_catalog"
+CONNECTION_VARIABLE = "AIRFLOW_CONN_ICEBERG_DEFAULT"
+LAKE_URI_VARIABLE = "AIRFLOW_VAR_INVENTORY_LAKE_URI"
 WAREHOUSE_FOLDER = "iceberg"
 
 
@@ -35,3 +38,26 @@ def create_catalog_database(server: PostgresLogin) -> PostgresLogin:
     """The catalog's database on `server`, created unless it exists (pyiceberg creates its
     tables on first use)."""
     return create_database(server, CATALOG_DATABASE)
+
+
+def local_catalog_env(env: dict[str, str], metadata_db: str) -> dict[str, str]:
+    """`iceberg_default` for `make run`, unless `.env` defines it: a SQL catalog in its own
+    database on the metadata DB's PostgreSQL server (created here), its warehouse under the
+    lake. Empty for a metadata DB that is not PostgreSQL: then `.env` must name a catalog."""
+    if CONNECTION_VARIABLE in env:
+        return {}
+    from sqlalchemy.engine import make_url
+
+    url = make_url(metadata_db)
+    if url.get_backend_name() != "postgresql" or not url.host:
+        print(f"{CONNECTION_VARIABLE} is not set and the metadata DB is not PostgreSQL: set it")
+        return {}
+    server = PostgresLogin(
+        host=url.host,
+        port=url.port or 5432,
+        password=url.password or "",
+        database=url.database or "postgres",
+        role=url.username or "postgres",
+    )
+    login = create_catalog_database(server)
+    return {CONNECTION_VARIABLE: json.dumps(catalog_connection(login, env[LAKE_URI_VARIABLE]))}
