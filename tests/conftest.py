@@ -28,6 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from devtools.devstack.iceberg import (  # noqa: E402
+    catalog_connection,
+    create_catalog_database,
+)
 from devtools.devstack.postgres import (  # noqa: E402
     create_database,
     start_postgres,
@@ -52,6 +56,10 @@ AIRFLOW_HOME.mkdir()
 _postgres, METADATA_DB = start_postgres(
     RUN_DIR / "postgres", free_port(), RUN_DIR / "logs" / "postgres.log", durable=False
 )
+
+
+# The Iceberg catalog's database (devtools/devstack/iceberg.py), as `make run` creates it.
+ICEBERG_CATALOG_DB = create_catalog_database(METADATA_DB)
 
 
 def _end_session() -> None:
@@ -108,7 +116,7 @@ def run_dir() -> Path:
 def s3_server(run_dir: Path) -> Iterator[S3Server]:
     server = start_s3_server(free_port(), run_dir / "logs" / "s3.log")
     try:
-        s3 = S3Server(server=server, bucket=LAKE_BUCKET)
+        s3 = S3Server(server=server, bucket=LAKE_BUCKET, iceberg_catalog=ICEBERG_CATALOG_DB)
         s3.client().create_bucket(Bucket=LAKE_BUCKET)
         yield s3
     finally:
@@ -244,6 +252,9 @@ def airflow_connections(s3_server: S3Server, emulator: Emulator) -> dict[str, st
                 "password": s3_server.secret_key,
                 "extra": {"endpoint_url": s3_server.url, "region_name": s3_server.region},
             }
+        ),
+        "AIRFLOW_CONN_ICEBERG_DEFAULT": json.dumps(
+            catalog_connection(ICEBERG_CATALOG_DB, f"s3://{s3_server.bucket}")
         ),
         "AIRFLOW_VAR_INVENTORY_LAKE_URI": f"s3://{s3_server.bucket}",
     }

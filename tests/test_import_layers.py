@@ -40,8 +40,8 @@ LAYERS: tuple[frozenset[str], ...] = (
             "task_phases",
         }
     ),
-    # The two outside systems: the APIs' clients and the lake's storage.
-    frozenset({"sources", "lake"}),
+    # The outside systems: the APIs' clients, the lake's storage and its Iceberg table.
+    frozenset({"sources", "lake", "iceberg"}),
     # Airflow connections -> API clients.
     frozenset({"hooks", "connection_fields", "shop_stores"}),
     # What the tasks do.

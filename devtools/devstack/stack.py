@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from devtools.devstack.iceberg import CATALOG_DATABASE, local_catalog_env
 from devtools.devstack.postgres import start_postgres, stop_postgres
 from devtools.devstack.processes import (
     ProcessStartError,
@@ -315,7 +316,8 @@ def up(paths: StackPaths | None = None) -> None:
         s3 = start_local_s3(paths, env)
         emulator = start_local_emulator(paths, env)
         metadata_db = start_metadata_db(paths, env)
-        airflow = start_airflow(paths, airflow_env(paths, env, metadata_db))
+        iceberg = local_catalog_env(env, metadata_db)
+        airflow = start_airflow(paths, airflow_env(paths, {**env, **iceberg}, metadata_db))
     password = json.loads(paths.passwords_file.read_text())[AIRFLOW_USER]
     print()
     print(f"Airflow UI     {airflow}   login: {AIRFLOW_USER} / {password}")
@@ -326,6 +328,11 @@ def up(paths: StackPaths | None = None) -> None:
     if METADATA_DB_VARIABLE not in env:
         port = urlsplit(metadata_db).port
         print(f"Metadata DB    PostgreSQL on 127.0.0.1:{port} ({paths.local / 'postgres'})")
+    if iceberg:
+        print(
+            f"Iceberg        SQL catalog `iceberg_default` in database {CATALOG_DATABASE}, "
+            f"warehouse {json.loads(next(iter(iceberg.values())))['extra']['warehouse']}"
+        )
     print(f"Logs           {paths.logs}")
     print("Stop it all    make stop")
 

@@ -7,6 +7,9 @@ import os
 HARAVAN_CONN_ID = "haravan_default"
 STOCKY_CONN_ID = "stocky_default"
 AWS_CONN_ID = "aws_default"
+# The Iceberg catalog holding the facts table (include/inventory_lake/iceberg/catalog.py): the
+# provider's `iceberg` connection type; its extra `type` picks sql, rest, glue, ...
+ICEBERG_CONN_ID = "iceberg_default"
 LAKE_URI_VARIABLE = "inventory_lake_uri"
 # The shops this deployment serves (include/inventory_lake/shops.py); unset: one shop, `default`.
 SHOPS_VARIABLE = "inventory_lake_shops"

@@ -6,6 +6,7 @@ each write itself (`lake.lake`), no task calls lineage by hand."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from include.inventory_lake.settings import (
     STOCKY_ITEMS_PATH,
 )
 from tests.airflow_runs import run_dag, run_task_process
+from tests.conftest import ICEBERG_CATALOG_DB
 from tests.dags.test_haravan_set_adjustments_push import run_push
 from tests.inventory_lake.facts.dag_runs import extract, run_manual
 from tests.inventory_lake.push.support import APPROVED, csv_text, put, set_lines
@@ -120,6 +122,29 @@ def test_a_facts_build_reports_its_three_inputs_its_output_and_its_quality_check
     assert [f["name"] for f in written["facets"]["schema"]["fields"]] == facts.LINES.names
     assertions = written["facets"]["dataQualityAssertions"]["assertions"]
     assert {a["assertion"]: a["success"] for a in assertions} == dict.fromkeys(CHECKS, True)
+
+    # Contract 3.0: the Iceberg table, named by its location and, by symlink, in its catalog.
+    table = outputs[_lake(s3, "iceberg/inventory_lake/inventory_adjustment_lines")]
+    catalog = table["facets"]["catalog"]
+    db = ICEBERG_CATALOG_DB
+    catalog_uri = f"postgresql://{db.host}:{db.port}/{db.database}"
+    assert {k: catalog[k] for k in ("framework", "type", "name", "metadataUri")} == {
+        "framework": "iceberg",
+        "type": "sql",
+        "name": "iceberg_default",
+        "metadataUri": catalog_uri,
+    }
+    assert catalog["warehouseUri"] == f"s3://{s3.bucket}/iceberg"
+    assert table["facets"]["symlinks"]["identifiers"] == [
+        {
+            "namespace": catalog_uri,
+            "name": "inventory_lake.inventory_adjustment_lines",
+            "type": "TABLE",
+        }
+    ]
+    assert _statistics(table, "outputs")["rowCount"] == _statistics(written, "outputs")["rowCount"]
+    assert [f["name"] for f in table["facets"]["schema"]["fields"]][:3] == ["shop", "dt", "source"]
+    assert db.password not in json.dumps(event), "no credential in lineage"
 
 
 def test_a_push_reports_the_staging_file_it_read_and_the_endpoint_it_wrote(

@@ -8,11 +8,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import pyarrow as pa
+
 from include.inventory_lake import assets
 from include.inventory_lake.facts.build import CHECKS, build_facts_partition
 from include.inventory_lake.facts.quality import DataQualityError
 from include.inventory_lake.facts.run_dates import RunDatesError, context_run_partitions
 from include.inventory_lake.failures import fail_fast_on
+from include.inventory_lake.iceberg.facts_commit import commit_facts
+from include.inventory_lake.iceberg.facts_table import QUALIFIED_NAME
+from include.inventory_lake.iceberg.replace import PartitionRowsError, ReplacedPartition
 from include.inventory_lake.lake.connection import connect_lake
 from include.inventory_lake.lake.location import ShopDay
 from include.inventory_lake.lake.partition_reader import PartitionNotReady, PartitionSchemaMismatch
@@ -77,9 +82,15 @@ def build_partition(key: str, context: Mapping[str, Any]) -> dict[str, Any]:
                 f"shop {partition.shop!r} is not configured (Variable inventory_lake_shops): "
                 "add it back to build its facts"
             )
+    replaced: list[ReplacedPartition] = []
+
+    def commit_to_table(lines: pa.Table) -> None:
+        # Contract 3.0: the table; the 2.0 Parquet partition is kept beside it (deprecated).
+        replaced.append(commit_facts(partition.shop, partition.dt, lines, context["run_id"]))
+
     with (
         skip_days_still_extracting(context),
-        fail_fast_on(PartitionSchemaMismatch, DataQualityError),
+        fail_fast_on(PartitionSchemaMismatch, DataQualityError, PartitionRowsError),
         checks_reported_to_lineage(shop_lake.partition(FACTS_LINES_PATH, partition.dt).uri),
     ):
         committed, report = build_facts_partition(
@@ -88,6 +99,7 @@ def build_partition(key: str, context: Mapping[str, Any]) -> dict[str, Any]:
             partition.dt,
             context["run_id"],
             with_stocky=shop.stocky_conn_id is not None,
+            on_commit=commit_to_table,
         )
     summary = {
         "shop": partition.shop,
@@ -97,6 +109,8 @@ def build_partition(key: str, context: Mapping[str, Any]) -> dict[str, Any]:
         "haravan_rows": report.rows(facts.HARAVAN),
         "stocky_rows": report.rows(facts.STOCKY),
         "stocky_adjustment_missing": report.sources[facts.STOCKY]["adjustment_missing"],
+        "iceberg_table": QUALIFIED_NAME,
+        "iceberg_snapshot_id": replaced[0].snapshot_id,
     }
     context["outlet_events"][assets.FACTS_ADJUSTMENT_LINES].extra = summary
     return summary

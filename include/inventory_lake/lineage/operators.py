@@ -58,6 +58,7 @@ def _dataset_facets(use: DatasetUse) -> dict[str, Any]:
                 for assertion, success, column in use.assertions
             ]
         )
+    facets.update(use.facets)
     return facets
 
 

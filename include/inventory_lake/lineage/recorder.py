@@ -29,6 +29,8 @@ class DatasetUse:
     rows: int | None = None
     bytes: int | None = None
     assertions: list[tuple[str, bool, str | None]] = field(default_factory=list)
+    # Further OpenLineage dataset facets by key (e.g. a table's `catalog` and `symlinks`).
+    facets: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,9 +57,11 @@ class LineageRecorder:
         fields: list[tuple[str, str]] | None = None,
         rows: int | None = None,
         size: int | None = None,
+        facets: dict[str, Any] | None = None,
     ) -> None:
         with self._lock:
             use = self._uses.setdefault((direction, namespace, name), DatasetUse(namespace, name))
+            use.facets.update(facets or {})
             if fields is not None:
                 use.fields = fields
             if rows is not None:
@@ -113,6 +117,19 @@ def wrote_s3(
     size: int | None = None,
 ) -> None:
     RECORDER.record("output", *s3_dataset(uri), fields=fields, rows=rows, size=size)
+
+
+def wrote_table(
+    namespace: str,
+    name: str,
+    *,
+    facets: dict[str, Any],
+    fields: list[tuple[str, str]] | None = None,
+    rows: int | None = None,
+) -> None:
+    """A table (e.g. Iceberg) the task committed to, named by its location, with the facets
+    that name it in its catalog."""
+    RECORDER.record("output", namespace, name, fields=fields, rows=rows, facets=facets)
 
 
 def checked_s3(uri: str, assertion: str, success: bool, column: str | None = None) -> None:

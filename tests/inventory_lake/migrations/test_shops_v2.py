@@ -261,7 +261,7 @@ def assert_migrated(
             )
             table = pq.read_table(fetched.path)
             assert table.schema.equals(facts.LINES, check_metadata=True)
-            assert table.schema.metadata[b"contract_version"] == b"2.0"
+            assert table.schema.metadata[b"contract_version"] == facts.CONTRACT_VERSION.encode()
             assert table.column("shop").to_pylist() == [shop] * table.num_rows
             old = pq.read_table(io.BytesIO(before[v1_key(dataset, day, "part-00000.parquet")]))
             assert table.drop_columns(["shop"]).to_pylist() == old.to_pylist()

@@ -347,3 +347,13 @@ def test_the_documented_glob_reads_the_producers_partitions_and_a_plain_one_does
     # pyarrow's dataset discovery skips `_` files, as the page says
     dataset = ds.dataset(f"{lake}/{FACTS_LINES_PATH}/", format="parquet", partitioning="hive")
     assert dataset.count_rows() == sum(rows.values())
+
+
+def test_the_field_id_table_is_the_iceberg_schema() -> None:
+    from include.inventory_lake.iceberg.facts_table import table_schema
+
+    rows = re.findall(r"^\| (\d+) \| `(\w+)` \| ([^|]+) \|$", TEXT, flags=re.MULTILINE)
+    assert [(int(field_id), name, kind.strip()) for field_id, name, kind in rows] == [
+        (f.field_id, f.name, f"{f.field_type}{', required' if f.required else ''}")
+        for f in table_schema().fields
+    ]
