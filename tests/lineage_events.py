@@ -52,8 +52,8 @@ def unreported_writes(
     s3: S3Server, before: dict[str, str], events: list[dict[str, Any]]
 ) -> list[str]:
     """The keys written since the bucket was `before` (`S3Server.versions()`: new keys and new
-    versions) whose dataset (`PushLake.dataset_key`, the lake's naming rule) is among no event's
-    outputs: a write the lake did not report."""
+    versions) whose dataset (`PushLake.dataset_key`, the lake's naming rule, or the table whose
+    location holds it) is among no event's outputs: a write nobody reported."""
     lake = s3.push_lake()
     written = [key for key, etag in s3.versions().items() if before.get(key) != etag]
     outputs = {
@@ -62,4 +62,17 @@ def unreported_writes(
         for dataset in event.get("outputs", [])
     }
     namespace = f"s3://{s3.bucket}"
-    return [key for key in written if (namespace, lake.dataset_key(key)) not in outputs]
+    # A table (an output with a `symlinks` facet, e.g. the Iceberg facts table) is written by
+    # its own format library, not by the lake: every file under its location is that dataset.
+    tables = [
+        dataset["name"] + "/"
+        for event in events
+        for dataset in event.get("outputs", [])
+        if dataset["namespace"] == namespace and "symlinks" in dataset.get("facets", {})
+    ]
+    return [
+        key
+        for key in written
+        if (namespace, lake.dataset_key(key)) not in outputs
+        and not any(key.startswith(table) for table in tables)
+    ]
