@@ -269,10 +269,11 @@ def relocate_uris(document: Any, relocate: Callable[[str], str]) -> Any:
 # --- plan -----------------------------------------------------------------------------------
 
 
-def _v1_days(store: Lake, root: LakeRoot, dataset: str, left_alone: list[str]) -> list[date]:
+def _v1_days(lake: Lake, dataset: str, left_alone: list[str]) -> list[date]:
+    root = lake.root
     parent = root.key(dataset) + "/"
     days = []
-    for name in store.child_prefixes(parent):
+    for name in lake.child_prefixes(parent):
         if shop_of_folder(name) is not None:
             continue
         day = day_of_folder(name)
@@ -310,18 +311,19 @@ def _classify(
     return Action.FINISH if same_bytes else None
 
 
-def plan_migration(store: Lake, root: LakeRoot, shop: str) -> MigrationPlan:
+def plan_migration(lake: Lake, shop: str) -> MigrationPlan:
     """What the migration would do, from what the lake holds now; writes nothing."""
+    root = lake.root
     plan = MigrationPlan(root, shop)
     for dataset in DATASETS:
-        for dt in _v1_days(store, root, dataset, plan.left_alone):
+        for dt in _v1_days(lake, dataset, plan.left_alone):
             prefix = v1_prefix(root, dataset, dt)
-            keys = tuple(store.list_keys(prefix))
+            keys = tuple(lake.list_keys(prefix))
             if not keys:
                 continue
             destination = Partition(root, dataset, shop, dt)
-            source_marker = store.read_json(prefix + MARKER_FILE)
-            destination_marker = store.read_marker(destination)
+            source_marker = lake.read_json(prefix + MARKER_FILE)
+            destination_marker = lake.read_marker(destination)
             source_uri = f"s3://{root.bucket}/{prefix}"
             action = _classify(dataset, source_uri, source_marker, destination_marker)
             if action is None:
@@ -336,9 +338,9 @@ def plan_migration(store: Lake, root: LakeRoot, shop: str) -> MigrationPlan:
                 PartitionStep(dataset, dt, action, prefix, keys, source_marker, destination)
             )
     source_key, destination_key = v1_index_key(root), v2_index_key(root, shop)
-    source = store.read_bytes(source_key)
+    source = lake.read_bytes(source_key)
     if source is not None:
-        moved = store.read_bytes(destination_key)
+        moved = lake.read_bytes(destination_key)
         if moved is None:
             plan.index = IndexStep(Action.MOVE, source_key, destination_key)
         elif bytes_sha256(moved) == bytes_sha256(source):
@@ -384,8 +386,8 @@ def rewrite_facts_file(source: Path, destination: Path, shop: str) -> int:
 
 
 class _Migrator:
-    def __init__(self, store: Lake, plan: MigrationPlan) -> None:
-        self.store = store
+    def __init__(self, lake: Lake, plan: MigrationPlan) -> None:
+        self.lake = lake
         self.plan = plan
         self.relocate = uri_relocator(plan.root, plan.shop)
         self.now = datetime.now(UTC).isoformat()
@@ -395,7 +397,7 @@ class _Migrator:
             self._move_complete(step)
         elif step.action is Action.MOVE_INCOMPLETE:
             for key in step.source_keys:
-                self.store.copy(key, self._destination_key(step, key))
+                self.lake.copy(key, self._destination_key(step, key))
         self._remove_source(step)
 
     def _destination_key(self, step: PartitionStep, key: str) -> str:
@@ -415,24 +417,24 @@ class _Migrator:
             k for k in step.source_keys if k not in (data_key, step.source_prefix + MARKER_FILE)
         ]
         for key in others:
-            self.store.copy(key, self._destination_key(step, key))
+            self.lake.copy(key, self._destination_key(step, key))
         if step.dataset == FACTS_LINES_PATH:
             marker.update(self._rewrite_facts(step))
             marker["migrated_from"]["contract_version"] = V1_CONTRACT_VERSION
         else:
             self._copy_raw(step, data_key)
-        if self.store.read_json(step.source_prefix + MARKER_FILE) != step.source_marker:
+        if self.lake.read_json(step.source_prefix + MARKER_FILE) != step.source_marker:
             raise MigrationError(
                 f"{step.source_uri} changed while it was being migrated ({SOMEONE_ELSE}); "
                 "run the migration again"
             )
         # The marker last, and only where none appeared meanwhile (WriteConflict otherwise).
-        self.store.put_json(step.destination.marker_key, marker, indent=2, if_none_match=True)
+        self.lake.put_json(step.destination.marker_key, marker, indent=2, if_none_match=True)
         log.info("moved %s to %s", step.source_uri, step.destination.uri)
 
     def _missing_data(self, step: PartitionStep) -> MigrationError:
         """Why the data file that the source's marker (as planned) names is not there."""
-        if self.store.read_json(step.source_prefix + MARKER_FILE) is None:
+        if self.lake.read_json(step.source_prefix + MARKER_FILE) is None:
             # Sources are removed marker first, then data: someone removed this one meanwhile.
             return MigrationError(
                 f"{step.source_uri}: marker present when planned but no {DATA_FILE} now, and "
@@ -446,11 +448,11 @@ class _Migrator:
         )
 
     def _copy_raw(self, step: PartitionStep, data_key: str) -> None:
-        etag = self.store.etag(data_key)
+        etag = self.lake.etag(data_key)
         if etag is None:
             raise self._missing_data(step)
-        self.store.copy(data_key, step.destination.data_key, source_etag=etag)
-        copied = next(iter(self.store.list_objects(step.destination.data_key)), None)
+        self.lake.copy(data_key, step.destination.data_key, source_etag=etag)
+        copied = next(iter(self.lake.list_objects(step.destination.data_key)), None)
         expected = (step.source_marker or {}).get("bytes")
         if copied is None or (expected is not None and copied.size != expected):
             raise MigrationError(
@@ -463,7 +465,7 @@ class _Migrator:
         with tempfile.TemporaryDirectory(prefix="shop-migration-") as tmp:
             source, destination = Path(tmp) / "v1.parquet", Path(tmp) / "v2.parquet"
             try:
-                self.store.download(step.source_prefix + DATA_FILE, source)
+                self.lake.download(step.source_prefix + DATA_FILE, source)
             except Exception as error:
                 if is_missing(error):
                     raise self._missing_data(step) from None
@@ -478,29 +480,29 @@ class _Migrator:
                 raise MigrationError(
                     f"{step.source_uri}: {rows} rows, its marker says {marker.get('rows')}"
                 )
-            self.store.upload(destination, step.destination.data_key)
+            self.lake.upload(destination, step.destination.data_key)
             return {"bytes": destination.stat().st_size, "sha256": file_sha256(destination)}
 
     def _remove_source(self, step: PartitionStep) -> None:
         """Marker first: from then on no reader takes the source for a complete partition."""
         marker_key = step.source_prefix + MARKER_FILE
         if marker_key in step.source_keys:
-            self.store.delete(marker_key)
-        for key in self.store.list_keys(step.source_prefix):
-            self.store.delete(key)
+            self.lake.delete(marker_key)
+        for key in self.lake.list_keys(step.source_prefix):
+            self.lake.delete(key)
 
     def index(self, step: IndexStep) -> None:
         if step.action is Action.MOVE:
-            stored = self.store.read_versioned(step.source_key)
+            stored = self.lake.read_versioned(step.source_key)
             if stored is None:
                 raise MigrationError(f"{step.source_key} disappeared during the migration")
-            self.store.put_bytes(step.destination_key, stored.body, if_none_match=True)
-            if self.store.etag(step.source_key) != stored.etag.strip('"'):
+            self.lake.put_bytes(step.destination_key, stored.body, if_none_match=True)
+            if self.lake.etag(step.source_key) != stored.etag.strip('"'):
                 raise MigrationError(
                     f"{step.source_key} changed while being moved (pause the DAGs); run the "
                     "migration again"
                 )
-        self.store.delete(step.source_key)
+        self.lake.delete(step.source_key)
         log.info("moved the Stocky adjustment index to %s", step.destination_key)
 
 
@@ -513,15 +515,15 @@ def migrate(
 ) -> Summary:
     """Plan, refuse on any conflict (nothing changed), then move partition after partition."""
     check_shop_id(shop, "--shop")
-    store, root = lake, lake.root
-    plan = plan_migration(store, root, shop)
+    root = lake.root
+    plan = plan_migration(lake, shop)
     echo(f"lake s3://{root.bucket}/{root.prefix}: migration to shop={shop}, plan:")
     for line in plan.lines():
         echo(f"  {line}")
     if plan.conflicts:
         raise MigrationConflict(plan.conflicts)
     summary = Summary(shop, dry_run, {dataset: DatasetSummary() for dataset in DATASETS})
-    migrator = _Migrator(store, plan)
+    migrator = _Migrator(lake, plan)
     for step in plan.partitions:
         if not dry_run:
             migrator.partition(step)

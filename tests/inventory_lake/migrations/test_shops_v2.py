@@ -483,8 +483,8 @@ def test_the_loser_of_two_racing_migrations_says_another_one_is_running(
     root = LakeRoot(s3.bucket, PREFIX)
     plan = shops_v2.plan_migration
 
-    def planned_then_overtaken(store: Lake, root: LakeRoot, shop: str) -> Any:
-        planned = plan(store, root, shop)
+    def planned_then_overtaken(lake: Lake, shop: str) -> Any:
+        planned = plan(lake, shop)
         monkeypatch.setattr(shops_v2, "plan_migration", plan)
         shops_v2.migrate(Lake(s3.client(), root), shop, echo=lambda _: None)  # the other one
         return planned
