@@ -168,7 +168,7 @@ def stale_keys(connection: duckdb.DuckDBPyConnection, whole_table: bool) -> pa.T
         if whole_table
         else "AND (current.shop, current.dt) IN (SELECT shop, dt FROM changed_partitions)"
     )
-    return connection.execute(
+    return connection.sql(
         f"""
         SELECT current.shop, current.line_key, current.dt FROM {TABLE} AS current
         WHERE TRUE {scope}
