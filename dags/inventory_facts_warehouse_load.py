@@ -45,9 +45,9 @@ from include.inventory_lake.lineage.operators import lake_task
 def inventory_facts_warehouse_load() -> None:
     @lake_task(outlets=[assets.WAREHOUSE_ADJUSTMENT_LINES])
     def merge_partitions(**context: Any) -> dict[str, Any]:
-        from include.inventory_lake.warehouse.load import load_partitions
+        from include.inventory_lake.warehouse.load import load_changes
 
-        return load_partitions(context)
+        return load_changes(context)
 
     merge_partitions()
 

@@ -25,6 +25,8 @@ from include.inventory_lake.shops import DEFAULT_SHOP_ID
 
 TABLE = "inventory_adjustment_lines"
 LOADS_TABLE = "inventory_adjustment_line_loads"
+# One row per load from the Iceberg table: the snapshot it reached and what it read.
+SNAPSHOT_LOADS_TABLE = "inventory_adjustment_line_snapshot_loads"
 FILLED_VIEW = "inventory_adjustment_lines_filled"
 
 
@@ -60,13 +62,37 @@ CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
     shop VARCHAR NOT NULL,
     dt DATE NOT NULL,
     uri VARCHAR NOT NULL,
-    sha256 VARCHAR NOT NULL,
+    sha256 VARCHAR,
     rows BIGINT NOT NULL,
     inserted BIGINT NOT NULL,
     updated BIGINT NOT NULL,
     facts_run_id VARCHAR,
+    loaded_at TIMESTAMPTZ NOT NULL,
+    deleted BIGINT,
+    snapshot_id BIGINT
+);
+CREATE TABLE IF NOT EXISTS {SNAPSHOT_LOADS_TABLE} (
+    snapshot_id BIGINT,
+    since_snapshot_id BIGINT,
+    mode VARCHAR NOT NULL,
+    reason VARCHAR,
+    partitions BIGINT NOT NULL,
+    rows_read BIGINT NOT NULL,
+    data_files_read BIGINT NOT NULL,
+    lookup_rows_read BIGINT NOT NULL,
+    lookup_data_files_read BIGINT NOT NULL,
+    inserted BIGINT NOT NULL,
+    updated BIGINT NOT NULL,
+    deleted BIGINT NOT NULL,
     loaded_at TIMESTAMPTZ NOT NULL
 );
+"""
+# A loads table of a file created before the facts were read from the Iceberg table: a load
+# from the table has no file checksum, and records the lines it deleted and the snapshot.
+UPGRADE_LOADS_TABLE = f"""
+ALTER TABLE {LOADS_TABLE} ALTER COLUMN sha256 DROP NOT NULL;
+ALTER TABLE {LOADS_TABLE} ADD COLUMN IF NOT EXISTS deleted BIGINT;
+ALTER TABLE {LOADS_TABLE} ADD COLUMN IF NOT EXISTS snapshot_id BIGINT;
 """
 
 # Stocky items flagged `adjustment_missing` take the adjustment's columns from the newest row
@@ -96,18 +122,25 @@ LEFT JOIN (
 
 _NAMES = [field.name for field in facts.LINES] + ["dt", "loaded_at"]
 KEY = ("shop", "line_key")
-MERGE = f"""
+
+
+def merge_sql(incoming: str) -> str:
+    """The MERGE of the rows of the query `incoming` (the contract's columns and `dt`, at most
+    one row per key) into the table, with the contract's rule; returns each row's action and
+    the partition (`shop`, `dt`) of the row it merged."""
+    return f"""
 MERGE INTO {TABLE} AS current
-USING (
-    SELECT *, $dt::DATE AS dt, now() AS loaded_at FROM read_parquet($path)
-) AS incoming
+USING (SELECT *, now() AS loaded_at FROM ({incoming})) AS incoming
 ON current.shop = incoming.shop AND current.line_key = incoming.line_key
 WHEN MATCHED AND incoming.updated_at >= current.updated_at THEN UPDATE SET
     {", ".join(f"{name} = incoming.{name}" for name in _NAMES if name not in KEY)}
 WHEN NOT MATCHED THEN INSERT ({", ".join(_NAMES)})
     VALUES ({", ".join(f"incoming.{name}" for name in _NAMES)})
-RETURNING merge_action
+RETURNING merge_action, shop, dt
 """
+
+
+MERGE = merge_sql("SELECT *, $dt::DATE AS dt FROM read_parquet($path)")
 
 
 @dataclass(frozen=True)
@@ -169,6 +202,7 @@ def connect(path: Path, legacy_shop: str = DEFAULT_SHOP_ID) -> duckdb.DuckDBPyCo
     connection = duckdb.connect(str(path))
     upgrade_from_1x(connection, legacy_shop)
     connection.execute(CREATE_TABLES)
+    connection.execute(UPGRADE_LOADS_TABLE)
     connection.execute(CREATE_FILLED_VIEW)
     return connection
 
@@ -202,8 +236,9 @@ def merge_partition(
             updated=actions.count("UPDATE"),
         )
         connection.execute(
-            f"INSERT INTO {LOADS_TABLE} VALUES "
-            "($shop, $dt, $uri, $sha, $rows, $ins, $upd, $run, now())",
+            f"INSERT INTO {LOADS_TABLE} BY NAME SELECT $shop AS shop, $dt AS dt, $uri AS uri, "
+            "$sha AS sha256, $rows AS rows, $ins AS inserted, $upd AS updated, "
+            "$run AS facts_run_id, now() AS loaded_at",
             {
                 "shop": shop,
                 "dt": dt,
