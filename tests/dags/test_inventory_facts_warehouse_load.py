@@ -22,7 +22,6 @@ from include.inventory_lake.schemas import facts
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
 from include.inventory_lake.warehouse.duckdb_merge import LOADS_TABLE, TABLE
 from tests.airflow_runs import asset_events
-from tests.conftest import empty_lake
 from tests.inventory_lake.facts.dag_runs import run_manual, task_states
 from tests.servers import S3Server
 
@@ -39,12 +38,12 @@ def world(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[S3Server, Path]]:
-    empty_lake(s3_server)
+    s3_server.empty_bucket()
     warehouse = tmp_path / "warehouse.duckdb"
     monkeypatch.setenv("AIRFLOW_VAR_INVENTORY_WAREHOUSE_DUCKDB", str(warehouse))
     monkeypatch.delenv("AIRFLOW_VAR_INVENTORY_LAKE_SHOPS", raising=False)
     yield s3_server, warehouse
-    empty_lake(s3_server)
+    s3_server.empty_bucket()
 
 
 def lines(day: date, versions: dict[int, tuple[int, str]], shop: str) -> pa.Table:

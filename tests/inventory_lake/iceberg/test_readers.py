@@ -19,7 +19,6 @@ from include.inventory_lake.iceberg import facts_table
 from include.inventory_lake.iceberg.catalog import open_catalog
 from include.inventory_lake.iceberg.replace import replace_partition
 from include.inventory_lake.schemas import facts
-from tests.conftest import empty_lake
 from tests.servers import S3Server
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "warehouse-contract.md"
@@ -71,9 +70,9 @@ def written_figures(written: dict[tuple[str, date], pa.Table]) -> Figures:
 
 @pytest.fixture()
 def table(airflow_connections: Any, s3_server: S3Server) -> Iterator[Any]:
-    empty_lake(s3_server)
+    s3_server.empty_bucket()
     yield facts_table.ensure_table(open_catalog())
-    empty_lake(s3_server)
+    s3_server.empty_bucket()
 
 
 def test_the_documented_readers_give_the_figures_of_the_rows_written(table: Any) -> None:

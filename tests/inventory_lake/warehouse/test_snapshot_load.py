@@ -29,7 +29,6 @@ from include.inventory_lake.warehouse.duckdb_merge import (
 )
 from include.inventory_lake.warehouse.load import FactsTableMissing, load_table
 from include.inventory_lake.warehouse.load import facts_table as load_facts_table
-from tests.conftest import empty_lake
 from tests.servers import S3Server
 
 DAY = date(2026, 1, 10)
@@ -65,13 +64,13 @@ def day_items(day: date) -> dict[int, tuple[int, int]]:
 
 @pytest.fixture()
 def table(airflow_connections: Any, s3_server: S3Server) -> Iterator[Any]:
-    empty_lake(s3_server)
+    s3_server.empty_bucket()
     table = facts_table.ensure_table(open_catalog())
     for shop in SHOPS:
         for day in DAYS:
             replace_partition(table, shop, day, lines(shop, day, day_items(day)))
     yield table
-    empty_lake(s3_server)
+    s3_server.empty_bucket()
 
 
 @pytest.fixture()
@@ -222,6 +221,6 @@ def test_a_manual_reload_reads_the_partitions_it_names(
 
 
 def test_no_table_yet_is_a_clear_error(airflow_connections: Any, s3_server: S3Server) -> None:
-    empty_lake(s3_server)
+    s3_server.empty_bucket()
     with pytest.raises(FactsTableMissing, match=r"inventory_lake\.inventory_adjustment_lines"):
         load_facts_table(open_catalog())
