@@ -34,18 +34,18 @@ def read_marker(s3: S3Server, dataset: str, day: date, shop: str = DEFAULT_SHOP)
 
 
 def assert_table_holds_the_partition(
-    s3: S3Server, shop: str, day: date, *, empty: bool = False
+    s3: S3Server, shop: str, day: date, *, empty: bool = False, table: Any = None
 ) -> None:
     """The Iceberg table's shop|day, read with pyiceberg, has the Parquet partition's numbers:
     rows, sums of quantity and cost, distinct line keys (and the same keys). The partition has
-    rows unless `empty`."""
+    rows unless `empty`. `table`: the facts table as loaded (default: loaded here)."""
     from include.inventory_lake.iceberg import facts_table
     from include.inventory_lake.iceberg.catalog import open_catalog
     from include.inventory_lake.iceberg.replace import partition_filter
     from include.inventory_lake.settings import FACTS_LINES_PATH
 
     parquet = read_partition(s3, FACTS_LINES_PATH, day, shop)
-    table = facts_table.ensure_table(open_catalog())
+    table = table if table is not None else facts_table.ensure_table(open_catalog())
     iceberg = table.scan(row_filter=partition_filter(shop, day)).to_arrow()
     assert (parquet.num_rows == 0) is empty, (shop, day, parquet.num_rows)
     for rows in (parquet, iceberg):
