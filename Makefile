@@ -11,7 +11,7 @@ BROWSER_STAMP := /usr/bin/chromedriver
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run run-distributed postgres-server os-services stop status upload-sample migrate-lake-to-shops screenshots test test-faults test-backfills test-approvals test-distributed lint bench clean
+.PHONY: run run-distributed postgres-server os-services stop status upload-sample migrate-lake-to-shops migrate-facts-to-iceberg screenshots test test-faults test-backfills test-approvals test-distributed lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,7 +61,11 @@ upload-sample: $(STAMP)
 
 ## make migrate-lake-to-shops [SHOP=default] [DRY_RUN=1]: move the local lake's single-shop partitions under shop=<SHOP>/ (contract 2.0; pause the DAGs first)
 migrate-lake-to-shops: $(STAMP)
-	$(BIN)/python -m devtools.migrate_lake --shop $(or $(SHOP),default) $(if $(DRY_RUN),--dry-run)
+	$(BIN)/python -m devtools.migrate_lake shops_v2 --shop $(or $(SHOP),default) $(if $(DRY_RUN),--dry-run)
+
+## make migrate-facts-to-iceberg [DRY_RUN=1]: rewrite the local lake's 2.0 facts partitions into the Iceberg table (contract 3.0; resumable, the stack running)
+migrate-facts-to-iceberg: $(STAMP)
+	$(BIN)/python -m devtools.migrate_lake facts_iceberg $(if $(DRY_RUN),--dry-run)
 
 ## make screenshots: the README's first ten minutes on a throwaway stack, photographed into docs/images/
 screenshots: $(STAMP) $(BROWSER_STAMP) postgres-server

@@ -227,15 +227,25 @@ def start_local_emulator(paths: StackPaths, env: dict[str, str]) -> str | None:
     return url
 
 
-def start_metadata_db(paths: StackPaths, env: dict[str, str]) -> str:
+def running_metadata_db(paths: StackPaths, env: dict[str, str]) -> str | None:
     """The metadata DB's URL: the one `.env` names (`AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`), or
-    the stack's own PostgreSQL cluster in `<local>/postgres`, started on a free loopback port."""
+    the stack's own PostgreSQL cluster's while it runs; None when it does not."""
     configured = env.get(METADATA_DB_VARIABLE)
     if configured:
         return configured
     login_file = paths.run / "postgres.url"
     if running_pid(paths, "postgres") is not None and login_file.exists():
         return login_file.read_text().strip()
+    return None
+
+
+def start_metadata_db(paths: StackPaths, env: dict[str, str]) -> str:
+    """The metadata DB's URL (`running_metadata_db`), else the stack's own PostgreSQL cluster
+    in `<local>/postgres`, started on a free loopback port."""
+    running = running_metadata_db(paths, env)
+    if running is not None:
+        return running
+    login_file = paths.run / "postgres.url"
     server, login = start_postgres(
         paths.local / "postgres", free_port(), paths.logs / "postgres.log"
     )

@@ -8,13 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pyarrow.compute as pc
 import pytest
 
 from include.inventory_lake import assets, dag_defaults
 from include.inventory_lake.iceberg import facts_table
 from include.inventory_lake.iceberg.catalog import open_catalog
-from include.inventory_lake.iceberg.replace import partition_filter
 from include.inventory_lake.lake.location import LakeRoot, ShopLake
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import FACTS_LINES_PATH, HARAVAN_ADJUSTMENTS_PATH
@@ -39,7 +37,7 @@ from tests.inventory_lake.facts.raw_builders import (
     stocky_item,
     write_raw_day,
 )
-from tests.lake_reads import read_marker, read_partition
+from tests.lake_reads import assert_table_holds_the_partition, read_marker, read_partition
 from tests.servers import Emulator, S3Server, on_day, truth
 
 DAG_ID = "inventory_adjustment_facts"
@@ -164,24 +162,6 @@ def table_snapshot_id() -> int:
     snapshot = facts_table.ensure_table(open_catalog()).current_snapshot()
     assert snapshot is not None
     return snapshot.snapshot_id
-
-
-def assert_table_holds_the_partition(s3: S3Server, shop: str, day: date) -> None:
-    """The Iceberg table's shop|day, read with pyiceberg, has the Parquet partition's numbers:
-    rows, sums of quantity and cost, distinct line keys (and the same keys)."""
-    parquet = read_partition(s3, FACTS_LINES_PATH, day, shop)
-    table = facts_table.ensure_table(open_catalog())
-    iceberg = table.scan(row_filter=partition_filter(shop, day)).to_arrow()
-    assert parquet.num_rows > 0
-    for rows in (parquet, iceberg):
-        assert pc.count_distinct(rows.column("line_key")).as_py() == rows.num_rows
-    assert iceberg.num_rows == parquet.num_rows
-    for column in ("quantity", "cost_amount"):
-        assert pc.sum(iceberg.column(column)).as_py() == pc.sum(parquet.column(column)).as_py()
-    assert set(iceberg.column("line_key").to_pylist()) == set(
-        parquet.column("line_key").to_pylist()
-    )
-    assert set(iceberg.column("dt").to_pylist()) == {day}
 
 
 def test_asset_events_decide_the_days_and_a_half_extracted_day_waits_for_its_late_source(

@@ -15,6 +15,10 @@ the fresh table, so the partition ends with one writer's rows, never both. When 
 retries run out, the replace is retried here too (`REPLACE_ATTEMPTS`, with backoff), then the
 error is raised: the task fails and its retry builds the day again. Nothing is ever lost: a
 failed attempt leaves the table as it was.
+
+A caller that must not replace rows newer than its own (the 2.0 migration,
+migrations/facts_iceberg.py) passes a `precondition`: it runs on the table before each
+attempt, the retries' fresh table included, and raises to call the replace off.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import logging
 import random
 import time
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -112,16 +117,30 @@ def partition_rows(table: Table, shop: str, dt: date, lines: pa.Table) -> pa.Tab
 
 
 def replace_partition(
-    table: Table, shop: str, dt: date, lines: pa.Table, *, run_id: str | None = None
+    table: Table,
+    shop: str,
+    dt: date,
+    lines: pa.Table,
+    *,
+    run_id: str | None = None,
+    properties: Mapping[str, str] | None = None,
+    precondition: Callable[[Table], None] | None = None,
 ) -> ReplacedPartition:
-    """Make `lines` the rows of partition `shop`|`dt`, in one commit (see the module doc)."""
+    """Make `lines` the rows of partition `shop`|`dt`, in one commit (see the module doc).
+    `properties` go into the snapshot summary beside the partition, rows and run id."""
     from pyiceberg.exceptions import CommitFailedException, ValidationException
 
     rows = partition_rows(table, shop, dt, lines)
-    properties = {PARTITION_PROPERTY: partition_key(shop, dt), ROWS_PROPERTY: str(rows.num_rows)}
+    properties = {
+        **(properties or {}),
+        PARTITION_PROPERTY: partition_key(shop, dt),
+        ROWS_PROPERTY: str(rows.num_rows),
+    }
     if run_id:
         properties[RUN_ID_PROPERTY] = run_id
     for attempt in range(1, REPLACE_ATTEMPTS + 1):
+        if precondition is not None:
+            precondition(table)
         try:
             table.overwrite(
                 rows, overwrite_filter=partition_filter(shop, dt), snapshot_properties=properties
