@@ -72,15 +72,15 @@ from include.inventory_lake.lake.partition_reader import (
     PartitionSchemaMismatch,
     fetch_partition,
 )
-from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.settings import FACTS_LINES_PATH
 from include.inventory_lake.shops import ShopConfigError, check_shop_id
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
+
+    from include.inventory_lake.lake.lake import Lake
 
 log = logging.getLogger(__name__)
 
@@ -190,12 +190,13 @@ class Summary:
 # --- plan -----------------------------------------------------------------------------------
 
 
-def facts_partitions(store: LakeStore, root: LakeRoot) -> tuple[list[Partition], list[str]]:
+def facts_partitions(lake: Lake) -> tuple[list[Partition], list[str]]:
     """Every `shop=<id>/dt=YYYY-MM-DD/` folder of the facts, and the URIs of other folders."""
+    root = lake.root
     partitions: list[Partition] = []
     left_alone: list[str] = []
     parent = root.key(FACTS_LINES_PATH) + "/"
-    for name in store.child_prefixes(parent):
+    for name in lake.child_prefixes(parent):
         shop = shop_of_folder(name)
         try:
             check_shop_id(shop, name)
@@ -204,7 +205,7 @@ def facts_partitions(store: LakeStore, root: LakeRoot) -> tuple[list[Partition],
             continue
         assert shop is not None
         days_parent = shop_prefix(root, FACTS_LINES_PATH, shop)
-        for day_name in store.child_prefixes(days_parent):
+        for day_name in lake.child_prefixes(days_parent):
             day = day_of_folder(day_name)
             if day is None:
                 left_alone.append(f"s3://{root.bucket}/{days_parent}{day_name}/")
@@ -249,12 +250,12 @@ def classify(
     return Action.REWRITE, "not in the table"
 
 
-def plan_migration(store: LakeStore, root: LakeRoot, table: Table | None) -> MigrationPlan:
+def plan_migration(lake: Lake, table: Table | None) -> MigrationPlan:
     """What the migration would do, from what the lake and the table hold now; writes nothing."""
-    partitions, left_alone = facts_partitions(store, root)
-    plan = MigrationPlan(root, left_alone=left_alone)
+    partitions, left_alone = facts_partitions(lake)
+    plan = MigrationPlan(lake.root, left_alone=left_alone)
     replaces = latest_replaces(table) if table is not None else {}
-    markers = [store.read_marker(partition) for partition in partitions]
+    markers = [lake.read_marker(partition) for partition in partitions]
     unknown = [
         p for p, m in zip(partitions, markers, strict=True) if m is not None
         and partition_key(p.shop, p.dt) not in replaces
@@ -289,12 +290,12 @@ def unchanged_since_plan(step: PartitionStep) -> Callable[[Table], None]:
     return check
 
 
-def rewrite(s3: S3Client, table: Table, step: PartitionStep) -> int:
+def rewrite(lake: Lake, table: Table, step: PartitionStep) -> int:
     """Put the partition's rows into the table in one commit; returns the snapshot id."""
     assert step.marker is not None
     partition = step.partition
     with tempfile.TemporaryDirectory(prefix="facts-to-iceberg-") as tmp:
-        fetched = fetch_partition(s3, partition, step.marker, facts.LINES, Path(tmp))
+        fetched = fetch_partition(lake, partition, step.marker, facts.LINES, Path(tmp))
         lines = fetched.open().read()
     table.refresh()
     replaced = replace_partition(
@@ -328,8 +329,7 @@ def open_table(catalog: Catalog, *, create: bool) -> Table | None:
 
 
 def migrate(
-    s3: S3Client,
-    root: LakeRoot,
+    lake: Lake,
     catalog: Catalog,
     *,
     dry_run: bool = False,
@@ -337,9 +337,9 @@ def migrate(
     on_migrated: Callable[[PartitionStep], None] | None = None,
 ) -> Summary:
     """Plan, then rewrite partition after partition (`on_migrated` is called after each)."""
-    store = LakeStore(s3, root.bucket)
+    root = lake.root
     table = open_table(catalog, create=not dry_run)
-    plan = plan_migration(store, root, table)
+    plan = plan_migration(lake, table)
     echo(f"lake s3://{root.bucket}/{root.prefix}: facts into the Iceberg table, plan:")
     for line in plan.lines():
         echo(f"  {line}")
@@ -350,7 +350,7 @@ def migrate(
             continue
         assert table is not None
         try:
-            snapshot_id = rewrite(s3, table, step)
+            snapshot_id = rewrite(lake, table, step)
         except TableChangedMeanwhile as error:
             log.info("%s", error)
             summary.count(step, Action.TABLE_NEWER)
@@ -379,9 +379,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Read connections and Variables like `airflow connections get` (see shops_v2.main).
     os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     from include.inventory_lake.iceberg.catalog import open_catalog
-    from include.inventory_lake.lake.connection import lake_root, s3_client
+    from include.inventory_lake.lake.connection import connect_lake
 
-    summary = migrate(s3_client(), lake_root(), open_catalog(), dry_run=args.dry_run)
+    summary = migrate(connect_lake(), open_catalog(), dry_run=args.dry_run)
     if summary.failed:
         print(
             f"error: {len(summary.failed)} partition(s) not migrated (listed above); the others "

@@ -19,9 +19,9 @@ from include.inventory_lake.iceberg import facts_table
 from include.inventory_lake.iceberg.catalog import open_catalog
 from include.inventory_lake.iceberg.partition_history import latest_replace
 from include.inventory_lake.iceberg.replace import partition_filter, replace_partition
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot, Partition
 from include.inventory_lake.lake.partition_writer import CommittedPartition
-from include.inventory_lake.lake.store import LakeStore
 from include.inventory_lake.migrations import facts_iceberg
 from include.inventory_lake.migrations.facts_iceberg import PartitionStep, migrate
 from include.inventory_lake.schemas.facts import LINES
@@ -38,15 +38,16 @@ COMMITTED = [(shop, day) for shop in SHOPS for day in DAYS]
 
 
 @dataclass(frozen=True)
-class Lake:
+class TwoShopLake:
     s3: S3Server
     root: LakeRoot
 
     def client(self) -> Any:
         return self.s3.client()
 
-    def store(self) -> LakeStore:
-        return LakeStore(self.client(), self.root.bucket)
+    def store(self) -> Lake:
+        """The bound lake the migration is given."""
+        return Lake(self.client(), self.root)
 
     def objects(self) -> dict[str, str | None]:
         """Every object of the bucket (the table's files too) by key, with its ETag."""
@@ -78,18 +79,18 @@ def rows(shop: str, day: date, version: int) -> pa.Table:
     )
 
 
-def build(lake: Lake, shop: str, day: date, version: int = 1) -> CommittedPartition:
+def build(lake: TwoShopLake, shop: str, day: date, version: int = 1) -> CommittedPartition:
     """The shop's day as the facts DAG writes it (run id as a scheduled run's)."""
     run_id = f"scheduled__{day}-v{version}"
     return write_facts(lake.client(), lake.root, day, day_lines(shop, day, version), run_id, shop)
 
 
 @pytest.fixture()
-def lake(airflow_connections: Any, s3_server: S3Server) -> Iterator[Lake]:
+def lake(airflow_connections: Any, s3_server: S3Server) -> Iterator[TwoShopLake]:
     """Two shops' facts for three days (one day empty), an unfinished partition and a folder
     the project does not write; the catalog without the table."""
     s3_server.empty_bucket()
-    lake = Lake(s3_server, LakeRoot(s3_server.bucket))
+    lake = TwoShopLake(s3_server, LakeRoot(s3_server.bucket))
     for shop, day in COMMITTED:
         build(lake, shop, day)
     build(lake, *INCOMPLETE)
@@ -107,12 +108,12 @@ def snapshot_count() -> int:
     return len(table().snapshots())
 
 
-def run(lake: Lake, lines: list[str] | None = None, **options: Any) -> facts_iceberg.Summary:
+def run(lake: TwoShopLake, lines: list[str] | None = None, **options: Any) -> facts_iceberg.Summary:
     echo = lines.append if lines is not None else lambda _: None
-    return migrate(lake.client(), lake.root, open_catalog(), echo=echo, **options)
+    return migrate(lake.store(), open_catalog(), echo=echo, **options)
 
 
-def assert_table_holds(lake: Lake, partitions: Iterable[tuple[str, date]]) -> None:
+def assert_table_holds(lake: TwoShopLake, partitions: Iterable[tuple[str, date]]) -> None:
     """Each shop|day of the table equals its Parquet partition (rows, sums, distinct keys)."""
     iceberg = table()
     for shop, day in partitions:
@@ -120,7 +121,7 @@ def assert_table_holds(lake: Lake, partitions: Iterable[tuple[str, date]]) -> No
         assert_table_holds_the_partition(lake.s3, shop, day, empty=empty, table=iceberg)
 
 
-def assert_table_holds_the_lake(lake: Lake) -> None:
+def assert_table_holds_the_lake(lake: TwoShopLake) -> None:
     assert_table_holds(lake, COMMITTED)
     assert table().scan().to_arrow().num_rows == sum(
         read_partition(lake.s3, FACTS_LINES_PATH, day, shop).num_rows for shop, day in COMMITTED
@@ -128,7 +129,7 @@ def assert_table_holds_the_lake(lake: Lake) -> None:
 
 
 def test_one_command_fills_the_table_and_a_second_run_changes_nothing(
-    lake: Lake, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    lake: TwoShopLake, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("_AIRFLOW_PROCESS_CONTEXT", "server")  # what main() sets, undone after
 
@@ -165,7 +166,9 @@ def test_one_command_fills_the_table_and_a_second_run_changes_nothing(
     assert "shop=saigon: rewrote 0 partition(s), 0 rows; 3 already in the table" in out
 
 
-def test_a_run_that_crashed_after_two_partitions_is_completed_by_the_next(lake: Lake) -> None:
+def test_a_run_that_crashed_after_two_partitions_is_completed_by_the_next(
+    lake: TwoShopLake,
+) -> None:
     migrated: list[PartitionStep] = []
 
     def crash_after_two(step: PartitionStep) -> None:
@@ -184,7 +187,7 @@ def test_a_run_that_crashed_after_two_partitions_is_completed_by_the_next(lake: 
     assert_table_holds_the_lake(lake)
 
 
-def test_a_dry_run_prints_the_plan_and_writes_nothing(lake: Lake) -> None:
+def test_a_dry_run_prints_the_plan_and_writes_nothing(lake: TwoShopLake) -> None:
     before = lake.objects()
     lines: list[str] = []
 
@@ -200,7 +203,7 @@ def test_a_dry_run_prints_the_plan_and_writes_nothing(lake: Lake) -> None:
     assert lake.objects() == before
 
 
-def test_a_partition_rebuilt_after_its_migration_is_rewritten(lake: Lake) -> None:
+def test_a_partition_rebuilt_after_its_migration_is_rewritten(lake: TwoShopLake) -> None:
     """The facts DAG rebuilt a day after the migration but its commit to the table failed
     (the task failed after the Parquet): the newer marker wins at the next run."""
     run(lake)
@@ -212,7 +215,7 @@ def test_a_partition_rebuilt_after_its_migration_is_rewritten(lake: Lake) -> Non
     assert_table_holds_the_lake(lake)
 
 
-def test_a_day_the_facts_dag_committed_to_the_table_is_never_overwritten(lake: Lake) -> None:
+def test_a_day_the_facts_dag_committed_to_the_table_is_never_overwritten(lake: TwoShopLake) -> None:
     """Three days newer in the table than in the lake's Parquet: one its facts build committed
     (same run as the marker), one another commit replaced after the marker, before the run,
     and one a facts build replaced while the migration ran (after the plan)."""
@@ -249,7 +252,7 @@ def test_a_day_the_facts_dag_committed_to_the_table_is_never_overwritten(lake: L
 
 
 def test_a_damaged_partition_is_named_and_the_others_are_migrated(
-    lake: Lake, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    lake: TwoShopLake, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("_AIRFLOW_PROCESS_CONTEXT", "server")
     damaged = lake.partition("saigon", DAYS[0])
