@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from include.inventory_lake.facts.build import build_facts_partition
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot, Partition, ShopLake
 from include.inventory_lake.settings import FACTS_LINES_PATH, STOCKY_ITEMS_PATH
 from include.inventory_lake.shops import DEFAULT_SHOP_ID
@@ -101,11 +102,11 @@ def test_facts_killed_9_then_retried_is_exact_and_never_half_visible(
     target = lake.partition(FACTS_LINES_PATH, day)
 
     write_generated_day(s3, lake, day, OLD_LINES)
-    old, _ = build_facts_partition(s3, lake, day, "old-run")
+    old, _ = build_facts_partition(Lake(s3, lake.root), lake, day, "old-run")
     write_generated_day(s3, lake, day, NEW_LINES)
     write_generated_day(s3, reference_lake, day, NEW_LINES)
     started = time.perf_counter()
-    reference, _ = build_facts_partition(s3, reference_lake, day, "ref")
+    reference, _ = build_facts_partition(Lake(s3, reference_lake.root), reference_lake, day, "ref")
     build_seconds = time.perf_counter() - started
     digests = {"old": old.marker["sha256"], "new": reference.marker["sha256"]}
 
