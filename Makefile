@@ -82,9 +82,9 @@ test: $(STAMP) $(PROVIDER) $(BROWSER_STAMP) postgres-server
 test-faults: $(STAMP) $(PROVIDER) postgres-server
 	$(BIN)/python -m pytest -n 0 -m faults
 
-## make test-backfills: 20 UI backfills in a row, each right after unpausing (make test runs 8)
+## make test-backfills: 20 UI backfills in a row, each right after unpausing (make test runs 3), and the scheduler backfill in small
 test-backfills: $(STAMP) $(PROVIDER) postgres-server
-	INVENTORY_LAKE_BACKFILL_REPEATS=20 $(BIN)/python -m pytest tests/dags/test_backfill_from_the_ui.py
+	INVENTORY_LAKE_BACKFILL_REPEATS=20 $(BIN)/python -m pytest -m 'not distributed' tests/dags/test_backfill_from_the_ui.py tests/dags/test_backfill_from_scheduler_shops.py
 
 ## make test-approvals: 20 push approvals in a row, each answered the moment it is asked (make test runs 3)
 test-approvals: $(STAMP) $(PROVIDER) postgres-server

@@ -14,6 +14,7 @@ import pytest
 from tests.bench.bench_backfill_from_scheduler import Workload, measure
 
 
+@pytest.mark.backfills  # make test-backfills: it starts its own stack (about two minutes)
 @pytest.mark.timeout(900)  # starts its own PostgreSQL, S3, two emulators and airflow standalone
 def test_a_small_multi_shop_backfill_from_the_scheduler() -> None:
     run_dir = Path(tempfile.mkdtemp(prefix="backfill-shops-"))
