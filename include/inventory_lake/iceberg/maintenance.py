@@ -268,3 +268,23 @@ def maintain(
     table.refresh()
     orphans = remove_orphan_files(table, s3, now - settings.orphan_min_age)
     return MaintenanceResult(properties, snapshots, orphans)
+
+
+def run_maintenance() -> dict[str, Any]:
+    """The DAG task: the settings from their Variables, the table from `iceberg_default`, the
+    lake's S3 through `aws_default`. No table yet (no facts built): nothing to do."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    from include.inventory_lake.failures import fail_fast_on
+    from include.inventory_lake.iceberg.catalog import open_catalog
+    from include.inventory_lake.iceberg.facts_table import IDENTIFIER
+    from include.inventory_lake.lake.connection import s3_client
+
+    with fail_fast_on(MaintenanceSettingsError):
+        settings = read_settings()
+    try:
+        table = open_catalog().load_table(IDENTIFIER)
+    except NoSuchTableError:
+        log.info("%s does not exist yet (no facts built): nothing to maintain", QUALIFIED_NAME)
+        return {"table": QUALIFIED_NAME, "exists": False}
+    return {"exists": True, **maintain(table, s3_client(), settings).summary()}
