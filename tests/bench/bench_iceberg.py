@@ -4,7 +4,7 @@
   `build_facts_partition`) and committed to the table (`replace_partition`), ÷ the same build
   with only today's plain Parquet write. The committed rows are read back from the partition's
   Parquet on S3 (the facts task reads its local file instead: the figure is an upper bound).
-- `iceberg_parallel_commits`: a backfill of 2 shops × 30 days by 8 processes at once, each a
+- `iceberg_parallel_commits`: a backfill of 2 shops x 30 days by 8 processes at once, each a
   build + commit, ÷ the same backfill with builds only; commits, conflicts retried, rows lost
   and duplicated (every partition scanned: its rows and distinct line keys).
 - `iceberg_metadata_after_365_days`: 365 simulated days, each replacing the day of two shops
@@ -200,7 +200,7 @@ def iceberg_parallel_commits() -> None:
         duplicated += max(scanned.num_rows - sum(expected.values()), 0)
     harness.emit(
         "iceberg_parallel_commits",
-        f"backfill of {len(SHOPS)} shops × {days} days ({per_partition:,} raw lines per "
+        f"backfill of {len(SHOPS)} shops x {days} days ({per_partition:,} raw lines per "
         f"partition) by {COMMITTERS} processes at once, each a facts build + "
         "replace_partition, vs the same builds writing plain Parquet only; every partition "
         f"scanned afterwards; {LOADED}",
@@ -234,7 +234,9 @@ def metadata_after_days() -> None:
             starts.append(datetime.now(UTC))
             day = FIRST_DAY + timedelta(days=d)
             for shop in SHOPS:
-                replace_partition(table, shop, day, facts_lines(shop, range(d * 100, d * 100 + 100)))
+                replace_partition(
+                    table, shop, day, facts_lines(shop, range(d * 100, d * 100 + 100))
+                )
             # The simulated day d is over: the window reaches back to the start of day
             # d - 29, the safety age to the start of day d.
             now = datetime.now(UTC)

@@ -5,7 +5,6 @@ file, and keeps an unreferenced file younger than the safety age."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import pytest
 

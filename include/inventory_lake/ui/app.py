@@ -8,8 +8,9 @@ back here afterwards; other clients get 401. An invalid or expired token gets 40
 
 The lake is read with the DAGs' own connection code (`aws_default`, `inventory_lake_uri`) and
 the shops with the tasks' own `configured_shops()` (Variable `inventory_lake_shops`) and the
-facts table's latest commits through `iceberg_default` (`table_snapshots`) on each request; nothing from a connection is ever put in the page. This module is imported only
-by the API server, on the page's first request (see `lazy_asgi`).
+facts table's latest commits through `iceberg_default` (`table_snapshots`) on each request;
+nothing from a connection is ever put in the page. This module is imported only by the API
+server, on the page's first request (see `lazy_asgi`).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHOWN_COMMITS = 10
+NO_VALUE = "\N{EN DASH}"
 TableState = Literal["ok", "no_table", "unreachable"]
 
 
@@ -70,7 +71,7 @@ def _partitions(snapshot: Snapshot) -> str:
     if named:
         return named
     changed = _property(snapshot, "changed-partition-count")
-    return f"{changed} partition(s)" if changed else "–"
+    return f"{changed} partition(s)" if changed else NO_VALUE
 
 
 def _operation(snapshot: Snapshot) -> str:

@@ -84,9 +84,7 @@ def test_snapshots_older_than_the_window_expire_and_the_rows_stay(
     assert len(before) == 7 + 3
     left = set(stored(s3_server, table))
     assert referenced_files(table) <= left, "a referenced file was removed"
-    assert result.orphans.removed and set(map(object_path, result.orphans.removed)).isdisjoint(
-        left
-    )
+    assert result.orphans.removed and set(map(object_path, result.orphans.removed)).isdisjoint(left)
     # The replaced hanoi file and the expired snapshots' manifest lists went.
     removed = first_data_files - left
     assert any("/data/shop=hanoi/" in path for path in removed)
@@ -131,5 +129,5 @@ def test_the_maintenance_settings_refuse_what_they_cannot_use() -> None:
     assert parse_settings("7", "48") == MaintenanceSettings(timedelta(days=7), timedelta(hours=48))
     with pytest.raises(MaintenanceSettingsError, match="inventory_lake_snapshot_audit_days"):
         parse_settings("thirty", None)
-    with pytest.raises(MaintenanceSettingsError, match="at least 1 .hours"):
+    with pytest.raises(MaintenanceSettingsError, match=r"at least 1 \(hours\)"):
         parse_settings(None, "0.1")
