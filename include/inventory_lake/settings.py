@@ -68,3 +68,13 @@ ALERT_RECORD_PREFIX = "inventory_lake_alert"
 # user name), each optionally `id:email` for the `smtp` channel. Unset or empty: any user
 # allowed to answer required actions may answer (the previous behaviour), with a warning.
 PUSH_APPROVERS_VARIABLE = "inventory_lake_push_approvers"
+
+# --- The facts table's maintenance (include/inventory_lake/iceberg/maintenance.py) -------------
+# Variables read by the `inventory_lake_iceberg_maintenance` DAG's task when it runs (unset or
+# empty: the default). Snapshots older than the audit window are expired (time travel reaches
+# back that far); an unreferenced file is deleted only once older than the safety age (a commit
+# in flight has written its files but not published them yet; at least 1 hour).
+SNAPSHOT_AUDIT_DAYS_VARIABLE = "inventory_lake_snapshot_audit_days"
+SNAPSHOT_AUDIT_DAYS_DEFAULT = 30
+ORPHAN_MIN_AGE_HOURS_VARIABLE = "inventory_lake_orphan_min_age_hours"
+ORPHAN_MIN_AGE_HOURS_DEFAULT = 24

@@ -18,6 +18,7 @@ EXPECTED_DAGS = {
     "haravan_set_adjustments_push",
     "inventory_adjustment_facts",
     "inventory_facts_warehouse_load",
+    "inventory_lake_iceberg_maintenance",
 }
 HEAVY_MODULES = {"pyarrow", "boto3", "botocore", "requests", "tenacity", "duckdb", "pandas"}
 

@@ -95,6 +95,12 @@ TABLE_PROPERTIES = {
     # Old metadata.json files are deleted after each commit beyond the newest 100.
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "100",
+    # Each replace appends one small manifest; with merging, the append that finds 100 of
+    # them bin-packs them into manifests of up to 8 MB, so a snapshot lists at most ~100
+    # manifests however many partitions the table has (iceberg/maintenance.py applies this to
+    # a table created before it).
+    "commit.manifest-merge.enabled": "true",
+    "commit.manifest.min-count-to-merge": "100",
 }
 
 

@@ -197,6 +197,9 @@ class Lake:
     def delete(self, key: str) -> None:
         self._store.delete(key)
 
+    def delete_many(self, keys: list[str]) -> None:
+        self._store.delete_many(keys)
+
     # listings
 
     def list_objects(self, prefix: str, *, start_after: str = "") -> Iterator[StoredObject]:

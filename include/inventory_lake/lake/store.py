@@ -28,6 +28,7 @@ T = TypeVar("T")
 MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
 MULTIPART_BYTES = 64 * 1024 * 1024
+DELETE_BATCH = 1000  # S3 DeleteObjects takes at most 1,000 keys
 
 
 class WriteConflict(RuntimeError):
@@ -199,6 +200,21 @@ class LakeStore:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def delete_many(self, keys: list[str]) -> None:
+        """Delete `keys`, up to S3's 1,000 per request; an object S3 refuses to delete raises
+        (the keys before it in its request may be gone already: deleting again is harmless)."""
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = keys[start : start + DELETE_BATCH]
+            answer = self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+            )
+            errors = answer.get("Errors", [])
+            if errors:
+                raise RuntimeError(
+                    f"S3 refused to delete {len(errors)} of {len(batch)} object(s) in "
+                    f"s3://{self.bucket}, e.g. {errors[0].get('Key')}: {errors[0].get('Code')}"
+                )
 
     def upload_file(self, path: Path, key: str) -> None:
         self.client.upload_file(str(path), self.bucket, key, Config=transfer_config())

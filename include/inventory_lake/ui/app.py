@@ -7,9 +7,10 @@ the custom view "Inventory lake". Without a login, a browser is sent to Airflow'
 back here afterwards; other clients get 401. An invalid or expired token gets 401 or 403.
 
 The lake is read with the DAGs' own connection code (`aws_default`, `inventory_lake_uri`) and
-the shops with the tasks' own `configured_shops()` (Variable `inventory_lake_shops`) on each
-request; nothing from a connection is ever put in the page. This module is imported only
-by the API server, on the page's first request (see `lazy_asgi`).
+the shops with the tasks' own `configured_shops()` (Variable `inventory_lake_shops`) and the
+facts table's latest commits through `iceberg_default` (`table_snapshots`) on each request;
+nothing from a connection is ever put in the page. This module is imported only by the API
+server, on the page's first request (see `lazy_asgi`).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def render_lake_page(
     from include.inventory_lake.push.layout import PushLake
     from include.inventory_lake.ui.page import error_page, gather, render
     from include.inventory_lake.ui.shop_config import read_shop_config
+    from include.inventory_lake.ui.table_snapshots import read_table_snapshots
 
     try:
         data = gather(
@@ -99,6 +101,7 @@ def render_lake_page(
             days=days,
             shop_config=read_shop_config(),
             shop=shop,
+            table_snapshots=read_table_snapshots(),
         )
     except Exception as error:
         # The error text may hold an endpoint or a key from a connection: log it, show its type.

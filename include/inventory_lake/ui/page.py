@@ -35,6 +35,7 @@ from include.inventory_lake.ui.lake_status import newest_partition_day as newest
 from include.inventory_lake.ui.push_batches import PushOverview, push_overview
 from include.inventory_lake.ui.shop_config import ShopConfig
 from include.inventory_lake.ui.svg_chart import Line, color, line_chart
+from include.inventory_lake.ui.table_snapshots import TableSnapshots
 from include.inventory_lake.ui.window import DEFAULT_DAYS, MAX_DAYS, DayWindow, default_end
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class PageData:
     unknown_chart_shop: str | None
     push: PushOverview
     generated_at: datetime
+    # The facts table's latest commits (None: not read).
+    table_snapshots: TableSnapshots | None = None
 
     @property
     def shop_ids(self) -> list[str]:
@@ -85,6 +88,7 @@ def gather(
     shop_config: ShopConfig,
     shop: str | None = None,
     today: date | None = None,
+    table_snapshots: TableSnapshots | None = None,
 ) -> PageData:
     daily = daily_specs()
     shops = lake_shops(shop_config.shops, shops_in_lake(lake, daily))
@@ -110,6 +114,7 @@ def gather(
         unknown_chart_shop=shop if shop and shop != charted else None,
         push=push_overview(lake),
         generated_at=datetime.now(UTC),
+        table_snapshots=table_snapshots,
     )
 
 

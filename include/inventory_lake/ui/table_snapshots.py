@@ -1,0 +1,160 @@
+"""The facts table's latest commits as the page shows them: when, which shop|day, rows added
+and removed, which run.
+
+Read from the table's metadata through the `iceberg_default` catalog (one catalog call, one
+metadata file read; no manifest or data file). A replace (`iceberg/replace.py`) is one commit
+of two snapshots, a delete of the partition's old files and an append of the new rows, both
+carrying the `inventory-lake.partition` and `inventory-lake.run-id` summary properties: the
+page shows them as one commit. Any other snapshot (the first append of a partition, a commit
+by another writer) is shown on its own, its partitions from the summary's
+`changed-partition-count` when it names none.
+
+A catalog that cannot be reached, or a table that does not exist yet, is said in the
+section; the rest of the page is still shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+from include.inventory_lake.iceberg.facts_table import IDENTIFIER, QUALIFIED_NAME
+from include.inventory_lake.iceberg.replace import PARTITION_PROPERTY, RUN_ID_PROPERTY
+from include.inventory_lake.settings import ICEBERG_CONN_ID
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+    from pyiceberg.table.snapshots import Snapshot
+
+log = logging.getLogger(__name__)
+
+SHOWN_COMMITS = 10
+NO_VALUE = "\N{EN DASH}"
+TableState = Literal["ok", "no_table", "unreachable"]
+
+
+@dataclass(frozen=True)
+class TableCommit:
+    committed_at: datetime
+    operations: tuple[str, ...]
+    # The shop|day replaced, or what the summary says of the partitions changed.
+    partitions: str
+    added_rows: int
+    deleted_rows: int
+    run_id: str | None
+    snapshot_id: int
+
+
+@dataclass(frozen=True)
+class TableSnapshots:
+    state: TableState
+    table: str = QUALIFIED_NAME
+    location: str | None = None
+    commits: tuple[TableCommit, ...] = ()
+    snapshots: int = 0
+    problem: str | None = None
+
+
+def _count(snapshot: Snapshot, key: str) -> int:
+    value = snapshot.summary[key] if snapshot.summary else None
+    return int(value) if value not in (None, "") else 0
+
+
+def _property(snapshot: Snapshot, key: str) -> str | None:
+    return snapshot.summary.additional_properties.get(key) if snapshot.summary else None
+
+
+def _partitions(snapshot: Snapshot) -> str:
+    named = _property(snapshot, PARTITION_PROPERTY)
+    if named:
+        return named
+    changed = _property(snapshot, "changed-partition-count")
+    return f"{changed} partition(s)" if changed else NO_VALUE
+
+
+def _operation(snapshot: Snapshot) -> str:
+    return snapshot.summary.operation.value if snapshot.summary else "unknown"
+
+
+def _one_replace(first: Snapshot, second: Snapshot) -> bool:
+    """The delete and the append of one replace: the append's parent, same partition, same run."""
+    return (
+        second.parent_snapshot_id == first.snapshot_id
+        and _operation(first) in ("delete", "overwrite")
+        and _operation(second) == "append"
+        and _property(first, PARTITION_PROPERTY) is not None
+        and _property(first, PARTITION_PROPERTY) == _property(second, PARTITION_PROPERTY)
+        and _property(first, RUN_ID_PROPERTY) == _property(second, RUN_ID_PROPERTY)
+    )
+
+
+def _commit(snapshots: list[Snapshot]) -> TableCommit:
+    last = snapshots[-1]
+    return TableCommit(
+        committed_at=datetime.fromtimestamp(last.timestamp_ms / 1000, UTC),
+        operations=tuple(_operation(s) for s in snapshots),
+        partitions=_partitions(last),
+        added_rows=sum(_count(s, "added-records") for s in snapshots),
+        deleted_rows=sum(_count(s, "deleted-records") for s in snapshots),
+        run_id=_property(last, RUN_ID_PROPERTY),
+        snapshot_id=last.snapshot_id,
+    )
+
+
+def latest_commits(table: Table, limit: int = SHOWN_COMMITS) -> list[TableCommit]:
+    """The table's newest commits, newest first (see the module doc)."""
+    ordered = sorted(table.metadata.snapshots, key=lambda s: (s.timestamp_ms, s.sequence_number))
+    groups: list[list[Snapshot]] = []
+    for snapshot in ordered:
+        if groups and len(groups[-1]) == 1 and _one_replace(groups[-1][0], snapshot):
+            groups[-1].append(snapshot)
+        else:
+            groups.append([snapshot])
+    return [_commit(group) for group in reversed(groups[-limit:])]
+
+
+def read_table_snapshots(conn_id: str = ICEBERG_CONN_ID) -> TableSnapshots:
+    """The table's latest commits, or why they cannot be shown (never raises)."""
+    try:
+        from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+
+        from include.inventory_lake.iceberg.catalog import open_catalog
+
+        catalog = open_catalog(conn_id)
+    except Exception as error:
+        # The error text may hold the catalog's address or credentials: log it, show its type.
+        log.exception("the Inventory lake page could not open the Iceberg catalog %r", conn_id)
+        return TableSnapshots(
+            "unreachable",
+            problem=(
+                f"the Iceberg catalog could not be reached ({type(error).__name__}); check the "
+                f"{conn_id} connection, the API server log has the details"
+            ),
+        )
+    try:
+        table = catalog.load_table(IDENTIFIER)
+    except (NoSuchTableError, NoSuchNamespaceError):
+        return TableSnapshots(
+            "no_table",
+            problem=(
+                f"the table {QUALIFIED_NAME} does not exist yet: the facts DAG creates it with "
+                "its first build"
+            ),
+        )
+    except Exception as error:
+        log.exception("the Inventory lake page could not load %s", QUALIFIED_NAME)
+        return TableSnapshots(
+            "unreachable",
+            problem=(
+                f"the table {QUALIFIED_NAME} could not be read ({type(error).__name__}); the "
+                "API server log has the details"
+            ),
+        )
+    return TableSnapshots(
+        "ok",
+        location=table.location(),
+        commits=tuple(latest_commits(table)),
+        snapshots=len(table.metadata.snapshots),
+    )
