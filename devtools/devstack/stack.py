@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from devtools.devstack.iceberg import CATALOG_DATABASE, local_catalog_env
+from devtools.devstack.iceberg import CATALOG_DATABASE, CONNECTION_VARIABLE, local_catalog_env
 from devtools.devstack.postgres import start_postgres, stop_postgres
 from devtools.devstack.processes import (
     ProcessStartError,
@@ -172,6 +172,14 @@ def airflow_env(paths: StackPaths, env: dict[str, str], metadata_db: str) -> dic
     return merged
 
 
+def stack_airflow_env(paths: StackPaths, env: dict[str, str], metadata_db: str) -> dict[str, str]:
+    """What `make run` gives every Airflow process: `airflow_env` with, unless `.env` names
+    one, the local Iceberg catalog's `iceberg_default` (devstack/iceberg.py; its database is
+    created on the metadata DB's server when missing). Local tooling that opens the catalog
+    (`make query-facts`) opens it with this too."""
+    return airflow_env(paths, {**env, **local_catalog_env(env, metadata_db)}, metadata_db)
+
+
 def _record(paths: StackPaths, server: ServerProcess) -> None:
     paths.pid_file(server.name).write_text(str(server.pid))
 
@@ -227,15 +235,25 @@ def start_local_emulator(paths: StackPaths, env: dict[str, str]) -> str | None:
     return url
 
 
-def start_metadata_db(paths: StackPaths, env: dict[str, str]) -> str:
+def running_metadata_db(paths: StackPaths, env: dict[str, str]) -> str | None:
     """The metadata DB's URL: the one `.env` names (`AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`), or
-    the stack's own PostgreSQL cluster in `<local>/postgres`, started on a free loopback port."""
+    that of the stack's own PostgreSQL while it runs; None when it does not run."""
     configured = env.get(METADATA_DB_VARIABLE)
     if configured:
         return configured
     login_file = paths.run / "postgres.url"
     if running_pid(paths, "postgres") is not None and login_file.exists():
         return login_file.read_text().strip()
+    return None
+
+
+def start_metadata_db(paths: StackPaths, env: dict[str, str]) -> str:
+    """The metadata DB's URL (`running_metadata_db`), the stack's own PostgreSQL cluster in
+    `<local>/postgres` started on a free loopback port first when it does not run."""
+    running = running_metadata_db(paths, env)
+    if running:
+        return running
+    login_file = paths.run / "postgres.url"
     server, login = start_postgres(
         paths.local / "postgres", free_port(), paths.logs / "postgres.log"
     )
@@ -316,8 +334,8 @@ def up(paths: StackPaths | None = None) -> None:
         s3 = start_local_s3(paths, env)
         emulator = start_local_emulator(paths, env)
         metadata_db = start_metadata_db(paths, env)
-        iceberg = local_catalog_env(env, metadata_db)
-        airflow = start_airflow(paths, airflow_env(paths, {**env, **iceberg}, metadata_db))
+        settings = stack_airflow_env(paths, env, metadata_db)
+        airflow = start_airflow(paths, settings)
     password = json.loads(paths.passwords_file.read_text())[AIRFLOW_USER]
     print()
     print(f"Airflow UI     {airflow}   login: {AIRFLOW_USER} / {password}")
@@ -328,10 +346,11 @@ def up(paths: StackPaths | None = None) -> None:
     if METADATA_DB_VARIABLE not in env:
         port = urlsplit(metadata_db).port
         print(f"Metadata DB    PostgreSQL on 127.0.0.1:{port} ({paths.local / 'postgres'})")
-    if iceberg:
+    catalog = json.loads(settings.get(CONNECTION_VARIABLE, "{}"))
+    if CONNECTION_VARIABLE not in env and catalog.get("schema") == CATALOG_DATABASE:
         print(
             f"Iceberg        SQL catalog `iceberg_default` in database {CATALOG_DATABASE}, "
-            f"warehouse {json.loads(next(iter(iceberg.values())))['extra']['warehouse']}"
+            f"warehouse {catalog['extra']['warehouse']}"
         )
     print(f"Logs           {paths.logs}")
     print("Stop it all    make stop")
