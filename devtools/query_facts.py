@@ -159,6 +159,8 @@ def main(argv: Sequence[str] | None = None, paths: StackPaths | None = None) -> 
         check_shop_id(arguments.shop, "SHOP")
     # Before Airflow is imported: it reads its configuration once, on first import.
     os.environ.update(stack_environment(paths or StackPaths(project_root())))
+    # Airflow logs to stdout; its lines (the AWS connection looked up, ...) would break the table.
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
     table = open_facts_table()
     rows = figures(table, arguments.days, arguments.shop)
     print(f"{QUALIFIED_NAME} at {snapshot_label(table)}")
