@@ -31,7 +31,7 @@ FACTS_DAG = "inventory_adjustment_facts"
 START_FIRST = "run `make run` first"
 NO_TABLE_YET = (
     f"the table {QUALIFIED_NAME} is not created yet: unpause the DAGs and let a run of "
-    f"{FACTS_DAG} finish (README, your first ten minutes, steps 3 to 5)"
+    f"{FACTS_DAG} finish (README.md, your first ten minutes)"
 )
 FIGURES_SQL = f"""
     SELECT {SHOP_COLUMN}, {DT_COLUMN}, count(*) AS lines, sum(quantity) AS quantity,
@@ -88,6 +88,16 @@ def open_facts_table() -> Table:
             f"the catalog names {QUALIFIED_NAME} but its metadata cannot be read from the "
             f"lake ({error}): is the local S3 running? {START_FIRST}"
         ) from None
+
+
+def open_stack_table(paths: StackPaths | None = None) -> Table:
+    """The facts table of the running local stack (default: of this checkout), opened in this
+    process's environment set as the stack's Airflow processes have it."""
+    # Before Airflow is imported: it reads its configuration once, on first import.
+    os.environ.update(stack_environment(paths or StackPaths(project_root())))
+    # Airflow logs to stdout; its lines (the AWS connection looked up, ...) would break the table.
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
+    return open_facts_table()
 
 
 def row_filter(days: int | None, shop: str | None, today: date) -> BooleanExpression:
@@ -157,11 +167,7 @@ def main(argv: Sequence[str] | None = None, paths: StackPaths | None = None) -> 
     arguments = parser.parse_args(argv)
     if arguments.shop is not None:
         check_shop_id(arguments.shop, "SHOP")
-    # Before Airflow is imported: it reads its configuration once, on first import.
-    os.environ.update(stack_environment(paths or StackPaths(project_root())))
-    # Airflow logs to stdout; its lines (the AWS connection looked up, ...) would break the table.
-    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
-    table = open_facts_table()
+    table = open_stack_table(paths)
     rows = figures(table, arguments.days, arguments.shop)
     print(f"{QUALIFIED_NAME} at {snapshot_label(table)}")
     if not rows:
