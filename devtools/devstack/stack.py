@@ -25,7 +25,12 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from devtools.devstack.iceberg import CATALOG_DATABASE, CONNECTION_VARIABLE, local_catalog_env
+from devtools.devstack.iceberg import (
+    CATALOG_DATABASE,
+    CONNECTION_VARIABLE,
+    forget_local_tables,
+    local_catalog_env,
+)
 from devtools.devstack.postgres import start_postgres, stop_postgres
 from devtools.devstack.processes import (
     ProcessStartError,
@@ -331,9 +336,12 @@ def up(paths: StackPaths | None = None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     env = load_env(paths)
     with stopped_on_failure(paths):
+        s3_was_running = running_pid(paths, "s3") is not None
         s3 = start_local_s3(paths, env)
         emulator = start_local_emulator(paths, env)
         metadata_db = start_metadata_db(paths, env)
+        if s3 and not s3_was_running and forget_local_tables(env, metadata_db):
+            print("the local S3 started empty: the Iceberg catalog forgot its tables")
         settings = stack_airflow_env(paths, env, metadata_db)
         airflow = start_airflow(paths, settings)
     password = json.loads(paths.passwords_file.read_text())[AIRFLOW_USER]
