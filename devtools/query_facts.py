@@ -21,7 +21,7 @@ from devtools.devstack.iceberg import CONNECTION_VARIABLE
 from devtools.devstack.processes import project_root
 from devtools.devstack.stack import StackPaths, load_env, running_metadata_db, stack_airflow_env
 from include.inventory_lake.iceberg.facts_table import DT_COLUMN, QUALIFIED_NAME, SHOP_COLUMN
-from include.inventory_lake.shops import check_shop_id
+from include.inventory_lake.shops import ShopConfigError, check_shop_id
 
 if TYPE_CHECKING:
     from pyiceberg.expressions import BooleanExpression
@@ -166,7 +166,10 @@ def main(argv: Sequence[str] | None = None, paths: StackPaths | None = None) -> 
     parser.add_argument("--shop", help="only this shop")
     arguments = parser.parse_args(argv)
     if arguments.shop is not None:
-        check_shop_id(arguments.shop, "SHOP")
+        try:
+            check_shop_id(arguments.shop, "SHOP")
+        except ShopConfigError as error:
+            parser.error(str(error))
     table = open_stack_table(paths)
     rows = figures(table, arguments.days, arguments.shop)
     print(f"{QUALIFIED_NAME} at {snapshot_label(table)}")
