@@ -11,7 +11,7 @@ BROWSER_STAMP := /usr/bin/chromedriver
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run run-distributed postgres-server os-services stop status upload-sample migrate-lake-to-shops migrate-facts-to-iceberg screenshots test test-faults test-backfills test-approvals test-distributed lint bench clean
+.PHONY: run run-distributed postgres-server os-services stop status upload-sample query-facts migrate-lake-to-shops migrate-facts-to-iceberg screenshots test test-faults test-backfills test-approvals test-distributed lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ status: $(STAMP) $(PROVIDER)
 ## make upload-sample [FILE=my.csv] [SHOP=<id>]: put a set-adjustment file (default: the shipped sample) in the local lake's approved/ (approved/shop=<id>/ with SHOP; needed with several shops)
 upload-sample: $(STAMP)
 	$(BIN)/python -m devtools.upload $(if $(SHOP),--shop $(SHOP)) $(FILE)
+
+## make query-facts [DAYS=<n>] [SHOP=<id>]: the local stack's facts table per shop and day (lines, sum of quantity and of cost), queried with DuckDB
+query-facts: $(STAMP) $(PROVIDER)
+	$(BIN)/python -m devtools.query_facts $(if $(DAYS),--days $(DAYS)) $(if $(SHOP),--shop $(SHOP))
 
 ## make migrate-lake-to-shops [SHOP=default] [DRY_RUN=1]: move the local lake's single-shop partitions under shop=<SHOP>/ (contract 2.0; pause the DAGs first)
 migrate-lake-to-shops: $(STAMP)

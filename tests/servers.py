@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from devtools.airflow_rest import AirflowRest, wait_until
+from devtools.devstack.iceberg import empty_catalog
 from devtools.devstack.postgres import PostgresLogin
 from devtools.devstack.processes import LOCAL_HTTP_TIMEOUT_S as TIMEOUT_S
 from devtools.devstack.processes import ServerProcess
@@ -80,31 +81,7 @@ class S3Server:
         for key in self.keys():
             client.delete_object(Bucket=self.bucket, Key=key)
         if self.iceberg_catalog is not None:
-            empty_iceberg_catalog(self.iceberg_catalog)
-
-
-def empty_iceberg_catalog(login: PostgresLogin) -> None:
-    """Delete every row of a pyiceberg SQL catalog's tables (its namespaces and tables)."""
-    import psycopg2
-
-    connection = psycopg2.connect(
-        host=login.host,
-        port=login.port,
-        user=login.role,
-        password=login.password,
-        dbname=login.database,
-        connect_timeout=2,
-    )
-    try:
-        with connection, connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename IN ('iceberg_tables', 'iceberg_namespace_properties')"
-            )
-            for (table,) in cursor.fetchall():
-                cursor.execute(f'DELETE FROM "{table}"')
-    finally:
-        connection.close()
+            empty_catalog(self.iceberg_catalog)
 
 
 @dataclass(frozen=True)

@@ -43,11 +43,11 @@ from devtools.devstack.stack import (
     LOCAL_HOSTS,
     PROCESSES,
     StackPaths,
-    airflow_env,
     airflow_port,
     load_env,
     prepare_metadata_db,
     running_pid,
+    stack_airflow_env,
     start_local_emulator,
     start_local_s3,
     stopped_on_failure,
@@ -131,7 +131,8 @@ def distributed_env(
 ) -> dict[str, str]:
     """The single-machine environment (connections, variable, folders, execution API URL)
     with the metadata DB on Postgres and the CeleryExecutor."""
-    merged = airflow_env(paths, env, postgres.url("postgresql+psycopg2"))
+    # With `make run`'s Iceberg catalog (`iceberg_default`), unless `.env` names one.
+    merged = stack_airflow_env(paths, env, postgres.url("postgresql+psycopg2"))
     merged.update(_secrets(paths))
     merged.update(_remote_logging(merged))
     merged.update(

@@ -40,24 +40,74 @@ def create_catalog_database(server: PostgresLogin) -> PostgresLogin:
     return create_database(server, CATALOG_DATABASE)
 
 
-def local_catalog_env(env: dict[str, str], metadata_db: str) -> dict[str, str]:
-    """`iceberg_default` for `make run`, unless `.env` defines it: a SQL catalog in its own
-    database on the metadata DB's PostgreSQL server (created here), its warehouse under the
-    lake. Empty for a metadata DB that is not PostgreSQL: then `.env` must name a catalog."""
+def local_catalog_server(env: dict[str, str], metadata_db: str) -> PostgresLogin | None:
+    """The PostgreSQL server of `make run`'s catalog (the metadata DB's), or None: `.env`
+    names a catalog, or the metadata DB is not PostgreSQL."""
     if CONNECTION_VARIABLE in env:
-        return {}
+        return None
     from sqlalchemy.engine import make_url
 
     url = make_url(metadata_db)
     if url.get_backend_name() != "postgresql" or not url.host:
-        print(f"{CONNECTION_VARIABLE} is not set and the metadata DB is not PostgreSQL: set it")
-        return {}
-    server = PostgresLogin(
+        return None
+    return PostgresLogin(
         host=url.host,
         port=url.port or 5432,
         password=url.password or "",
         database=url.database or "postgres",
         role=url.username or "postgres",
     )
+
+
+def local_catalog_env(env: dict[str, str], metadata_db: str) -> dict[str, str]:
+    """`iceberg_default` for `make run`, unless `.env` defines it: a SQL catalog in its own
+    database on the metadata DB's PostgreSQL server (created here), its warehouse under the
+    lake. Empty for a metadata DB that is not PostgreSQL: then `.env` must name a catalog."""
+    server = local_catalog_server(env, metadata_db)
+    if server is None:
+        if CONNECTION_VARIABLE not in env:
+            print(f"{CONNECTION_VARIABLE} is not set and the metadata DB is not PostgreSQL: set it")
+        return {}
     login = create_catalog_database(server)
     return {CONNECTION_VARIABLE: json.dumps(catalog_connection(login, env[LAKE_URI_VARIABLE]))}
+
+
+def forget_local_tables(env: dict[str, str], metadata_db: str) -> int:
+    """After the local S3 started empty (moto keeps the lake in memory, so every `make run`
+    after a `make stop` starts with none), the tables of `make run`'s catalog name metadata
+    files that are gone, and loading one fails (the facts build's `ensure_table` first):
+    forget them, so the next facts build creates the table again. Returns how many tables
+    were forgotten; a catalog `.env` names is left alone."""
+    server = local_catalog_server(env, metadata_db)
+    if server is None:
+        return 0
+    return empty_catalog(create_catalog_database(server))
+
+
+def empty_catalog(login: PostgresLogin) -> int:
+    """Delete every row of a pyiceberg SQL catalog's tables (its namespaces and tables);
+    returns how many tables it named."""
+    import psycopg2
+
+    connection = psycopg2.connect(
+        host=login.host,
+        port=login.port,
+        user=login.role,
+        password=login.password,
+        dbname=login.database,
+        connect_timeout=2,
+    )
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename IN ('iceberg_tables', 'iceberg_namespace_properties')"
+            )
+            forgotten = 0
+            for (table,) in cursor.fetchall():
+                cursor.execute(f'DELETE FROM "{table}"')
+                if table == "iceberg_tables":
+                    forgotten = cursor.rowcount
+            return forgotten
+    finally:
+        connection.close()

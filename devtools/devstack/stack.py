@@ -25,7 +25,12 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from devtools.devstack.iceberg import CATALOG_DATABASE, local_catalog_env
+from devtools.devstack.iceberg import (
+    CATALOG_DATABASE,
+    CONNECTION_VARIABLE,
+    forget_local_tables,
+    local_catalog_env,
+)
 from devtools.devstack.postgres import start_postgres, stop_postgres
 from devtools.devstack.processes import (
     ProcessStartError,
@@ -170,6 +175,14 @@ def airflow_env(paths: StackPaths, env: dict[str, str], metadata_db: str) -> dic
             {"type": "file", "log_file_path": str(paths.lineage_events), "append": True}
         )
     return merged
+
+
+def stack_airflow_env(paths: StackPaths, env: dict[str, str], metadata_db: str) -> dict[str, str]:
+    """What `make run` gives every Airflow process: `airflow_env` with, unless `.env` names
+    one, the local Iceberg catalog's `iceberg_default` (devstack/iceberg.py; its database is
+    created on the metadata DB's server when missing). Local tooling that opens the catalog
+    (`make query-facts`) opens it with this too."""
+    return airflow_env(paths, {**env, **local_catalog_env(env, metadata_db)}, metadata_db)
 
 
 def _record(paths: StackPaths, server: ServerProcess) -> None:
@@ -323,11 +336,14 @@ def up(paths: StackPaths | None = None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     env = load_env(paths)
     with stopped_on_failure(paths):
+        s3_was_running = running_pid(paths, "s3") is not None
         s3 = start_local_s3(paths, env)
         emulator = start_local_emulator(paths, env)
         metadata_db = start_metadata_db(paths, env)
-        iceberg = local_catalog_env(env, metadata_db)
-        airflow = start_airflow(paths, airflow_env(paths, {**env, **iceberg}, metadata_db))
+        if s3 and not s3_was_running and forget_local_tables(env, metadata_db):
+            print("the local S3 started empty: the Iceberg catalog forgot its tables")
+        settings = stack_airflow_env(paths, env, metadata_db)
+        airflow = start_airflow(paths, settings)
     password = json.loads(paths.passwords_file.read_text())[AIRFLOW_USER]
     print()
     print(f"Airflow UI     {airflow}   login: {AIRFLOW_USER} / {password}")
@@ -338,10 +354,11 @@ def up(paths: StackPaths | None = None) -> None:
     if METADATA_DB_VARIABLE not in env:
         port = urlsplit(metadata_db).port
         print(f"Metadata DB    PostgreSQL on 127.0.0.1:{port} ({paths.local / 'postgres'})")
-    if iceberg:
+    catalog = json.loads(settings.get(CONNECTION_VARIABLE, "{}"))
+    if CONNECTION_VARIABLE not in env and catalog.get("schema") == CATALOG_DATABASE:
         print(
             f"Iceberg        SQL catalog `iceberg_default` in database {CATALOG_DATABASE}, "
-            f"warehouse {json.loads(next(iter(iceberg.values())))['extra']['warehouse']}"
+            f"warehouse {catalog['extra']['warehouse']}"
         )
     print(f"Logs           {paths.logs}")
     print("Stop it all    make stop")
