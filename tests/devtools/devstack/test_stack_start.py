@@ -48,9 +48,12 @@ def private_checkout(monkeypatch: pytest.MonkeyPatch) -> Iterator[Checkout]:
         .replace("AIRFLOW__API__PORT=8080", f"AIRFLOW__API__PORT={ports['airflow']}")
     )
     (root / ".env").write_text(env)
-    # `up` hands the emulator its credentials through this process's environment.
+    # `up` hands the emulator its credentials through this process's environment: unset for
+    # the test and unset again after it (a bare `delenv` of an unset name registers no undo,
+    # so `up`'s values leaked into later tests of the worker, e.g. the emulator's 401 test).
     for name in ("EMULATOR_HARAVAN_TOKEN", "EMULATOR_STOCKY_STORE", "EMULATOR_STOCKY_KEY"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     try:
         yield Checkout(root, ports)
     finally:
