@@ -82,9 +82,9 @@ test: $(STAMP) $(PROVIDER) $(BROWSER_STAMP) postgres-server
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest --durations=25
 
-## make test-faults: only the fault suite (it is part of make test too)
+## make test-faults: only the fault suite, the facts killed -9 at all four points (make test: two of them)
 test-faults: $(STAMP) $(PROVIDER) postgres-server
-	$(BIN)/python -m pytest -n 0 -m faults
+	INVENTORY_LAKE_ALL_KILL_POINTS=1 $(BIN)/python -m pytest -n 0 -m faults
 
 ## make test-backfills: 20 UI backfills in a row, each right after unpausing (make test runs 3), and the scheduler backfill in small
 test-backfills: $(STAMP) $(PROVIDER) postgres-server

@@ -27,7 +27,7 @@ STOCKY = "stocky_adjustments_extract"
 FACTS = "inventory_adjustment_facts"
 DAYS = [date(2026, 1, 11), date(2026, 1, 12), date(2026, 1, 13)]
 # `make test` runs a representative few; `make test-backfills` the full 20 in a row.
-REPEATED_BACKFILLS = int(os.environ.get("INVENTORY_LAKE_BACKFILL_REPEATS", "3"))
+REPEATED_BACKFILLS = int(os.environ.get("INVENTORY_LAKE_BACKFILL_REPEATS", "2"))
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,15 @@ def wait_for(event: Any, process: subprocess.Popen[bytes], what: str) -> None:
         assert time.monotonic() < deadline, f"never reached: {what}"
 
 
-@pytest.mark.parametrize("point_name", list(POINTS))
+# `make test` kills at the data upload and at a random moment; `make test-faults` (and
+# INVENTORY_LAKE_ALL_KILL_POINTS=1) at every point.
+KILLED_IN_MAKE_TEST = ("uploading the data file", "random moment")
+RUN_POINTS = (
+    list(POINTS) if os.environ.get("INVENTORY_LAKE_ALL_KILL_POINTS") else list(KILLED_IN_MAKE_TEST)
+)
+
+
+@pytest.mark.parametrize("point_name", RUN_POINTS)
 def test_facts_killed_9_then_retried_is_exact_and_never_half_visible(
     lake_behind_proxy: CuttableProxy, s3_server: S3Server, point_name: str
 ) -> None:
