@@ -329,6 +329,12 @@ def airflow_standalone(
 ALERTS_STANDALONE_ENV = {
     "INVENTORY_LAKE_FRESHNESS_DEADLINE_S": "5",
     "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,alice:op,bob:op",
+    # A test holds the approval task's row for a moment (to make Airflow's park-versus-answer
+    # race exact): the worker's calls wait for it rather than time out and retry, and the
+    # worker's heartbeat (it waits for the row too, and blocks the worker while it does) is
+    # sent when the task starts, then not within the moment, well inside the 300 s timeout.
+    "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
+    "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "60",
 }
 
 
@@ -357,6 +363,10 @@ STANDALONE_GROUPS = {
 }
 
 
+# tryfirst: pytest-xdist's worker reads the marks in its own hook of the same name (it appends
+# the group to each test's id), registered after this conftest and so called before it otherwise:
+# the marks came too late and each worker started both standalones.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = getattr(item, "fixturenames", ())

@@ -6,9 +6,11 @@ answer given the moment the request exists is kept, and nobody is asked twice.""
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import pytest
+import sqlalchemy
 
 from include.inventory_lake import settings
 from tests.inventory_lake.push.support import (
@@ -223,6 +225,119 @@ def test_an_approval_given_at_once_is_kept_and_never_asked_again(
             assert {(row["answered_by"], row["status"]) for row in rows} == {("alice", "applied")}
         assert len(posts(emulator)) == QUICK_ANSWER_REPEATS, "one request per plan, no more"
     finally:
+        end_active_runs(api, PUSH)
+        api.request("DELETE", f"variables/{settings.PUSH_APPROVERS_VARIABLE}")
+        emulator.reset()
+
+
+class MetadataDb:
+    """Connections to the standalone's metadata database, each its own transaction: a test
+    holds rows with them to order what Airflow's processes do."""
+
+    def __init__(self, api: AirflowApi) -> None:
+        assert api.metadata_db is not None, "not a standalone the tests started"
+        self.engine = sqlalchemy.create_engine(api.metadata_db)
+        self.holds: list[sqlalchemy.Connection] = []
+
+    def waiting(self, statement_start: str) -> int:
+        """How many statements starting with `statement_start` wait for a row lock now."""
+        with self.engine.connect() as db:
+            count = db.execute(
+                sqlalchemy.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND query LIKE :start"
+                ),
+                {"start": statement_start + "%"},
+            ).scalar()
+        return int(count or 0)
+
+    def hold(self, sql: str, **params: Any) -> sqlalchemy.Connection:
+        """A transaction holding the rows `sql` (a SELECT ... FOR ...) locks; close it to let
+        them go."""
+        db = self.engine.connect()
+        self.holds.append(db)
+        assert db.execute(sqlalchemy.text(sql), params).all(), f"nothing to hold: {sql} {params}"
+        return db
+
+    def close(self) -> None:
+        """Let go of every hold (a failed test must not leave Airflow waiting on a row)."""
+        for db in self.holds:
+            db.close()
+        self.engine.dispose()
+
+
+# The statements that wait for the approval task's row: the execution API parking the task
+# (`ti_update_state`), and the core API's answer (`update_hitl_detail`, `session.get(TI)`).
+PARK = "SELECT task_instance.state, task_instance.try_number"
+ANSWER = "SELECT task_instance.id, "
+NOTICE = "INSERT INTO variable "  # the approval notifier's record (an upsert)
+
+
+@pytest.mark.timeout(900)
+def test_an_approval_answered_while_the_task_parks_resumes_it_once(
+    airflow_standalone_alerts: AirflowApi, emulator: Emulator, s3_server: S3Server
+) -> None:
+    """The interleaving that stranded an answer on Airflow 3.3.2, made exact with row locks: the
+    question exists and the task is still running when the answer is read; the task's park to
+    `awaiting_input` takes the task's row first, the answer next, stores the response and (having
+    read `running`) resumes nothing. The plan must still be sent on that answer, once, and
+    nobody asked again."""
+    api = airflow_standalone_alerts
+    emulator.reset()
+    s3_server.empty_bucket()
+    api.call("POST", "variables", {"key": settings.PUSH_APPROVERS_VARIABLE, "value": "alice"})
+    api.request("DELETE", f"variables/{APPROVAL_RECORD}")  # an earlier test's record
+    api.call("POST", "variables", {"key": APPROVAL_RECORD, "value": "{}"})
+    api.set_paused(PUSH, False)
+    db = MetadataDb(api)
+    answered: list[Any] = []
+    try:
+        api.wait_until_idle(timeout_s=300, dag_id=PUSH)
+        name = "raced.csv"
+        lines = set_lines(emulator, locations=1, per_location=5, close_to_current=False)
+        put(s3_server, APPROVED + name, csv_text(lines))
+        # 1. Stop the task between asking and parking: its notifier's record write waits.
+        notice = db.hold(
+            "SELECT key FROM variable WHERE key = :key FOR UPDATE", key=APPROVAL_RECORD
+        )
+        api.call("POST", f"dags/{PUSH}/dagRuns", {"logical_date": None})
+        detail = api.wait_until("the question asked", lambda: waiting_approval(api), interval_s=0.1)
+        api.wait_until("the task stopped after asking", lambda: db.waiting(NOTICE) or None)
+        # 2. Hold the task's row (not its key: the worker's reads pass), let the task go on: its
+        # park waits for the row, then the answer does, read while the task still runs.
+        task_row = db.hold(
+            "SELECT id FROM task_instance WHERE id = :id AND state = 'running' FOR NO KEY UPDATE",
+            id=detail["task_instance"]["id"],
+        )
+        notice.close()
+        api.wait_until("the park waiting for the row", lambda: db.waiting(PARK) or None)
+        answer = {"chosen_options": ["Approve"], "params_input": {}}
+        answering = threading.Thread(
+            target=lambda: answered.append(answer_as(api, "alice", detail, answer))
+        )
+        answering.start()
+        api.wait_until("the answer waiting behind it", lambda: db.waiting(ANSWER) or None)
+        # 3. The park goes first, then the answer.
+        task_row.close()
+        answering.join(timeout=120)
+        assert answered and answered[0].status_code == 200, answered and answered[0].text
+
+        run = api.wait_until(
+            "the answered plan pushed",
+            lambda: ended_without_asking_again(api, detail),
+            timeout_s=300,
+        )
+        assert run["state"] == "success", run
+        asked = api.call("GET", answer_path(detail).removesuffix("/hitlDetails"))
+        assert asked["try_number"] == 1, f"the approval task ran again: {asked}"
+        doc = ledger_of(s3_server, name)
+        assert doc is not None and doc["status"] == "done", doc
+        assert (doc["approval"]["decision"], doc["approval"]["by"]) == ("approved", "alice")
+        assert sum(event["detail"].startswith("approval asked") for event in doc["events"]) == 1
+        assert applied_requests(emulator)[(doc["batch_id"], 1)] == 1, "sent once"
+        assert len(posts(emulator)) == 1
+    finally:
+        db.close()
         end_active_runs(api, PUSH)
         api.request("DELETE", f"variables/{settings.PUSH_APPROVERS_VARIABLE}")
         emulator.reset()

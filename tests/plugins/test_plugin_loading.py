@@ -44,9 +44,12 @@ def test_the_plugin_registers_its_app_and_menu_entry(loaded: dict[str, Any]) -> 
     ]
 
 
-def test_the_stale_resume_fix_listens_for_the_scheduler_starting(loaded: dict[str, Any]) -> None:
+def test_the_quick_answer_fixes_listen_for_the_scheduler_starting(loaded: dict[str, Any]) -> None:
     (plugin,) = [p for p in loaded["plugins"] if p["name"] == "inventory_lake_stale_resume_fix"]
-    assert plugin["listeners"] == ["include.inventory_lake.upstream_fixes.stale_resume_fix"]
+    assert plugin["listeners"] == [
+        "include.inventory_lake.upstream_fixes.stale_resume_fix",
+        "include.inventory_lake.upstream_fixes.parked_answer_fix",
+    ]
 
 
 def test_loading_the_plugin_imports_nothing_heavy(loaded: dict[str, Any]) -> None:
