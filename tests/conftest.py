@@ -97,6 +97,7 @@ from devtools.devstack.stack import (  # noqa: E402
     start_airflow,
 )
 from tests.servers import AirflowApi, Emulator, S3Server  # noqa: E402
+from tests.xdist_groups import in_group  # noqa: E402
 
 LAKE_BUCKET = "inventory-lake"
 EMULATOR_DATA = {"seed": 7, "days": 14, "end": "2026-01-15T00:00:00Z"}
@@ -307,6 +308,13 @@ def _standalone(
             "every DAG of dags/ parsed",
             lambda: dag_ids <= {d["dag_id"] for d in api.call("GET", "dags")["dags"]} or None,
         )
+        # So is the scheduler's start: a test may need its job running at once (a backfill is
+        # refused without a scheduler, and tests/dags/test_backfill_from_the_ui.py holds the
+        # scheduler's job row).
+        api.wait_until(
+            "the scheduler running",
+            lambda: api.call("GET", "monitor/health")["scheduler"]["status"] == "healthy" or None,
+        )
         yield api
     finally:
         down(paths)
@@ -363,14 +371,10 @@ STANDALONE_GROUPS = {
 }
 
 
-# tryfirst: pytest-xdist's worker reads the marks in its own hook of the same name (it appends
-# the group to each test's id), registered after this conftest and so called before it otherwise:
-# the marks came too late and each worker started both standalones.
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         for fixture, group in STANDALONE_GROUPS.items():
             if fixture in fixtures:
-                item.add_marker(pytest.mark.xdist_group(group))
+                in_group(config, item, group)
                 break

@@ -1,9 +1,9 @@
 """Iceberg benchmarks (issue 23), on the real moto_server and a PostgreSQL SQL catalog:
 
 - `facts_iceberg_commit`: one facts partition built from raw Parquet (the DAG task's
-  `build_facts_partition`) and committed to the table (`replace_partition`), ÷ the same build
-  with only today's plain Parquet write. The committed rows are read back from the partition's
-  Parquet on S3 (the facts task reads its local file instead: the figure is an upper bound).
+  `build_facts_partition`) and committed to the table as the task does (its own partition
+  file made the day's data file, `replace_partition_with_file`), ÷ the same build with only
+  today's plain Parquet write.
 - `iceberg_parallel_commits`: a backfill of 2 shops x 30 days by 8 processes at once, each a
   build + commit, ÷ the same backfill with builds only; commits, conflicts retried, rows lost
   and duplicated (every partition scanned: its rows and distinct line keys).
@@ -19,7 +19,6 @@ Usage: python -m tests.bench.bench_iceberg [facts_iceberg_commit|parallel|metada
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import sys
@@ -35,7 +34,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from devtools.devstack.iceberg import catalog_connection, create_catalog_database
 from devtools.devstack.postgres import start_postgres, stop_postgres
@@ -44,10 +42,10 @@ from include.inventory_lake.facts.build import build_facts_partition
 from include.inventory_lake.iceberg import facts_table
 from include.inventory_lake.iceberg.catalog import catalog_properties, load_catalog
 from include.inventory_lake.iceberg.maintenance import MaintenanceSettings, maintain, object_path
-from include.inventory_lake.iceberg.replace import replace_partition
+from include.inventory_lake.iceberg.replace import replace_partition, replace_partition_with_file
+from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot, ShopLake
 from include.inventory_lake.lake.store import LakeStore
-from include.inventory_lake.settings import FACTS_LINES_PATH
 from tests.bench import harness
 from tests.bench.bench_facts import s3_client
 from tests.inventory_lake.facts.raw_generator import write_generated_day
@@ -102,20 +100,26 @@ def open_table(world: World) -> Any:
 
 
 def build(world: World, shop: str, day: date, commit: bool) -> dict[str, Any]:
-    """One facts task: the build (plain Parquet), then, with `commit`, the Iceberg commit."""
+    """One facts task: the build (plain Parquet), then, with `commit`, what the task commits:
+    the build's own file made the partition's data file (`replace_partition_with_file`)."""
     s3 = s3_client(world.s3_url)
-    lake = ShopLake(ROOT, shop)
-    started = time.perf_counter()
-    committed, _ = build_facts_partition(s3, lake, day, "bench")
-    result: dict[str, Any] = {"rows": committed.rows, "attempts": 1, "conflicts": 0}
-    if commit:
-        counter = ConflictCounter()
+    shop_lake = ShopLake(ROOT, shop)
+    counter = ConflictCounter()
+    replaced: list[Any] = []
+
+    def commit_file(parquet_file: Path) -> None:
         logging.getLogger("pyiceberg").addHandler(counter)
-        body = s3.get_object(Bucket=BUCKET, Key=lake.partition(FACTS_LINES_PATH, day).data_key)
-        rows = pq.read_table(io.BytesIO(body["Body"].read()))
-        replaced = replace_partition(open_table(world), shop, day, rows, run_id="bench")
-        result |= {"attempts": replaced.attempts, "conflicts": counter.count}
-    result["seconds"] = time.perf_counter() - started
+        replaced.append(replace_partition_with_file(open_table(world), shop, day, parquet_file))
+
+    started = time.perf_counter()
+    committed, _ = build_facts_partition(
+        Lake(s3, ROOT), shop_lake, day, "bench", on_commit=commit_file if commit else None
+    )
+    seconds = time.perf_counter() - started
+    result: dict[str, Any] = {"rows": committed.rows, "attempts": 1, "conflicts": 0}
+    if replaced:
+        result |= {"attempts": replaced[0].attempts, "conflicts": counter.count}
+    result["seconds"] = seconds
     return result
 
 
@@ -153,8 +157,8 @@ def facts_iceberg_commit() -> None:
     harness.emit(
         "facts_iceberg_commit",
         f"{lines:,} raw lines → one facts partition ({rows:,} rows): build_facts_partition "
-        "(plain Parquet on moto_server) vs the same + replace_partition into the Iceberg table "
-        "(PostgreSQL SQL catalog, files on moto_server; rows read back from S3); best of 2, "
+        "(plain Parquet on moto_server) vs the same + its file committed to the Iceberg table "
+        "(replace_partition_with_file; PostgreSQL SQL catalog, files on moto_server); best of 2, "
         f"alternated; {LOADED}",
         rows=rows,
         plain_seconds=round(plain, 2),
@@ -202,8 +206,8 @@ def iceberg_parallel_commits() -> None:
         "iceberg_parallel_commits",
         f"backfill of {len(SHOPS)} shops x {days} days ({per_partition:,} raw lines per "
         f"partition) by {COMMITTERS} processes at once, each a facts build + "
-        "replace_partition, vs the same builds writing plain Parquet only; every partition "
-        f"scanned afterwards; {LOADED}",
+        "replace_partition_with_file, vs the same builds writing plain Parquet only; every "
+        f"partition scanned afterwards; {LOADED}",
         partitions=len(partitions),
         commits=len(results),
         conflicts_retried=sum(r["conflicts"] for r in results),

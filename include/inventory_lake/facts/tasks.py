@@ -6,9 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
-
-import pyarrow as pa
 
 from include.inventory_lake import assets
 from include.inventory_lake.facts.build import CHECKS, build_facts_partition
@@ -84,9 +83,9 @@ def build_partition(key: str, context: Mapping[str, Any]) -> dict[str, Any]:
             )
     replaced: list[ReplacedPartition] = []
 
-    def commit_to_table(lines: pa.Table) -> None:
+    def commit_to_table(parquet_file: Path) -> None:
         # Contract 3.0: the table; the 2.0 Parquet partition is kept beside it (deprecated).
-        replaced.append(commit_facts(partition.shop, partition.dt, lines, context["run_id"]))
+        replaced.append(commit_facts(partition.shop, partition.dt, parquet_file, context["run_id"]))
 
     with (
         skip_days_still_extracting(context),

@@ -1,24 +1,24 @@
-"""A facts build's rows committed to the facts table: the catalog opened from
-`iceberg_default`, the table ensured, the shop|day replaced, the table recorded for lineage."""
+"""A facts build's partition file committed to the facts table: the catalog opened from
+`iceberg_default`, the table ensured, the shop|day replaced by that file (its rows are not
+encoded again), the table recorded for lineage."""
 
 from __future__ import annotations
 
 from datetime import date
-
-import pyarrow as pa
+from pathlib import Path
 
 from include.inventory_lake.iceberg.catalog import open_catalog
 from include.inventory_lake.iceberg.facts_table import ensure_table
 from include.inventory_lake.iceberg.lineage import wrote_iceberg_table
-from include.inventory_lake.iceberg.replace import ReplacedPartition, replace_partition
+from include.inventory_lake.iceberg.replace import ReplacedPartition, replace_partition_with_file
 from include.inventory_lake.settings import ICEBERG_CONN_ID
 
 
 def commit_facts(
-    shop: str, dt: date, lines: pa.Table, run_id: str, conn_id: str = ICEBERG_CONN_ID
+    shop: str, dt: date, parquet_file: Path, run_id: str, conn_id: str = ICEBERG_CONN_ID
 ) -> ReplacedPartition:
     catalog = open_catalog(conn_id)
     table = ensure_table(catalog)
-    replaced = replace_partition(table, shop, dt, lines, run_id=run_id)
+    replaced = replace_partition_with_file(table, shop, dt, parquet_file, run_id=run_id)
     wrote_iceberg_table(catalog, table, replaced.rows)
     return replaced

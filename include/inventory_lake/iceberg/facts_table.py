@@ -41,7 +41,8 @@ SHOP_COLUMN = "shop"
 DT_COLUMN = "dt"
 DT_DESCRIPTION = (
     "The day of the partition (UTC), as the 2.0 lake's `dt=` folder: the day the source's "
-    "extract assigned the line to. Partition column with `shop`."
+    "extract assigned the line to. Partition column with `shop`. Never null (every row has "
+    "its partition's day), although the schema marks it optional."
 )
 
 # The contract's field ids. Append only: never change or reuse one.
@@ -110,7 +111,10 @@ class FieldIdMismatch(RuntimeError):
 
 def contract_columns() -> pa.Schema:
     """The table's columns as Arrow fields, in field-id order: the contract's, then `dt`."""
-    dt = pa.field(DT_COLUMN, pa.date32(), nullable=False, metadata={"description": DT_DESCRIPTION})
+    # Optional (contract 3.1): the facts build's data files have no `dt` column (replace.py),
+    # and pyiceberg 0.12 fills a column a file lacks from the identity partition's value only
+    # for an optional field (ArrowProjectionVisitor.struct); a required one fails the read.
+    dt = pa.field(DT_COLUMN, pa.date32(), nullable=True, metadata={"description": DT_DESCRIPTION})
     fields = {field.name: field for field in facts.LINES}
     fields[DT_COLUMN] = dt
     missing = set(fields) - set(FIELD_IDS)
@@ -221,7 +225,7 @@ def ensure_table(catalog: Catalog, columns: pa.Schema | None = None) -> Table:
             table = catalog.load_table(IDENTIFIER)
     for _ in range(10):
         try:
-            table = evolve_schema(table, columns)
+            table = ensure_name_mapping(evolve_schema(table, columns))
             break
         except CommitFailedException:
             table.refresh()
@@ -236,11 +240,37 @@ def evolve_schema(table: Table, columns: pa.Schema) -> Table:
     a required one is refused, as existing rows have no value for it)."""
     known = {field.name for field in table.schema().fields}
     new = [field for field in columns if field.name not in known]
-    if not new:
+    relax = [
+        field.name
+        for field in columns
+        if field.nullable and field.name in known and table.schema().find_field(field.name).required
+    ]
+    if not new and not relax:
         return table
     with table.update_schema() as update:
-        update.union_by_name(pa.schema(new))
-    log.info("added column(s) %s to %s", [field.name for field in new], QUALIFIED_NAME)
+        if new:
+            update.union_by_name(pa.schema(new))
+        for name in relax:  # a table made before contract 3.1 (`dt` required)
+            update.make_column_optional(name)
+    log.info(
+        "added column(s) %s, made %s optional in %s", [f.name for f in new], relax, QUALIFIED_NAME
+    )
+    return table
+
+
+NAME_MAPPING_PROPERTY = "schema.name-mapping.default"
+
+
+def ensure_name_mapping(table: Table) -> Table:
+    """Give the table a name mapping (column name → field id), once: the facts build's data
+    files are its 2.0 partition files, written without field ids (replace.py); readers map
+    their columns by name through it. pyiceberg keeps it current as the schema evolves."""
+    if table.properties.get(NAME_MAPPING_PROPERTY) is None:
+        with table.transaction() as transaction:
+            transaction.set_properties(
+                {NAME_MAPPING_PROPERTY: table.schema().name_mapping.model_dump_json()}
+            )
+        log.info("set the name mapping of %s", QUALIFIED_NAME)
     return table
 
 

@@ -16,6 +16,14 @@ retries run out, the replace is retried here too (`REPLACE_ATTEMPTS`, with backo
 error is raised: the task fails and its retry builds the day again. Nothing is ever lost: a
 failed attempt leaves the table as it was.
 
+`replace_partition_with_file` is the same replace for a Parquet file the caller already wrote
+(the facts build's partition file): the file itself becomes the partition's data file (copied
+to the table's data location, its statistics read from its footer), so the rows are not
+encoded a second time. The file has no `dt` column (the 2.0 layout keeps it in the path): an
+identity partition's value comes from the data file's partition tuple, as the Iceberg spec
+says readers must resolve a column a file lacks; and no field ids: the table's name mapping
+(`schema.name-mapping.default`, facts_table.ensure_table) gives them.
+
 A caller that must not replace rows newer than its own (the 2.0 migration,
 migrations/facts_iceberg.py) passes a `precondition`: it runs on the table before each
 attempt, the retries' fresh table included, and raises to call the replace off.
@@ -25,12 +33,15 @@ from __future__ import annotations
 
 import logging
 import random
+import shutil
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -128,23 +139,66 @@ def replace_partition(
 ) -> ReplacedPartition:
     """Make `lines` the rows of partition `shop`|`dt`, in one commit (see the module doc).
     `properties` go into the snapshot summary beside the partition, rows and run id."""
+    rows = partition_rows(table, shop, dt, lines)
+
+    def overwrite(table: Table, summary: dict[str, str]) -> None:
+        table.overwrite(
+            rows, overwrite_filter=partition_filter(shop, dt), snapshot_properties=summary
+        )
+
+    return _replace(table, shop, dt, rows.num_rows, overwrite, run_id, properties, precondition)
+
+
+def replace_partition_with_file(
+    table: Table,
+    shop: str,
+    dt: date,
+    parquet_file: Path,
+    *,
+    run_id: str | None = None,
+    properties: Mapping[str, str] | None = None,
+) -> ReplacedPartition:
+    """Make the rows of the local Parquet file `parquet_file` (every row of `shop`, no `dt`
+    column) the rows of partition `shop`|`dt`, in one commit (see the module doc)."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_metadata(parquet_file)
+    _check_partition_file(table, shop, dt, parquet_file, metadata)
+    data_file: list[Any] = []  # written once, reused by every attempt
+
+    def overwrite(table: Table, summary: dict[str, str]) -> None:
+        if not data_file:  # an empty partition is only the delete: no file to add
+            data_file.append(_add_data_file(table, shop, dt, parquet_file, metadata))
+        _overwrite_with_data_file(table, shop, dt, data_file[0], summary)
+
+    return _replace(table, shop, dt, metadata.num_rows, overwrite, run_id, properties, None)
+
+
+def _replace(
+    table: Table,
+    shop: str,
+    dt: date,
+    rows: int,
+    overwrite: Callable[[Table, dict[str, str]], None],
+    run_id: str | None,
+    properties: Mapping[str, str] | None,
+    precondition: Callable[[Table], None] | None,
+) -> ReplacedPartition:
+    """Run `overwrite` with the snapshot summary, retried on a lost race (the module doc)."""
     from pyiceberg.exceptions import CommitFailedException, ValidationException
 
-    rows = partition_rows(table, shop, dt, lines)
-    properties = {
+    summary = {
         **(properties or {}),
         PARTITION_PROPERTY: partition_key(shop, dt),
-        ROWS_PROPERTY: str(rows.num_rows),
+        ROWS_PROPERTY: str(rows),
     }
     if run_id:
-        properties[RUN_ID_PROPERTY] = run_id
+        summary[RUN_ID_PROPERTY] = run_id
     for attempt in range(1, REPLACE_ATTEMPTS + 1):
         if precondition is not None:
             precondition(table)
         try:
-            table.overwrite(
-                rows, overwrite_filter=partition_filter(shop, dt), snapshot_properties=properties
-            )
+            overwrite(table, summary)
         except (CommitFailedException, ValidationException) as error:
             if attempt == REPLACE_ATTEMPTS:
                 raise
@@ -161,7 +215,99 @@ def replace_partition(
         assert snapshot is not None
         log.info(
             "replaced %s|%s in %s: %d rows, snapshot %d",
-            shop, dt, ".".join(table.name()), rows.num_rows, snapshot.snapshot_id,
+            shop, dt, ".".join(table.name()), rows, snapshot.snapshot_id,
         )  # fmt: skip
-        return ReplacedPartition(shop, dt, rows.num_rows, snapshot.snapshot_id, attempt)
+        return ReplacedPartition(shop, dt, rows, snapshot.snapshot_id, attempt)
     raise AssertionError("unreachable")
+
+
+def _check_partition_file(
+    table: Table, shop: str, dt: date, parquet_file: Path, metadata: Any
+) -> None:
+    """The file's columns are the table's (but `dt`), and every row is of `shop`."""
+    import pyarrow.parquet as pq
+
+    columns = set(metadata.schema.names)
+    known = {field.name for field in table.schema().fields} - {DT_COLUMN}
+    if DT_COLUMN in columns:
+        raise PartitionRowsError(f"{parquet_file}: a partition file carries no {DT_COLUMN!r}")
+    if columns - known:
+        raise PartitionRowsError(
+            f"columns {sorted(columns - known)} are not in the table: evolve its schema first "
+            "(facts_table.ensure_table)"
+        )
+    if metadata.num_rows:
+        shops = pc.unique(pq.read_table(parquet_file, columns=[SHOP_COLUMN])[SHOP_COLUMN])
+        if shops.to_pylist() != [shop]:
+            raise PartitionRowsError(
+                f"rows of shop(s) {shops.to_pylist()} handed to the replace of {shop}|{dt}"
+            )
+
+
+def _add_data_file(table: Table, shop: str, dt: date, parquet_file: Path, metadata: Any) -> Any:
+    """Copy `parquet_file` to a new data file of partition `shop`|`dt`; its `DataFile`, the
+    statistics taken from the footer (what pyiceberg's own writer records)."""
+    from pyiceberg.io.pyarrow import (
+        compute_statistics_plan,
+        data_file_statistics_from_parquet_metadata,
+        parquet_path_to_id_mapping,
+    )
+    from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
+    from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
+    from pyiceberg.table.locations import load_location_provider
+
+    schema, spec = table.schema(), table.spec()
+    values = {SHOP_COLUMN: shop, DT_COLUMN: dt}
+    key = PartitionKey(
+        field_values=[
+            PartitionFieldValue(field, values[schema.find_column_name(field.source_id) or ""])
+            for field in spec.fields
+        ],
+        partition_spec=spec,
+        schema=schema,
+    )
+    if not metadata.num_rows:
+        return None
+    provider = load_location_provider(table.location(), table.properties)
+    path = provider.new_data_location(f"{uuid.uuid4()}.parquet", partition_key=key)
+    output = table.io.new_output(path)
+    with parquet_file.open("rb") as source, output.create(overwrite=False) as target:
+        shutil.copyfileobj(source, target, length=8 << 20)
+    statistics = data_file_statistics_from_parquet_metadata(
+        parquet_metadata=metadata,
+        stats_columns=compute_statistics_plan(schema, table.properties),
+        parquet_column_mapping=parquet_path_to_id_mapping(schema),
+    )
+    return DataFile.from_args(
+        content=DataFileContent.DATA,
+        file_path=path,
+        file_format=FileFormat.PARQUET,
+        partition=key.partition,
+        file_size_in_bytes=parquet_file.stat().st_size,
+        sort_order_id=None,
+        spec_id=spec.spec_id,
+        equality_ids=None,
+        key_metadata=None,
+        **statistics.to_serialized_dict(),
+    )
+
+
+def _overwrite_with_data_file(
+    table: Table, shop: str, dt: date, data_file: Any, summary: dict[str, str]
+) -> None:
+    """`Table.overwrite` (pyiceberg 0.12) with a data file already written: the partition's
+    files deleted (whole files: the filter is the partition) and `data_file` appended, one
+    transaction, one catalog commit. pyiceberg has no public overwrite taking data files
+    (`add_files` reads each footer from storage again and takes the partition from the file's
+    own column bounds, which a file without `dt` lacks), hence its transaction's own steps."""
+    from pyiceberg.table.snapshots import Operation
+
+    with table.transaction() as transaction:
+        transaction.delete(
+            delete_filter=partition_filter(shop, dt),
+            snapshot_properties=summary,
+            _isolation_operation=Operation.OVERWRITE,
+        )
+        with transaction._append_snapshot_producer(summary) as append:
+            if data_file is not None:
+                append.append_data_file(data_file)

@@ -117,6 +117,13 @@ class PartitionWriter:
         log.info("committed %s: %d rows, %d bytes", partition.uri, self.rows, size)
         return CommittedPartition(partition.uri, self.rows, size, marker)
 
+    def committed_file(self) -> Path:
+        """The local file just committed (after `commit`, before `close`): the same bytes as
+        the partition's data file."""
+        if self._writer.is_open:
+            raise RuntimeError("committed_file() needs a committed partition")
+        return Path(self._path)
+
     def read_committed(self, columns: list[str] | None = None) -> pa.Table:
         """The rows just committed, read back from the local file (after `commit`, before
         `close`), so a caller can derive more from them without downloading the partition."""

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from include.inventory_lake.iceberg import facts_table
@@ -19,6 +21,7 @@ from include.inventory_lake.iceberg.replace import (
     PartitionRowsError,
     partition_filter,
     replace_partition,
+    replace_partition_with_file,
 )
 from include.inventory_lake.schemas import facts
 from tests.servers import S3Server
@@ -67,7 +70,8 @@ def test_table_carries_the_contract_columns_ids_and_partitioning(catalog: Any) -
     schema = table.schema()
     assert {field.name: field.field_id for field in schema.fields} == facts_table.FIELD_IDS
     assert [field.name for field in schema.fields][:3] == ["shop", "dt", "source"]
-    assert {f.name for f in schema.fields if f.required} == {*facts.REQUIRED, "dt"}
+    # `dt` optional since contract 3.1 (facts_table.contract_columns says why), never null.
+    assert {f.name for f in schema.fields if f.required} == set(facts.REQUIRED)
     assert str(schema.find_field("cost_amount").field_type) == "decimal(18, 2)"
     assert str(schema.find_field("updated_at").field_type) == "timestamptz"
     assert (
@@ -154,3 +158,85 @@ def test_a_required_new_column_is_refused(catalog: Any) -> None:
     with pytest.raises(ValueError, match="batch_number"):
         facts_table.evolve_schema(table, drifted)
     assert "batch_number" not in {f.name for f in table.refresh().schema().fields}
+
+
+def partition_file(tmp_path: Path, rows: pa.Table) -> Path:
+    """A partition file as the facts build writes it (contract columns, no `dt`, no field
+    ids)."""
+    path = tmp_path / f"part-{rows.num_rows}.parquet"
+    pq.write_table(rows, path, compression="zstd")
+    return path
+
+
+def test_the_build_s_own_file_becomes_the_partition_s_data_file_as_written(
+    catalog: Any, tmp_path: Path
+) -> None:
+    table = facts_table.ensure_table(catalog)
+    replace_partition(table, "hanoi", DAY, lines("hanoi", range(10)))
+    file = partition_file(tmp_path, lines("hanoi", range(100, 104), quantity=-2))
+
+    replaced = replace_partition_with_file(table, "hanoi", DAY, file, run_id="manual__1")
+
+    read = rows_of(table, "hanoi")
+    assert (replaced.rows, read.num_rows) == (4, 4)
+    assert sorted(read.column("line_key").to_pylist()) == [f"haravan:{i}" for i in range(100, 104)]
+    assert read.column("dt").to_pylist() == [DAY] * 4, "dt from the partition tuple"
+    assert pc.sum(read.column("quantity")).as_py() == -8
+    (task,) = table.scan(row_filter=partition_filter("hanoi", DAY)).plan_files()
+    assert task.file.record_count == 4
+    assert task.file.file_size_in_bytes == file.stat().st_size, "the same bytes, not re-encoded"
+    summary = table.current_snapshot().summary
+    assert summary["inventory-lake.partition"] == "hanoi|2026-01-10"
+    assert summary["inventory-lake.run-id"] == "manual__1"
+    # Pruning works on the file's statistics: another day's filter plans no file.
+    assert (
+        list(table.scan(row_filter=partition_filter("hanoi", date(2026, 1, 11))).plan_files()) == []
+    )
+
+    empty = partition_file(tmp_path, lines("hanoi", range(0)))
+    replace_partition_with_file(table, "hanoi", DAY, empty)
+    assert rows_of(table, "hanoi").num_rows == 0
+
+
+def test_a_partition_file_of_another_shop_or_with_unknown_columns_is_refused(
+    catalog: Any, tmp_path: Path
+) -> None:
+    table = facts_table.ensure_table(catalog)
+    replace_partition(table, "hanoi", DAY, lines("hanoi", range(3)))
+    mixed = partition_file(
+        tmp_path, pa.concat_tables([lines("hanoi", range(2)), lines("saigon", range(3))])
+    )
+    with pytest.raises(PartitionRowsError, match=r"shop\(s\) \['hanoi', 'saigon'\]"):
+        replace_partition_with_file(table, "hanoi", DAY, mixed)
+    drifted = partition_file(
+        tmp_path, lines("hanoi", range(2)).append_column("batch_number", pa.array(["B1", None]))
+    )
+    with pytest.raises(PartitionRowsError, match=r"\['batch_number'\] are not in the table"):
+        replace_partition_with_file(table, "hanoi", DAY, drifted)
+    assert rows_of(table, "hanoi").num_rows == 3
+
+
+def test_a_table_made_before_contract_3_1_gets_an_optional_dt_and_a_name_mapping(
+    catalog: Any, tmp_path: Path
+) -> None:
+    old = facts_table.contract_columns()
+    old = old.set(old.get_field_index("dt"), old.field("dt").with_nullable(False))
+    catalog.create_namespace_if_not_exists(facts_table.NAMESPACE)
+    made = catalog.create_table(
+        facts_table.IDENTIFIER,
+        schema=facts_table.table_schema(old),
+        partition_spec=facts_table.partition_spec(),
+        properties=facts_table.TABLE_PROPERTIES,
+    )
+    replace_partition(made, "hanoi", DAY, lines("hanoi", range(3)))
+    assert made.schema().find_field("dt").required
+
+    table = facts_table.ensure_table(open_catalog())
+
+    assert not table.schema().find_field("dt").required
+    assert facts_table.NAME_MAPPING_PROPERTY in table.properties
+    replace_partition_with_file(
+        table, "saigon", DAY, partition_file(tmp_path, lines("saigon", range(5)))
+    )
+    assert rows_of(table, "hanoi").num_rows == 3
+    assert rows_of(table, "saigon").column("dt").to_pylist() == [DAY] * 5
