@@ -288,8 +288,26 @@ def _add_data_file(table: Table, shop: str, dt: date, parquet_file: Path, metada
         spec_id=spec.spec_id,
         equality_ids=None,
         key_metadata=None,
-        **statistics.to_serialized_dict(),
+        **_with_dt_metrics(statistics.to_serialized_dict(), schema, dt, metadata.num_rows),
     )
+
+
+def _with_dt_metrics(metrics: dict[str, Any], schema: Any, dt: date, rows: int) -> dict[str, Any]:
+    """The file's metrics, plus those of `dt`, which the file lacks but every row reads as the
+    partition's day. Without them an engine's metrics evaluation (pyiceberg's commit
+    validation among them: a concurrent commit of another day would look like one of this
+    day) cannot tell the file from another day's."""
+    from pyiceberg.conversions import to_bytes
+
+    field = schema.find_field(DT_COLUMN)
+    day = to_bytes(field.field_type, (dt - date(1970, 1, 1)).days)
+    return {
+        **metrics,
+        "value_counts": {**metrics["value_counts"], field.field_id: rows},
+        "null_value_counts": {**metrics["null_value_counts"], field.field_id: 0},
+        "lower_bounds": {**metrics["lower_bounds"], field.field_id: day},
+        "upper_bounds": {**metrics["upper_bounds"], field.field_id: day},
+    }
 
 
 def _overwrite_with_data_file(
