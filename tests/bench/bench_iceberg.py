@@ -56,7 +56,11 @@ ROOT = LakeRoot(BUCKET)
 SHOPS = ("hanoi", "saigon")
 FIRST_DAY = date(2025, 1, 1)
 COMMITTERS = 8
-LOADED = "shared 2-core machine, loaded by other sessions"
+
+
+def machine_load() -> str:
+    """What else the machine was doing as a figure was taken (the ratios depend on it)."""
+    return f"{os.cpu_count()}-core machine, 1-minute load average {os.getloadavg()[0]:.1f}"
 
 
 def env_int(name: str, default: int) -> int:
@@ -108,8 +112,12 @@ def build(world: World, shop: str, day: date, commit: bool) -> dict[str, Any]:
     replaced: list[Any] = []
 
     def commit_file(parquet_file: Path) -> None:
-        logging.getLogger("pyiceberg").addHandler(counter)
-        replaced.append(replace_partition_with_file(open_table(world), shop, day, parquet_file))
+        pyiceberg_log = logging.getLogger("pyiceberg")
+        pyiceberg_log.addHandler(counter)
+        try:
+            replaced.append(replace_partition_with_file(open_table(world), shop, day, parquet_file))
+        finally:
+            pyiceberg_log.removeHandler(counter)
 
     started = time.perf_counter()
     committed, _ = build_facts_partition(
@@ -159,7 +167,7 @@ def facts_iceberg_commit() -> None:
         f"{lines:,} raw lines → one facts partition ({rows:,} rows): build_facts_partition "
         "(plain Parquet on moto_server) vs the same + its file committed to the Iceberg table "
         "(replace_partition_with_file; PostgreSQL SQL catalog, files on moto_server); best of 2, "
-        f"alternated; {LOADED}",
+        f"alternated; {machine_load()}",
         rows=rows,
         plain_seconds=round(plain, 2),
         iceberg_seconds=round(iceberg, 2),
@@ -207,7 +215,7 @@ def iceberg_parallel_commits() -> None:
         f"backfill of {len(SHOPS)} shops x {days} days ({per_partition:,} raw lines per "
         f"partition) by {COMMITTERS} processes at once, each a facts build + "
         "replace_partition_with_file, vs the same builds writing plain Parquet only; every "
-        f"partition scanned afterwards; {LOADED}",
+        f"partition scanned afterwards; {machine_load()}",
         partitions=len(partitions),
         commits=len(results),
         conflicts_retried=sum(r["conflicts"] for r in results),
@@ -263,7 +271,8 @@ def metadata_after_days() -> None:
         "iceberg_metadata_after_365_days",
         f"{days} simulated days, each replacing the day of {len(SHOPS)} shops (100 rows each) "
         f"then running the maintenance ({AUDIT_DAYS}-day audit window, 1-day safety age, "
-        f"mapped onto the simulated days' commit times); then every file under metadata/; {LOADED}",
+        "mapped onto the simulated days' commit times); then every file under metadata/; "
+        f"{machine_load()}",
         days=days,
         commits=days * len(SHOPS),
         rows=rows,

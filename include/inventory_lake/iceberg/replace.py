@@ -164,12 +164,13 @@ def replace_partition_with_file(
 
     metadata = pq.read_metadata(parquet_file)
     _check_partition_file(table, shop, dt, parquet_file, metadata)
-    data_file: list[Any] = []  # written once, reused by every attempt
+    # Copied once, reused by every attempt; an empty partition is only the delete.
+    data_file = (
+        _add_data_file(table, shop, dt, parquet_file, metadata) if metadata.num_rows else None
+    )
 
     def overwrite(table: Table, summary: dict[str, str]) -> None:
-        if not data_file:  # an empty partition is only the delete: no file to add
-            data_file.append(_add_data_file(table, shop, dt, parquet_file, metadata))
-        _overwrite_with_data_file(table, shop, dt, data_file[0], summary)
+        _overwrite_with_data_file(table, shop, dt, data_file, summary)
 
     return _replace(table, shop, dt, metadata.num_rows, overwrite, run_id, properties, None)
 
@@ -266,8 +267,6 @@ def _add_data_file(table: Table, shop: str, dt: date, parquet_file: Path, metada
         partition_spec=spec,
         schema=schema,
     )
-    if not metadata.num_rows:
-        return None
     provider = load_location_provider(table.location(), table.properties)
     path = provider.new_data_location(f"{uuid.uuid4()}.parquet", partition_key=key)
     output = table.io.new_output(path)
