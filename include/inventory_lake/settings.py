@@ -31,6 +31,9 @@ STOCKY_ADJUSTMENT_INDEX_PATH = "index/stocky_adjustments"
 FACTS_LINES_PATH = "facts/inventory_adjustment_lines"
 SET_ADJUSTMENTS_STAGING_PATH = "staging/set_adjustments"
 SET_ADJUSTMENTS_AUDIT_PATH = "audit/set_adjustments"
+# Not a dataset: the facts builds' shared Iceberg commits (`iceberg/group_commit.py`), one
+# folder per table.
+ICEBERG_COMMIT_REQUESTS_PATH = "state/iceberg_commit_requests"
 
 # --- Alerts (docs/set-adjustments.md, "Alerts and approvers") -------------------------------
 # Read from the environment of the Airflow processes, never from the metadata DB: the freshness

@@ -2,7 +2,7 @@
 
 - `facts_iceberg_commit`: one facts partition built from raw Parquet (the DAG task's
   `build_facts_partition`) and committed to the table as the task does (its own partition
-  file made the day's data file, `replace_partition_with_file`), ÷ the same build with only
+  file made the day's data file, `commit_partition_file`), ÷ the same build with only
   today's plain Parquet write.
 - `iceberg_parallel_commits`: a backfill of 2 shops x 30 days by 8 processes at once, each a
   build + commit, ÷ the same backfill with builds only; commits, conflicts retried, rows lost
@@ -41,8 +41,9 @@ from devtools.devstack.processes import free_port
 from include.inventory_lake.facts.build import build_facts_partition
 from include.inventory_lake.iceberg import facts_table
 from include.inventory_lake.iceberg.catalog import catalog_properties, load_catalog
+from include.inventory_lake.iceberg.group_commit import commit_partition_file
 from include.inventory_lake.iceberg.maintenance import MaintenanceSettings, maintain, object_path
-from include.inventory_lake.iceberg.replace import replace_partition, replace_partition_with_file
+from include.inventory_lake.iceberg.replace import replace_partition
 from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot, ShopLake
 from include.inventory_lake.lake.store import LakeStore
@@ -105,7 +106,8 @@ def open_table(world: World) -> Any:
 
 def build(world: World, shop: str, day: date, commit: bool) -> dict[str, Any]:
     """One facts task: the build (plain Parquet), then, with `commit`, what the task commits:
-    the build's own file made the partition's data file (`replace_partition_with_file`)."""
+    the build's own file made the partition's data file, in a commit shared with the builds
+    committing at the same time (`commit_partition_file`)."""
     s3 = s3_client(world.s3_url)
     shop_lake = ShopLake(ROOT, shop)
     counter = ConflictCounter()
@@ -115,7 +117,9 @@ def build(world: World, shop: str, day: date, commit: bool) -> dict[str, Any]:
         pyiceberg_log = logging.getLogger("pyiceberg")
         pyiceberg_log.addHandler(counter)
         try:
-            replaced.append(replace_partition_with_file(open_table(world), shop, day, parquet_file))
+            replaced.append(
+                commit_partition_file(Lake(s3, ROOT), open_table(world), shop, day, parquet_file)
+            )
         finally:
             pyiceberg_log.removeHandler(counter)
 
@@ -126,7 +130,11 @@ def build(world: World, shop: str, day: date, commit: bool) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     result: dict[str, Any] = {"rows": committed.rows, "attempts": 1, "conflicts": 0}
     if replaced:
-        result |= {"attempts": replaced[0].attempts, "conflicts": counter.count}
+        result |= {
+            "attempts": replaced[0].attempts,
+            "conflicts": counter.count,
+            "snapshot_id": replaced[0].snapshot_id,
+        }
     result["seconds"] = seconds
     return result
 
@@ -166,7 +174,7 @@ def facts_iceberg_commit() -> None:
         "facts_iceberg_commit",
         f"{lines:,} raw lines → one facts partition ({rows:,} rows): build_facts_partition "
         "(plain Parquet on moto_server) vs the same + its file committed to the Iceberg table "
-        "(replace_partition_with_file; PostgreSQL SQL catalog, files on moto_server); best of 2, "
+        "(commit_partition_file; PostgreSQL SQL catalog, files on moto_server); best of 2, "
         f"alternated; {machine_load()}",
         rows=rows,
         plain_seconds=round(plain, 2),
@@ -214,10 +222,11 @@ def iceberg_parallel_commits() -> None:
         "iceberg_parallel_commits",
         f"backfill of {len(SHOPS)} shops x {days} days ({per_partition:,} raw lines per "
         f"partition) by {COMMITTERS} processes at once, each a facts build + "
-        "replace_partition_with_file, vs the same builds writing plain Parquet only; every "
-        f"partition scanned afterwards; {machine_load()}",
+        "commit_partition_file (commits shared), vs the same builds writing plain Parquet "
+        f"only; every partition scanned afterwards; {machine_load()}",
         partitions=len(partitions),
-        commits=len(results),
+        builds=len(results),
+        commits=len({r["snapshot_id"] for r in results}),
         conflicts_retried=sum(r["conflicts"] for r in results),
         replaces_redone=sum(r["attempts"] - 1 for r in results),
         rows=sum(expected.values()),

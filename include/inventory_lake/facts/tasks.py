@@ -85,7 +85,9 @@ def build_partition(key: str, context: Mapping[str, Any]) -> dict[str, Any]:
 
     def commit_to_table(parquet_file: Path) -> None:
         # Contract 3.0: the table; the 2.0 Parquet partition is kept beside it (deprecated).
-        replaced.append(commit_facts(partition.shop, partition.dt, parquet_file, context["run_id"]))
+        replaced.append(
+            commit_facts(lake, partition.shop, partition.dt, parquet_file, context["run_id"])
+        )
 
     with (
         skip_days_still_extracting(context),

@@ -19,6 +19,8 @@ It replaces the hook's `catalog` for two reasons the provider has no setting for
   resolves them, role assumption included), so no key is kept twice. An `s3.*` key in `extra`
   wins over it, a REST catalog that vends credentials overrides both per table, and
   `extra.aws_conn_id` names another AWS connection (null: none, pyarrow's default chain).
+  The file IO is pyiceberg's pyarrow one with S3 files opened lazily (`file_io`: one request
+  per small file instead of three), unless `extra.py-io-impl` names another.
 
 Called inside tasks (and local tooling), never at DAG-file top level.
 """
@@ -35,6 +37,10 @@ from include.inventory_lake.settings import AWS_CONN_ID, ICEBERG_CONN_ID
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
 
+# pyiceberg's catalog property naming the FileIO class (pyiceberg.io.PY_IO_IMPL; not imported
+# here: the DAG files import this module at parse time).
+PY_IO_IMPL = "py-io-impl"
+FILE_IO_IMPL = "include.inventory_lake.iceberg.file_io.DelayedOpenFileIO"
 SQL = "sql"
 REST = "rest"
 DEFAULT_SQL_DRIVER = "postgresql+psycopg2"
@@ -72,6 +78,7 @@ def catalog_properties(connection: Any) -> dict[str, str]:
         if key not in _OWN_EXTRA_KEYS and value is not None
     }
     properties.setdefault("type", REST)
+    properties.setdefault(PY_IO_IMPL, FILE_IO_IMPL)
     if catalog_type(properties) == SQL:
         if connection.host:
             properties["uri"] = sql_uri(connection, str(extra.get("driver") or DEFAULT_SQL_DRIVER))

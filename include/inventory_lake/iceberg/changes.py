@@ -4,9 +4,9 @@
 The snapshots after `since` are the ancestors of the current snapshot back to it. Each one's
 own manifests (those it added: `added_snapshot_id` is the snapshot) list the data files it
 added and deleted, each with its partition (`shop`, `dt`): those are the partitions it
-changed. This holds for any writer, not only `replace.replace_partition` (whose summary
-property `inventory-lake.partition` names the partition too, but a migration, a hand-made
-delete or another engine's commit need not set it). A `replace` snapshot (a compaction:
+changed. This holds for any writer, not only this project's replaces (whose summaries name
+their shop|days too, `snapshot_summary`, but a hand-made delete or another engine's commit
+need not). A `replace` snapshot (a compaction:
 the same rows in other files) changes no row and is skipped without reading its manifests.
 
 `since` no longer in the current snapshot's ancestry (expired by the table's maintenance, or
@@ -21,7 +21,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from include.inventory_lake.iceberg.facts_table import DT_COLUMN, SHOP_COLUMN
-from include.inventory_lake.iceberg.replace import RUN_ID_PROPERTY
+from include.inventory_lake.iceberg.snapshot_summary import (
+    RUN_ID_PROPERTY,
+    partition_key,
+    replaced_partitions,
+)
 from include.inventory_lake.lake.location import ShopDay
 
 if TYPE_CHECKING:
@@ -45,8 +49,8 @@ class Changes:
     snapshots: int = 0
     manifests_read: int = 0
     reason: str = ""
-    # The Airflow run (summary property `inventory-lake.run-id`) of each partition's newest
-    # change, where the writer recorded one.
+    # The Airflow run of each partition's newest change, where the writer recorded one (in
+    # the snapshot summary, `snapshot_summary`).
     run_ids: dict[ShopDay, str] = field(default_factory=dict)
 
     @property
@@ -84,8 +88,11 @@ def changes_since(table: Table, since: int | None) -> Changes:
         changed, read = snapshot_partitions(table, snapshot)
         manifests_read += read
         partitions |= changed
-        run_id = snapshot.summary.get(RUN_ID_PROPERTY) if snapshot.summary else None
+        properties = dict(snapshot.summary.additional_properties) if snapshot.summary else {}
+        named = replaced_partitions(properties)
         for partition in changed:
+            summary = named.get(partition_key(partition.shop, partition.dt))
+            run_id = summary.run_id if summary is not None else properties.get(RUN_ID_PROPERTY)
             if run_id:
                 run_ids[partition] = run_id
             else:

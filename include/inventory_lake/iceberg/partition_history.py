@@ -1,5 +1,5 @@
 """Which snapshot last replaced each shop|day of the facts table, from the snapshot summaries
-`replace.replace_partition` writes (`inventory-lake.partition` = `<shop>|<YYYY-MM-DD>`).
+its replaces write (`snapshot_summary`: one snapshot may name several shop|days).
 
 Only the snapshots the table still keeps are known: once the maintenance has expired the one
 that replaced a shop|day, `live_partition_rows` still says how many rows it has, and
@@ -13,7 +13,11 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from include.inventory_lake.iceberg.facts_table import DT_COLUMN, SHOP_COLUMN
-from include.inventory_lake.iceberg.replace import PARTITION_PROPERTY, partition_key
+from include.inventory_lake.iceberg.snapshot_summary import (
+    partition_key,
+    partition_view,
+    replaced_partitions,
+)
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -21,19 +25,20 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PartitionReplace:
-    """One snapshot that replaced a shop|day: its id, when, and its summary properties."""
+    """One snapshot that replaced a shop|day: its id, when, and its summary properties as
+    that shop|day sees them (`snapshot_summary.partition_view`)."""
 
     snapshot_id: int
     timestamp_ms: int
     properties: dict[str, str]
 
 
-def _ancestors(table: Table) -> list[PartitionReplace]:
-    """The current snapshot and its ancestors, newest first, as `PartitionReplace`s."""
+def _ancestors(table: Table) -> list[tuple[int, int, dict[str, str]]]:
+    """The current snapshot and its ancestors, newest first: id, when, summary properties."""
     from pyiceberg.table.snapshots import ancestors_of
 
     return [
-        PartitionReplace(
+        (
             snapshot.snapshot_id,
             snapshot.timestamp_ms,
             dict(snapshot.summary.additional_properties) if snapshot.summary else {},
@@ -45,26 +50,27 @@ def _ancestors(table: Table) -> list[PartitionReplace]:
 def latest_replaces(table: Table) -> dict[str, PartitionReplace]:
     """The newest replace of each shop|day (by partition key) among the kept snapshots."""
     latest: dict[str, PartitionReplace] = {}
-    for replace in _ancestors(table):
-        key = replace.properties.get(PARTITION_PROPERTY)
-        if key is not None:
-            latest.setdefault(key, replace)
+    for snapshot_id, timestamp_ms, properties in _ancestors(table):
+        for key in replaced_partitions(properties):
+            if key not in latest:
+                view = partition_view(properties, key)
+                latest[key] = PartitionReplace(snapshot_id, timestamp_ms, view)
     return latest
 
 
 def latest_replace(table: Table, shop: str, dt: date) -> PartitionReplace | None:
     """The newest kept snapshot that replaced `shop`|`dt`, or None."""
     key = partition_key(shop, dt)
-    for replace in _ancestors(table):
-        if replace.properties.get(PARTITION_PROPERTY) == key:
-            return replace
+    for snapshot_id, timestamp_ms, properties in _ancestors(table):
+        if key in replaced_partitions(properties):
+            return PartitionReplace(snapshot_id, timestamp_ms, partition_view(properties, key))
     return None
 
 
 def oldest_snapshot_ms(table: Table) -> int | None:
     """When the oldest kept snapshot of the current history was committed (None: no snapshot)."""
     ancestors = _ancestors(table)
-    return ancestors[-1].timestamp_ms if ancestors else None
+    return ancestors[-1][1] if ancestors else None
 
 
 def live_partition_rows(table: Table) -> dict[str, int]:

@@ -1,28 +1,30 @@
-"""Replace one shop|day of the facts table in one commit.
+"""Replace shop|days of the facts table, each replace one commit.
 
 `replace_partition` is one Iceberg transaction: a delete of the partition's data files (the
 filter `shop = … AND dt = …` matches whole files, so none is rewritten) and an append of the
 new rows, published by one catalog commit. A reader sees the snapshot before it (the old rows)
 or after it (the new rows), never both, never neither.
 
-Concurrent commits (a backfill's facts tasks, each its own shop|day): a commit that loses the
-race (`CommitFailedException`) is retried by pyiceberg on the refreshed metadata, with the
-table's `commit.retry.*` backoff, reusing the data files it wrote; the snapshot id stays the
-same across attempts, so a commit that landed although its answer was lost is not applied
-twice. Two commits of the *same* shop|day at once: the later one's validation sees files added
-to its partition since it started (`ValidationException`), and the whole replace runs again on
+Concurrent commits (a backfill's facts tasks): a commit that loses the race
+(`CommitFailedException`) is retried by pyiceberg on the refreshed metadata, with the table's
+`commit.retry.*` backoff, reusing the data files it wrote; the snapshot id stays the same
+across attempts, so a commit that landed although its answer was lost is not applied twice.
+Two commits of the *same* shop|day at once: the later one's validation sees files added to
+its partition since it started (`ValidationException`), and the whole replace runs again on
 the fresh table, so the partition ends with one writer's rows, never both. When pyiceberg's
 retries run out, the replace is retried here too (`REPLACE_ATTEMPTS`, with backoff), then the
 error is raised: the task fails and its retry builds the day again. Nothing is ever lost: a
 failed attempt leaves the table as it was.
 
-`replace_partition_with_file` is the same replace for a Parquet file the caller already wrote
-(the facts build's partition file): the file itself becomes the partition's data file (copied
-to the table's data location, its statistics read from its footer), so the rows are not
-encoded a second time. The file has no `dt` column (the 2.0 layout keeps it in the path): an
-identity partition's value comes from the data file's partition tuple, as the Iceberg spec
-says readers must resolve a column a file lacks; and no field ids: the table's name mapping
-(`schema.name-mapping.default`, facts_table.ensure_table) gives them.
+`stage_partition_file` + `replace_staged` is the same replace for Parquet files the caller
+already wrote (the facts build's partition file), for one shop|day or several in one commit
+(`group_commit`: facts builds running at once share a commit). Each file itself becomes its
+partition's data file (copied to the table's data location, its statistics read from its
+footer), so the rows are not encoded a second time. The file has no `dt` column (the 2.0
+layout keeps it in the path): an identity partition's value comes from the data file's
+partition tuple, as the Iceberg spec says readers must resolve a column a file lacks; and no
+field ids: the table's name mapping (`schema.name-mapping.default`, facts_table.ensure_table)
+gives them.
 
 A caller that must not replace rows newer than its own (the 2.0 migration,
 migrations/facts_iceberg.py) passes a `precondition`: it runs on the table before each
@@ -37,7 +39,7 @@ import shutil
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -47,9 +49,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from include.inventory_lake.iceberg.facts_table import DT_COLUMN, SHOP_COLUMN
+from include.inventory_lake.iceberg.snapshot_summary import (
+    PartitionSummary,
+    partition_key,
+    summary_properties,
+)
+from include.inventory_lake.upstream_fixes import pyiceberg_metadata_memo
 
 if TYPE_CHECKING:
     from pyiceberg.expressions import BooleanExpression
+    from pyiceberg.manifest import DataFile
     from pyiceberg.table import Table
 
 log = logging.getLogger(__name__)
@@ -63,10 +72,12 @@ REPLACE_ATTEMPTS = 5
 _BACKOFF_S = 0.2
 _MAX_BACKOFF_S = 5.0
 
-# Snapshot summary properties of a replace: which partition, which Airflow run.
-PARTITION_PROPERTY = "inventory-lake.partition"
-RUN_ID_PROPERTY = "inventory-lake.run-id"
-ROWS_PROPERTY = "inventory-lake.rows"
+# Which attempt of its replace a snapshot is (1 unless it lost to a concurrent commit of one
+# of its shop|days and was made again on the fresh table).
+ATTEMPT_PROPERTY = "inventory-lake.attempt"
+
+# The DataFile statistics whose values are bytes (the rest are counts, or a list of offsets).
+_BOUNDS = ("lower_bounds", "upper_bounds")
 
 
 class PartitionRowsError(ValueError):
@@ -82,6 +93,83 @@ class ReplacedPartition:
     attempts: int
 
 
+@dataclass(frozen=True)
+class StagedDataFile:
+    """A shop|day's Parquet file copied to the table's data location, with what a commit
+    needs to make it the partition's data file; `path` None: the shop|day has no rows (the
+    replace only deletes). JSON-serialisable (`to_json`): a shared commit's request carries
+    it to the process that commits."""
+
+    shop: str
+    dt: date
+    rows: int
+    path: str | None = None
+    size: int = 0
+    metrics: Mapping[str, Any] | None = None
+
+    @property
+    def key(self) -> str:
+        return partition_key(self.shop, self.dt)
+
+    def to_json(self) -> dict[str, Any]:
+        metrics = {
+            name: {
+                str(field): value.hex() if name in _BOUNDS else value for field, value in v.items()
+            }
+            if isinstance(v, dict)
+            else v
+            for name, v in (self.metrics or {}).items()
+        }
+        return {
+            "shop": self.shop,
+            "dt": self.dt.isoformat(),
+            "rows": self.rows,
+            "path": self.path,
+            "size": self.size,
+            "metrics": metrics,
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> StagedDataFile:
+        metrics = {
+            name: {
+                int(field): bytes.fromhex(value) if name in _BOUNDS else value
+                for field, value in v.items()
+            }
+            if isinstance(v, dict)
+            else v
+            for name, v in (document.get("metrics") or {}).items()
+        }
+        return cls(
+            shop=document["shop"],
+            dt=date.fromisoformat(document["dt"]),
+            rows=int(document["rows"]),
+            path=document.get("path"),
+            size=int(document.get("size", 0)),
+            metrics=metrics,
+        )
+
+    def data_file(self, table: Table) -> DataFile | None:
+        """The file as a `DataFile` of the table's current partition spec (None: no rows)."""
+        from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
+
+        if self.path is None:
+            return None
+        spec = table.spec()
+        return DataFile.from_args(
+            content=DataFileContent.DATA,
+            file_path=self.path,
+            file_format=FileFormat.PARQUET,
+            partition=_partition_key(table, self.shop, self.dt).partition,
+            file_size_in_bytes=self.size,
+            sort_order_id=None,
+            spec_id=spec.spec_id,
+            equality_ids=None,
+            key_metadata=None,
+            **dict(self.metrics or {}),
+        )
+
+
 def partition_filter(shop: str, dt: date) -> BooleanExpression:
     from pyiceberg.expressions import And, EqualTo, Reference
     from pyiceberg.expressions.literals import literal
@@ -92,8 +180,14 @@ def partition_filter(shop: str, dt: date) -> BooleanExpression:
     )
 
 
-def partition_key(shop: str, dt: date) -> str:
-    return f"{shop}|{dt.isoformat()}"
+def partitions_filter(partitions: Sequence[tuple[str, date]]) -> BooleanExpression:
+    """Rows of any of `partitions` (shop, day)."""
+    from functools import reduce
+
+    from pyiceberg.expressions import Or
+
+    filters = [partition_filter(shop, dt) for shop, dt in partitions]
+    return reduce(Or, filters[1:], filters[0])
 
 
 def partition_rows(table: Table, shop: str, dt: date, lines: pa.Table) -> pa.Table:
@@ -146,7 +240,11 @@ def replace_partition(
             rows, overwrite_filter=partition_filter(shop, dt), snapshot_properties=summary
         )
 
-    return _replace(table, shop, dt, rows.num_rows, overwrite, run_id, properties, precondition)
+    replaced = PartitionSummary(partition_key(shop, dt), rows=rows.num_rows, run_id=run_id)
+    snapshot_id, attempts = _replace(
+        table, [replaced], overwrite, summary_properties([replaced], properties), precondition
+    )
+    return ReplacedPartition(shop, dt, rows.num_rows, snapshot_id, attempts)
 
 
 def replace_partition_with_file(
@@ -159,55 +257,103 @@ def replace_partition_with_file(
     properties: Mapping[str, str] | None = None,
 ) -> ReplacedPartition:
     """Make the rows of the local Parquet file `parquet_file` (every row of `shop`, no `dt`
-    column) the rows of partition `shop`|`dt`, in one commit (see the module doc)."""
+    column) the rows of partition `shop`|`dt`, in one commit of its own (see the module doc)."""
+    staged = stage_partition_file(table, shop, dt, parquet_file)
+    summary = PartitionSummary(staged.key, rows=staged.rows, run_id=run_id)
+    snapshot_id, attempts = replace_staged(table, [(staged, summary)], properties)
+    return ReplacedPartition(shop, dt, staged.rows, snapshot_id, attempts)
+
+
+def stage_partition_file(table: Table, shop: str, dt: date, parquet_file: Path) -> StagedDataFile:
+    """Check `parquet_file` (the table's columns but `dt`, every row of `shop`) and copy it to
+    a new data file of partition `shop`|`dt`; its statistics from the footer (what pyiceberg's
+    own writer records). An empty file is not copied: its replace only deletes."""
     import pyarrow.parquet as pq
+    from pyiceberg.io.pyarrow import (
+        compute_statistics_plan,
+        data_file_statistics_from_parquet_metadata,
+        parquet_path_to_id_mapping,
+    )
+    from pyiceberg.table.locations import load_location_provider
 
     metadata = pq.read_metadata(parquet_file)
     _check_partition_file(table, shop, dt, parquet_file, metadata)
-    # Copied once, reused by every attempt; an empty partition is only the delete.
-    data_file = (
-        _add_data_file(table, shop, dt, parquet_file, metadata) if metadata.num_rows else None
+    if not metadata.num_rows:
+        return StagedDataFile(shop, dt, 0)
+    schema = table.schema()
+    provider = load_location_provider(table.location(), table.properties)
+    path = provider.new_data_location(
+        f"{uuid.uuid4()}.parquet", partition_key=_partition_key(table, shop, dt)
+    )
+    output = table.io.new_output(path)
+    # A new uuid name: no existence check (a HEAD request) before the write.
+    with parquet_file.open("rb") as source, output.create(overwrite=True) as target:
+        shutil.copyfileobj(source, target, length=8 << 20)
+    statistics = data_file_statistics_from_parquet_metadata(
+        parquet_metadata=metadata,
+        stats_columns=compute_statistics_plan(schema, table.properties),
+        parquet_column_mapping=parquet_path_to_id_mapping(schema),
+    )
+    return StagedDataFile(
+        shop,
+        dt,
+        metadata.num_rows,
+        path,
+        parquet_file.stat().st_size,
+        _with_dt_metrics(statistics.to_serialized_dict(), schema, dt, metadata.num_rows),
     )
 
-    def overwrite(table: Table, summary: dict[str, str]) -> None:
-        _overwrite_with_data_file(table, shop, dt, data_file, summary)
 
-    return _replace(table, shop, dt, metadata.num_rows, overwrite, run_id, properties, None)
+def replace_staged(
+    table: Table,
+    staged: Sequence[tuple[StagedDataFile, PartitionSummary]],
+    properties: Mapping[str, str] | None = None,
+    *,
+    precondition: Callable[[Table], None] | None = None,
+) -> tuple[int, int]:
+    """Make each staged file the rows of its shop|day (each shop|day at most once), all in one
+    commit whose summary names each with its `PartitionSummary`; returns the snapshot id and
+    the attempts it took (see the module doc)."""
+    keys = [file.key for file, _ in staged]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"one commit replaces each shop|day once, got {sorted(keys)}")
+    files = [file for file, _ in staged]
+
+    def overwrite(table: Table, summary: dict[str, str]) -> None:
+        _overwrite_with_data_files(table, files, summary)
+
+    summaries = [summary for _, summary in staged]
+    return _replace(
+        table, summaries, overwrite, summary_properties(summaries, properties), precondition
+    )
 
 
 def _replace(
     table: Table,
-    shop: str,
-    dt: date,
-    rows: int,
+    partitions: Sequence[PartitionSummary],
     overwrite: Callable[[Table, dict[str, str]], None],
-    run_id: str | None,
-    properties: Mapping[str, str] | None,
+    summary: dict[str, str],
     precondition: Callable[[Table], None] | None,
-) -> ReplacedPartition:
-    """Run `overwrite` with the snapshot summary, retried on a lost race (the module doc)."""
+) -> tuple[int, int]:
+    """Run `overwrite` with the snapshot summary, retried on a lost race (the module doc);
+    the snapshot id and the attempts it took."""
     from pyiceberg.exceptions import CommitFailedException, ValidationException
 
-    summary = {
-        **(properties or {}),
-        PARTITION_PROPERTY: partition_key(shop, dt),
-        ROWS_PROPERTY: str(rows),
-    }
-    if run_id:
-        summary[RUN_ID_PROPERTY] = run_id
+    pyiceberg_metadata_memo.install()
+    named = ", ".join(p.key for p in partitions)
     for attempt in range(1, REPLACE_ATTEMPTS + 1):
         if precondition is not None:
             precondition(table)
         try:
-            overwrite(table, summary)
+            overwrite(table, {**summary, ATTEMPT_PROPERTY: str(attempt)})
         except (CommitFailedException, ValidationException) as error:
             if attempt == REPLACE_ATTEMPTS:
                 raise
             wait = min(_BACKOFF_S * 2 ** (attempt - 1), _MAX_BACKOFF_S) * random.uniform(1, 1.5)
             log.warning(
-                "replace of %s|%s lost to a concurrent commit (%s), attempt %d of %d: again "
+                "replace of %s lost to a concurrent commit (%s), attempt %d of %d: again "
                 "on the fresh table in %.2f s",
-                shop, dt, error, attempt, REPLACE_ATTEMPTS, wait,
+                named, error, attempt, REPLACE_ATTEMPTS, wait,
             )  # fmt: skip
             time.sleep(wait)
             table.refresh()
@@ -215,10 +361,11 @@ def _replace(
         snapshot = table.current_snapshot()
         assert snapshot is not None
         log.info(
-            "replaced %s|%s in %s: %d rows, snapshot %d",
-            shop, dt, ".".join(table.name()), rows, snapshot.snapshot_id,
+            "replaced %s in %s (%d rows), snapshot %d",
+            named, ".".join(table.name()), sum(p.rows or 0 for p in partitions),
+            snapshot.snapshot_id,
         )  # fmt: skip
-        return ReplacedPartition(shop, dt, rows, snapshot.snapshot_id, attempt)
+        return snapshot.snapshot_id, attempt
     raise AssertionError("unreachable")
 
 
@@ -245,21 +392,12 @@ def _check_partition_file(
             )
 
 
-def _add_data_file(table: Table, shop: str, dt: date, parquet_file: Path, metadata: Any) -> Any:
-    """Copy `parquet_file` to a new data file of partition `shop`|`dt`; its `DataFile`, the
-    statistics taken from the footer (what pyiceberg's own writer records)."""
-    from pyiceberg.io.pyarrow import (
-        compute_statistics_plan,
-        data_file_statistics_from_parquet_metadata,
-        parquet_path_to_id_mapping,
-    )
-    from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
+def _partition_key(table: Table, shop: str, dt: date) -> Any:
     from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
-    from pyiceberg.table.locations import load_location_provider
 
     schema, spec = table.schema(), table.spec()
     values = {SHOP_COLUMN: shop, DT_COLUMN: dt}
-    key = PartitionKey(
+    return PartitionKey(
         field_values=[
             PartitionFieldValue(field, values[schema.find_column_name(field.source_id) or ""])
             for field in spec.fields
@@ -267,28 +405,36 @@ def _add_data_file(table: Table, shop: str, dt: date, parquet_file: Path, metada
         partition_spec=spec,
         schema=schema,
     )
-    provider = load_location_provider(table.location(), table.properties)
-    path = provider.new_data_location(f"{uuid.uuid4()}.parquet", partition_key=key)
-    output = table.io.new_output(path)
-    with parquet_file.open("rb") as source, output.create(overwrite=False) as target:
-        shutil.copyfileobj(source, target, length=8 << 20)
-    statistics = data_file_statistics_from_parquet_metadata(
-        parquet_metadata=metadata,
-        stats_columns=compute_statistics_plan(schema, table.properties),
-        parquet_column_mapping=parquet_path_to_id_mapping(schema),
-    )
-    return DataFile.from_args(
-        content=DataFileContent.DATA,
-        file_path=path,
-        file_format=FileFormat.PARQUET,
-        partition=key.partition,
-        file_size_in_bytes=parquet_file.stat().st_size,
-        sort_order_id=None,
-        spec_id=spec.spec_id,
-        equality_ids=None,
-        key_metadata=None,
-        **_with_dt_metrics(statistics.to_serialized_dict(), schema, dt, metadata.num_rows),
-    )
+
+
+def _current_data_files(table: Table, partitions: Sequence[tuple[str, date]]) -> list[DataFile]:
+    """The data files of `partitions` in the current snapshot, from the manifests whose
+    partition ranges can hold them (a scan's planning would also evaluate every file's
+    residual filter: 3 times the cost, for files a partition match already decides)."""
+    from pyiceberg.expressions.visitors import inclusive_projection, manifest_evaluator
+    from pyiceberg.manifest import ManifestContent
+
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return []
+    schema, spec = table.schema(), table.spec()
+    wanted = {_values(_partition_key(table, shop, dt).partition) for shop, dt in partitions}
+    projected = inclusive_projection(schema, spec)(partitions_filter(partitions))
+    may_hold = manifest_evaluator(spec, schema, projected)
+    return [
+        entry.data_file
+        for manifest in snapshot.manifests(table.io)
+        if manifest.content == ManifestContent.DATA
+        and manifest.partition_spec_id == spec.spec_id
+        and may_hold(manifest)
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+        if _values(entry.data_file.partition) in wanted
+    ]
+
+
+def _values(partition: Any) -> tuple[Any, ...]:
+    """A partition tuple's values (a pyiceberg `Record`), to compare and hash."""
+    return tuple(partition[position] for position in range(len(partition)))
 
 
 def _with_dt_metrics(metrics: dict[str, Any], schema: Any, dt: date, rows: int) -> dict[str, Any]:
@@ -309,22 +455,27 @@ def _with_dt_metrics(metrics: dict[str, Any], schema: Any, dt: date, rows: int) 
     }
 
 
-def _overwrite_with_data_file(
-    table: Table, shop: str, dt: date, data_file: Any, summary: dict[str, str]
+def _overwrite_with_data_files(
+    table: Table, files: Sequence[StagedDataFile], summary: dict[str, str]
 ) -> None:
-    """`Table.overwrite` (pyiceberg 0.12) with a data file already written: the partition's
-    files deleted (whole files: the filter is the partition) and `data_file` appended, one
-    transaction, one catalog commit. pyiceberg has no public overwrite taking data files
-    (`add_files` reads each footer from storage again and takes the partition from the file's
-    own column bounds, which a file without `dt` lacks), hence its transaction's own steps."""
-    from pyiceberg.table.snapshots import Operation
-
+    """An overwrite with data files already written, one snapshot, one catalog commit: the
+    partitions' current files deleted (whole files: the filter is the partitions) and the
+    new files appended. pyiceberg 0.12 has no public overwrite taking data files (`add_files`
+    reads each footer from storage again and takes the partition from the file's own column
+    bounds, which a file without `dt` lacks; `Table.overwrite` writes two snapshots, a delete
+    and an append, each costing a full pass over the table's metadata), hence its snapshot
+    producer. The filter is also the producer's conflict filter: under the table's
+    serializable isolation, a concurrent commit that added or deleted files of these
+    partitions fails this one's validation (`ValidationException`, see the module doc)."""
+    condition = partitions_filter([(file.shop, file.dt) for file in files])
+    current = _current_data_files(table, [(file.shop, file.dt) for file in files])
     with table.transaction() as transaction:
-        transaction.delete(
-            delete_filter=partition_filter(shop, dt),
-            snapshot_properties=summary,
-            _isolation_operation=Operation.OVERWRITE,
-        )
-        with transaction._append_snapshot_producer(summary) as append:
-            if data_file is not None:
-                append.append_data_file(data_file)
+        update = transaction.update_snapshot(snapshot_properties=summary)
+        with update.overwrite() as overwrite:
+            overwrite.delete_by_predicate(condition)
+            for data_file in current:
+                overwrite.delete_data_file(data_file)
+            for file in files:
+                new_file = file.data_file(table)
+                if new_file is not None:
+                    overwrite.append_data_file(new_file)

@@ -13,7 +13,8 @@ What lineage sees:
 - every read of content (`read_*`, `download`) is an input, with the bytes read;
 - reading state is not an input: `read_marker` (whether a partition is committed), `etag`,
   `read_state` (a document read to decide what to do: the push ledger, the Stocky index before
-  its conditional rewrite), and listings. Deleting is not a write of a dataset.
+  its conditional rewrite), and listings. Deleting is not a write of a dataset, nor is
+  writing state (`put_state`: a document that coordinates tasks, such as a commit request).
 """
 
 from __future__ import annotations
@@ -168,6 +169,13 @@ class Lake:
         )
         self._wrote(key, fields=None, rows=None, size=None)
         return etag
+
+    def put_state(
+        self, key: str, document: Any, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> str:
+        """Write a document that coordinates tasks (conditionally, as `put_json`); not an
+        output of the task: its ETag."""
+        return self._store.put_json(key, document, if_match=if_match, if_none_match=if_none_match)
 
     def upload(
         self,

@@ -59,7 +59,8 @@ from include.inventory_lake.iceberg.partition_history import (
     live_partition_rows,
     oldest_snapshot_ms,
 )
-from include.inventory_lake.iceberg.replace import RUN_ID_PROPERTY, partition_key, replace_partition
+from include.inventory_lake.iceberg.replace import replace_partition
+from include.inventory_lake.iceberg.snapshot_summary import RUN_ID_PROPERTY, partition_key
 from include.inventory_lake.lake.location import (
     LakeRoot,
     Partition,

@@ -3,10 +3,11 @@ and removed, which run.
 
 Read from the table's metadata through the `iceberg_default` catalog (one catalog call, one
 metadata file read; no manifest or data file). A replace (`iceberg/replace.py`) is one commit
-of two snapshots, a delete of the partition's old files and an append of the new rows, both
-carrying the `inventory-lake.partition` and `inventory-lake.run-id` summary properties: the
-page shows them as one commit. Any other snapshot (the first append of a partition, a commit
-by another writer) is shown on its own, its partitions from the summary's
+of two snapshots, a delete of the partitions' old files and an append of the new rows, both
+naming the same shop|days and runs in their summaries (`snapshot_summary`): the page shows
+them as one commit. One commit may replace several shop|days (facts builds running at once
+share a commit, `iceberg/group_commit.py`). Any other snapshot (the first append of a
+partition, a commit by another writer) is shown on its own, its partitions from the summary's
 `changed-partition-count` when it names none.
 
 A catalog that cannot be reached, or a table that does not exist yet, is said in the
@@ -21,7 +22,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from include.inventory_lake.iceberg.facts_table import IDENTIFIER, QUALIFIED_NAME
-from include.inventory_lake.iceberg.replace import PARTITION_PROPERTY, RUN_ID_PROPERTY
+from include.inventory_lake.iceberg.snapshot_summary import (
+    RUN_ID_PROPERTY,
+    PartitionSummary,
+    replaced_partitions,
+)
 from include.inventory_lake.settings import ICEBERG_CONN_ID
 
 if TYPE_CHECKING:
@@ -31,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHOWN_COMMITS = 10
+SHOWN_PARTITIONS = 4
 NO_VALUE = "\N{EN DASH}"
 TableState = Literal["ok", "no_table", "unreachable"]
 
@@ -66,10 +72,18 @@ def _property(snapshot: Snapshot, key: str) -> str | None:
     return snapshot.summary.additional_properties.get(key) if snapshot.summary else None
 
 
+def _replaced(snapshot: Snapshot) -> dict[str, PartitionSummary]:
+    return replaced_partitions(
+        dict(snapshot.summary.additional_properties) if snapshot.summary else {}
+    )
+
+
 def _partitions(snapshot: Snapshot) -> str:
-    named = _property(snapshot, PARTITION_PROPERTY)
+    named = sorted(_replaced(snapshot))
     if named:
-        return named
+        shown = ", ".join(named[:SHOWN_PARTITIONS])
+        more = len(named) - SHOWN_PARTITIONS
+        return f"{shown} and {more} more" if more > 0 else shown
     changed = _property(snapshot, "changed-partition-count")
     return f"{changed} partition(s)" if changed else NO_VALUE
 
@@ -79,15 +93,20 @@ def _operation(snapshot: Snapshot) -> str:
 
 
 def _one_replace(first: Snapshot, second: Snapshot) -> bool:
-    """The delete and the append of one replace: the append's parent, same partition, same run."""
+    """The delete and the append of one replace: the append's parent, naming the same shop|days
+    with the same runs."""
     return (
         second.parent_snapshot_id == first.snapshot_id
         and _operation(first) in ("delete", "overwrite")
         and _operation(second) == "append"
-        and _property(first, PARTITION_PROPERTY) is not None
-        and _property(first, PARTITION_PROPERTY) == _property(second, PARTITION_PROPERTY)
-        and _property(first, RUN_ID_PROPERTY) == _property(second, RUN_ID_PROPERTY)
+        and bool(_replaced(first))
+        and _replaced(first) == _replaced(second)
     )
+
+
+def _run_ids(snapshot: Snapshot) -> str | None:
+    runs = sorted({p.run_id for p in _replaced(snapshot).values() if p.run_id})
+    return ", ".join(runs) if runs else _property(snapshot, RUN_ID_PROPERTY)
 
 
 def _commit(snapshots: list[Snapshot]) -> TableCommit:
@@ -98,7 +117,7 @@ def _commit(snapshots: list[Snapshot]) -> TableCommit:
         partitions=_partitions(last),
         added_rows=sum(_count(s, "added-records") for s in snapshots),
         deleted_rows=sum(_count(s, "deleted-records") for s in snapshots),
-        run_id=_property(last, RUN_ID_PROPERTY),
+        run_id=_run_ids(last),
         snapshot_id=last.snapshot_id,
     )
 

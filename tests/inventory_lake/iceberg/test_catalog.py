@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from include.inventory_lake.iceberg.catalog import catalog_properties
+from include.inventory_lake.iceberg.catalog import FILE_IO_IMPL, catalog_properties
 from tests.servers import S3Server
 
 
@@ -32,6 +32,7 @@ def test_rest_keeps_the_providers_conventions_and_gets_the_lakes_s3(
     )
     assert properties == {
         "type": "rest",
+        "py-io-impl": FILE_IO_IMPL,
         "uri": "https://catalog.example.com/api/catalog",
         "credential": "client-id:client-secret",
         "warehouse": "prod",
@@ -55,6 +56,7 @@ def test_sql_takes_its_database_from_the_connection_fields(airflow_connections: 
     )
     assert properties == {
         "type": "sql",
+        "py-io-impl": FILE_IO_IMPL,
         "warehouse": "s3://lake/iceberg",
         "uri": "postgresql+psycopg2://iceberg:p%40ss%2Fword@db.internal:5432/catalog",
     }
