@@ -181,7 +181,7 @@ def commit_partition_file(
             next_lock_try = now + LOCK_RETRY_S
         if now > deadline:
             raise TimeoutError(
-                f"the commit of {staged.key} waited {wait_limit_s:.0f} s for the table's commit "
+                f"the commit of {staged.key} waited {wait_limit_s:g} s for the table's commit "
                 f"lock; its request {request.key} stays for the next holder to commit"
             )
         time.sleep(poll)

@@ -17,11 +17,8 @@ import pytest
 
 from include.inventory_lake.iceberg import facts_table
 from include.inventory_lake.iceberg.catalog import open_catalog
-from include.inventory_lake.iceberg.replace import (
-    ReplacedPartition,
-    replace_partition,
-    replace_partition_with_file,
-)
+from include.inventory_lake.iceberg.group_commit import commit_partition_file
+from include.inventory_lake.iceberg.replace import ReplacedPartition, replace_partition
 from tests.inventory_lake.iceberg.test_facts_table import lines, rows_of
 from tests.servers import S3Server
 
@@ -57,11 +54,16 @@ def test_tasks_creating_the_table_at_once_get_the_same_table(empty_catalog: None
 
 @pytest.mark.parametrize("committed_as", ["rows", "the build's own file"])
 def test_parallel_commits_of_a_backfill_lose_nothing_and_duplicate_nothing(
-    empty_catalog: None, caplog: pytest.LogCaptureFixture, tmp_path: Path, committed_as: str
+    empty_catalog: None,
+    s3_server: S3Server,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    committed_as: str,
 ) -> None:
-    """Each shop|day committed as rows (`replace_partition`) or, as the facts task does, as the
-    file its build wrote (`replace_partition_with_file`: no `dt` in the file, so the commit
-    must still tell one day's file from another's)."""
+    """Each shop|day committed as rows (`replace_partition`, each its own commit) or, as the
+    facts task does, as the file its build wrote (`commit_partition_file`: commits shared with
+    the builds committing at the same time; no `dt` in the file, so the commit must still
+    tell one day's file from another's)."""
     facts_table.ensure_table(open_catalog())
     partitions = [
         (shop, FIRST_DAY + timedelta(days=day), 10 + 3 * day + len(shop))
@@ -76,7 +78,7 @@ def test_parallel_commits_of_a_backfill_lose_nothing_and_duplicate_nothing(
             return replace_partition(table, shop, day, rows)
         path = tmp_path / f"{shop}-{day}-{threading.get_ident()}.parquet"
         pq.write_table(rows, path, compression="zstd")
-        return replace_partition_with_file(table, shop, day, path)
+        return commit_partition_file(s3_server.lake(), table, shop, day, path)
 
     with caplog.at_level(logging.WARNING):
         results = at_once([lambda p=p: commit(*p) for p in partitions])

@@ -7,14 +7,22 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from html import unescape
+from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from include.inventory_lake.iceberg import facts_table
 from include.inventory_lake.iceberg.catalog import open_catalog
-from include.inventory_lake.iceberg.replace import replace_partition
+from include.inventory_lake.iceberg.replace import (
+    replace_partition,
+    replace_staged,
+    stage_partition_file,
+)
+from include.inventory_lake.iceberg.snapshot_summary import PartitionSummary
 from tests.inventory_lake.iceberg.test_facts_table import DAY, lines
 from tests.servers import S3Server
 
@@ -57,6 +65,41 @@ def test_the_page_shows_the_tables_latest_commits(empty_catalog: None) -> None:
     ]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", row[0]) for row in rows)
     assert "4 snapshot(s) kept" in html
+
+
+def test_a_shared_commit_shows_each_shop_day_and_run(
+    empty_catalog: None, s3_server: S3Server, tmp_path: Path
+) -> None:
+    """Facts builds committing at once share one commit (`group_commit`): the page names every
+    shop|day it replaced, and every run."""
+    from include.inventory_lake.ui.app import render_lake_page
+
+    table = facts_table.ensure_table(open_catalog())
+    staged = []
+    for shop, day, count, run in [
+        ("hanoi", DAY, 4, "run-a"),
+        ("saigon", DAY, 2, "run-a"),
+        ("hanoi", DAY + timedelta(days=1), 3, "run-b"),
+        ("saigon", DAY + timedelta(days=1), 1, "run-b"),
+        ("danang", DAY, 6, "run-a"),
+    ]:
+        path = tmp_path / f"{shop}-{day}.parquet"
+        pq.write_table(lines(shop, range(count)), path)
+        file = stage_partition_file(table, shop, day, path)
+        staged.append((file, PartitionSummary(file.key, rows=count, run_id=run)))
+    replace_staged(table, staged)
+
+    html, status = render_lake_page(DAY, 1)
+
+    assert status == 200
+    [row] = iceberg_rows(html)
+    assert row[1:6] == [
+        "danang|2026-01-10, hanoi|2026-01-10, hanoi|2026-01-11, saigon|2026-01-10 and 1 more",
+        "16",
+        "0",
+        "append",
+        "run-a, run-b",
+    ]
 
 
 def test_a_table_not_created_yet_is_said_on_the_page(empty_catalog: None) -> None:

@@ -14,11 +14,13 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from include.inventory_lake.iceberg import facts_table
 from include.inventory_lake.iceberg.catalog import open_catalog
-from include.inventory_lake.iceberg.replace import replace_partition
+from include.inventory_lake.iceberg.group_commit import CommitQueue, hold_and_commit
+from include.inventory_lake.iceberg.replace import replace_partition, stage_partition_file
 from include.inventory_lake.lake.location import ShopDay
 from include.inventory_lake.schemas import facts
 from include.inventory_lake.warehouse.duckdb_merge import (
@@ -152,6 +154,35 @@ def test_a_replaced_partition_is_the_only_one_read_and_its_removed_line_disappea
 
     rerun = load_table(db, table)
     assert (rerun.mode, rerun.rows_read, rerun.data_files_read) == ("unchanged", 0, 0)
+
+
+def test_a_shared_commit_loads_each_partition_with_its_own_run(
+    table: Any, db: duckdb.DuckDBPyConnection, s3_server: S3Server, tmp_path: Path
+) -> None:
+    """Two facts builds of two runs committed in one snapshot (`group_commit`): the load reads
+    both partitions, and records each one's own facts run."""
+    load_table(db, table)
+    lake = s3_server.lake()
+    queue = CommitQueue(lake, ".".join(table.name()))
+    for shop, run in (("hanoi", "run-hanoi"), ("saigon", "run-saigon")):
+        path = tmp_path / f"{shop}.parquet"
+        pq.write_table(lines(shop, DAYS[2], {40: (9, 4)}), path)
+        queue.submit(stage_partition_file(table, shop, DAYS[2], path), run)
+    hold_and_commit(queue, table, "test")
+
+    load = load_table(db, table)
+
+    assert sorted((p.shop, p.dt) for p in load.partitions) == [
+        ("hanoi", DAYS[2]),
+        ("saigon", DAYS[2]),
+    ]
+    assert (load.rows_read, load.data_files_read) == (2, 2)
+    loads = db.execute(
+        f"SELECT shop, facts_run_id FROM {LOADS_TABLE} WHERE snapshot_id = $snapshot ORDER BY 1",
+        {"snapshot": load.snapshot_id},
+    ).fetchall()
+    assert loads == [("hanoi", "run-hanoi"), ("saigon", "run-saigon")]
+    assert warehouse(db) == current_state(table)
 
 
 def test_a_line_gone_from_its_newest_day_takes_its_version_from_another_day(
