@@ -113,12 +113,14 @@ def build(world: World, shop: str, day: date, commit: bool) -> dict[str, Any]:
     counter = ConflictCounter()
     replaced: list[Any] = []
 
-    def commit_file(parquet_file: Path) -> None:
+    def commit_file(parquet_file: Path, data_uri: str) -> None:
         pyiceberg_log = logging.getLogger("pyiceberg")
         pyiceberg_log.addHandler(counter)
         try:
             replaced.append(
-                commit_partition_file(Lake(s3, ROOT), open_table(world), shop, day, parquet_file)
+                commit_partition_file(
+                    Lake(s3, ROOT), open_table(world), shop, day, parquet_file, source_uri=data_uri
+                )
             )
         finally:
             pyiceberg_log.removeHandler(counter)

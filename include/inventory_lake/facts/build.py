@@ -9,9 +9,10 @@ that shop's raw partitions of the day, of both sources (Haravan only for a shop 
 4. Write pass: the raw files are streamed in batches, flattened, filtered to the winners,
    checked and written; memory is bounded by a batch plus the key columns, not the partition.
 5. The checks gate the commit: a failure aborts the writer and the old partition stays.
-6. The committed file (local, the same bytes as the partition's data file) is handed to
-   `on_commit`: the facts task makes it the day's data file in the Iceberg table
-   (include/inventory_lake/iceberg/facts_commit.py), so its rows are encoded once.
+6. The committed file (local, the same bytes as the partition's data file) and the data
+   file's URI are handed to `on_commit`: the facts task makes it the day's data file in the
+   Iceberg table (include/inventory_lake/iceberg/facts_commit.py), so its rows are encoded
+   once (and, where the table's storage reaches the lake, uploaded once).
 7. After the commit, the day leaves the index's rebuild requests (`rebuild_dts`) of the
    adjustments it was built with (`lake.stocky_index.clear_rebuilt`).
 
@@ -120,7 +121,7 @@ def build_facts_partition(
     run_id: str,
     *,
     with_stocky: bool = True,
-    on_commit: Callable[[Path], None] | None = None,
+    on_commit: Callable[[Path, str], None] | None = None,
 ) -> tuple[CommittedPartition, BuildReport]:
     inputs = raw_partitions(shop_lake, dt, with_stocky=with_stocky)
     markers = read_markers(lake, inputs)
@@ -195,7 +196,7 @@ def build_facts_partition(
             }
             committed = writer.commit({"sources": report.sources, "checks_passed": list(CHECKS)})
             if on_commit is not None:
-                on_commit(writer.committed_file())
+                on_commit(writer.committed_file(), lake.uri(target.data_key))
     if stocky_raws:
         clear_rebuilt(lake, shop_lake, dt, index)
     log.info("facts shop=%s dt=%s: %s", shop_lake.shop, dt, report.sources)

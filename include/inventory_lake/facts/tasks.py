@@ -83,10 +83,12 @@ def build_partition(key: str, context: Mapping[str, Any]) -> dict[str, Any]:
             )
     replaced: list[ReplacedPartition] = []
 
-    def commit_to_table(parquet_file: Path) -> None:
+    def commit_to_table(parquet_file: Path, data_uri: str) -> None:
         # Contract 3.0: the table; the 2.0 Parquet partition is kept beside it (deprecated).
         replaced.append(
-            commit_facts(lake, partition.shop, partition.dt, parquet_file, context["run_id"])
+            commit_facts(
+                lake, partition.shop, partition.dt, parquet_file, data_uri, context["run_id"]
+            )
         )
 
     with (

@@ -1,7 +1,8 @@
 """A facts build's partition file committed to the facts table: the catalog opened from
 `iceberg_default`, the table ensured, the shop|day replaced by that file (its rows are not
-encoded again) in a commit shared with the builds committing at the same time
-(`group_commit`), the table recorded for lineage."""
+encoded again, nor uploaded again where the table's storage reaches the lake's `data_uri`),
+in a commit shared with the builds committing at the same time (`group_commit`), the table
+recorded for lineage."""
 
 from __future__ import annotations
 
@@ -25,11 +26,14 @@ def commit_facts(
     shop: str,
     dt: date,
     parquet_file: Path,
+    data_uri: str,
     run_id: str,
     conn_id: str = ICEBERG_CONN_ID,
 ) -> ReplacedPartition:
     catalog = open_catalog(conn_id)
     table = ensure_table(catalog)
-    replaced = commit_partition_file(lake, table, shop, dt, parquet_file, run_id=run_id)
+    replaced = commit_partition_file(
+        lake, table, shop, dt, parquet_file, run_id=run_id, source_uri=data_uri
+    )
     wrote_iceberg_table(catalog, table, replaced.rows)
     return replaced

@@ -163,11 +163,13 @@ def commit_partition_file(
     parquet_file: Path,
     *,
     run_id: str | None = None,
+    source_uri: str | None = None,
     wait_limit_s: float = WAIT_LIMIT_S,
 ) -> ReplacedPartition:
     """Make `parquet_file` the rows of `shop`|`dt`, in a commit shared with the other builds
-    committing at the same time (see the module doc)."""
-    staged = stage_partition_file(table, shop, dt, parquet_file)
+    committing at the same time (see the module doc); `source_uri` as for
+    `replace.stage_partition_file`."""
+    staged = stage_partition_file(table, shop, dt, parquet_file, source_uri=source_uri)
     queue = CommitQueue(lake, ".".join(table.name()))
     request = queue.submit(staged, run_id)
     deadline = time.monotonic() + wait_limit_s
@@ -223,8 +225,10 @@ def commit_waiting(queue: CommitQueue, table: Table) -> int:
 def _commit_once(queue: CommitQueue, table: Table) -> int | None:
     """One look at the queue and its commit: how many requests it settled; None when another
     holder committed some of the same requests meanwhile (nothing committed: look again)."""
-    table.refresh()
     waiting = queue.waiting()
+    if not waiting:
+        return 0
+    table.refresh()
     done = settled_requests(table)
     fresh = [request for request in waiting if request.request_id not in done]
     newest: dict[str, CommitRequest] = {}
@@ -283,8 +287,22 @@ def settled_requests(table: Table) -> set[str]:
 
 
 def settled(table: Table, request: CommitRequest) -> ReplacedPartition:
-    """The replace that settled `request`, from the snapshot naming it."""
-    table.refresh()
+    """The replace that settled `request`, from the snapshot naming it (the table as it is,
+    then, when that does not name it yet, refreshed: a holder's own table is fresh)."""
+    found = _settled_in(table, request)
+    if found is None:
+        table.refresh()
+        found = _settled_in(table, request)
+    if found is None:
+        raise CommitRequestLost(
+            f"the commit request of {request.staged.key} ({request.key}) left the queue but no "
+            f"snapshot of {'.'.join(table.name())} names it: the table is unchanged for this "
+            "build, whose task fails so that its retry builds the day again"
+        )
+    return found
+
+
+def _settled_in(table: Table, request: CommitRequest) -> ReplacedPartition | None:
     staged = request.staged
     for snapshot in sorted(table.metadata.snapshots, key=lambda s: -(s.sequence_number or 0)):
         properties = _properties(snapshot)
@@ -304,11 +322,7 @@ def settled(table: Table, request: CommitRequest) -> ReplacedPartition:
             snapshot.snapshot_id,
             int(properties.get(ATTEMPT_PROPERTY, "1")),
         )
-    raise CommitRequestLost(
-        f"the commit request of {staged.key} ({request.key}) left the queue but no snapshot of "
-        f"{'.'.join(table.name())} names it: the table is unchanged for this build, whose "
-        "task fails so that its retry builds the day again"
-    )
+    return None
 
 
 def _properties(snapshot: Any) -> Mapping[str, str]:

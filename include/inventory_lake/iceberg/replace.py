@@ -264,10 +264,17 @@ def replace_partition_with_file(
     return ReplacedPartition(shop, dt, staged.rows, snapshot_id, attempts)
 
 
-def stage_partition_file(table: Table, shop: str, dt: date, parquet_file: Path) -> StagedDataFile:
+def stage_partition_file(
+    table: Table, shop: str, dt: date, parquet_file: Path, *, source_uri: str | None = None
+) -> StagedDataFile:
     """Check `parquet_file` (the table's columns but `dt`, every row of `shop`) and copy it to
     a new data file of partition `shop`|`dt`; its statistics from the footer (what pyiceberg's
-    own writer records). An empty file is not copied: its replace only deletes."""
+    own writer records). An empty file is not copied: its replace only deletes.
+
+    `source_uri`: an object holding the same bytes (the facts build's 2.0 partition file).
+    The copy is then made inside the object store, no byte uploaded again, when the table's
+    file IO can reach it; the copy's footer must equal the local file's (a newer build of the
+    shop|day may have replaced the source since), else the local file is uploaded."""
     import pyarrow.parquet as pq
     from pyiceberg.io.pyarrow import (
         compute_statistics_plan,
@@ -285,10 +292,11 @@ def stage_partition_file(table: Table, shop: str, dt: date, parquet_file: Path) 
     path = provider.new_data_location(
         f"{uuid.uuid4()}.parquet", partition_key=_partition_key(table, shop, dt)
     )
-    output = table.io.new_output(path)
-    # A new uuid name: no existence check (a HEAD request) before the write.
-    with parquet_file.open("rb") as source, output.create(overwrite=True) as target:
-        shutil.copyfileobj(source, target, length=8 << 20)
+    if source_uri is None or not _copied_in_store(table, source_uri, path, metadata):
+        output = table.io.new_output(path)
+        # A new uuid name: no existence check (a HEAD request) before the write.
+        with parquet_file.open("rb") as source, output.create(overwrite=True) as target:
+            shutil.copyfileobj(source, target, length=8 << 20)
     statistics = data_file_statistics_from_parquet_metadata(
         parquet_metadata=metadata,
         stats_columns=compute_statistics_plan(schema, table.properties),
@@ -302,6 +310,32 @@ def stage_partition_file(table: Table, shop: str, dt: date, parquet_file: Path) 
         parquet_file.stat().st_size,
         _with_dt_metrics(statistics.to_serialized_dict(), schema, dt, metadata.num_rows),
     )
+
+
+def _copied_in_store(table: Table, source_uri: str, destination: str, metadata: Any) -> bool:
+    """Copy `source_uri` to `destination` inside the object store (S3 `CopyObject` through the
+    table's own file IO); True when the copy is the file `metadata` describes."""
+    import pyarrow.parquet as pq
+    from pyiceberg.io.pyarrow import PyArrowFileIO
+
+    io = table.io
+    if not isinstance(io, PyArrowFileIO):
+        return False
+    source_scheme, _, source_path = io.parse_location(source_uri)
+    scheme, netloc, path = io.parse_location(destination)
+    if source_scheme != scheme or scheme not in ("s3", "s3a", "s3n"):
+        return False
+    try:
+        io.fs_by_scheme(scheme, netloc).copy_file(source_path, path)
+        with io.new_input(destination).open() as copied:
+            same = pq.read_metadata(copied).equals(metadata)
+    except OSError as error:  # the table's credentials cannot read the lake, say
+        log.info("no copy of %s inside the store (%s): uploading it", source_uri, error)
+        return False
+    if not same:
+        log.warning("%s changed since this build wrote it: uploading the build's own", source_uri)
+        io.delete(destination)
+    return bool(same)
 
 
 def replace_staged(

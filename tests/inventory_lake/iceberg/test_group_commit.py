@@ -235,3 +235,55 @@ def test_a_build_waiting_on_a_held_lock_gives_up_with_its_request_kept(
         )  # fmt: skip
     assert len(queued(s3_server)) == 1
     assert rows_of(table, "hanoi", FIRST_DAY).num_rows == 0
+
+
+def lake_copy_of(s3_server: S3Server, path: Path, key: str) -> str:
+    """`path` as the lake's 2.0 partition file, as the facts build uploads it; its URI."""
+    s3_server.client().upload_file(str(path), s3_server.bucket, key)
+    return f"s3://{s3_server.bucket}/{key}"
+
+
+def test_the_lakes_copy_of_the_file_is_copied_inside_the_store(
+    table: Any, s3_server: S3Server, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = partition_file(tmp_path, "hanoi", range(6))
+    source = lake_copy_of(s3_server, path, "facts/x/shop=hanoi/dt=2026-02-01/part-00000.parquet")
+    with caplog.at_level(logging.INFO, logger="include.inventory_lake.iceberg.replace"):
+        staged = stage_partition_file(table, "hanoi", FIRST_DAY, path, source_uri=source)
+    assert staged.path is not None
+    with table.io.new_input(staged.path).open() as copied:
+        assert copied.read() == path.read_bytes()
+    assert "uploading" not in caplog.text
+
+
+@pytest.mark.parametrize("source_is", ["replaced by a newer build", "out of the table's reach"])
+def test_a_lake_copy_that_is_not_this_builds_file_is_not_used(
+    table: Any,
+    s3_server: S3Server,
+    tmp_path: Path,
+    source_is: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The copy inside the store is checked against the build's own file: a source another
+    build replaced meanwhile (or one the table's storage cannot read) gives way to an upload
+    of the build's own bytes."""
+    path = partition_file(tmp_path, "hanoi", range(6))
+    key = "facts/x/shop=hanoi/dt=2026-02-01/part-00000.parquet"
+    if source_is == "replaced by a newer build":
+        source = lake_copy_of(s3_server, partition_file(tmp_path, "hanoi", range(50, 59)), key)
+        said = "changed since this build wrote it: uploading the build's own"
+    else:
+        source, said = f"s3://{s3_server.bucket}/no/such/file.parquet", "uploading it"
+
+    with caplog.at_level(logging.INFO, logger="include.inventory_lake.iceberg.replace"):
+        replaced = commit_partition_file(
+            s3_server.lake(), table, "hanoi", FIRST_DAY, path, source_uri=source
+        )
+
+    assert replaced.rows == 6
+    assert sorted(rows_of(table, "hanoi", FIRST_DAY).column("line_id").to_pylist()) == list(
+        range(6)
+    )
+    assert said in caplog.text
+    data_files = [k for k in s3_server.keys("iceberg/") if k.endswith(".parquet")]
+    assert len(data_files) == 1, "the rejected copy is deleted"
