@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from include.inventory_lake.schemas.types import ID, MONEY, QUANTITY, TIMESTAMP
 
-CONTRACT_VERSION = "3.1"
+CONTRACT_VERSION = "3.2"
 
 HARAVAN = "haravan"
 STOCKY = "stocky"
