@@ -25,7 +25,7 @@ import shutil
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,8 @@ PACKAGE_HINT = (
 class PostgresLogin:
     host: str
     port: int
-    password: str
+    # Kept out of repr: a failing test prints its fixtures' values.
+    password: str = field(repr=False)
     database: str = DATABASE
     role: str = ROLE
 

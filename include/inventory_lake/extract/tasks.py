@@ -21,7 +21,7 @@ from include.inventory_lake.extract.stream import stream_pages
 from include.inventory_lake.failures import fail_fast_on
 from include.inventory_lake.hooks import haravan_client, stocky_client
 from include.inventory_lake.http.errors import ApiPermanentError
-from include.inventory_lake.lake.connection import lake_root, s3_client
+from include.inventory_lake.lake.connection import connect_lake
 from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import Partition, shop_prefix
 from include.inventory_lake.lake.partition_writer import CommittedPartition, PartitionWriter
@@ -95,7 +95,7 @@ def shops_to_extract(context: Mapping[str, Any], *, stocky: bool) -> list[dict[s
         else:
             datasets = STOCKY_DATASETS if stocky else HARAVAN_DATASETS
             dt = _interval(context).dt
-            lake = _connect_lake_timed()
+            lake = connect_lake()
             with phase("lake markers"):
                 shops = shops_missing_the_day(shops, datasets, dt, lake)
     log.info("extracting shop(s): %s", [shop.id for shop in shops])
@@ -135,18 +135,9 @@ def _lake_bounds(lake: Lake, partition: Partition) -> Bounds | None:
     return bounds
 
 
-def _connect_lake_timed() -> Lake:
-    """`connect_lake()`, its two lookups timed as task phases (`task_phases`)."""
-    with phase("s3 client"):
-        s3 = s3_client()
-    with phase("lake variable"):
-        root = lake_root()
-    return Lake(s3, root)
-
-
 def _extract_haravan(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     interval = _interval(context)
-    lake = _connect_lake_timed()
+    lake = connect_lake()
     partition = lake.partition(HARAVAN_ADJUSTMENTS_PATH, shop.id, interval.dt)
     with phase("lake listing and markers"):
         bounds = _lake_bounds(lake, partition)
@@ -196,7 +187,7 @@ def _extract_stocky(shop: Shop, context: Mapping[str, Any]) -> dict[str, Any]:
     if shop.stocky_conn_id is None:
         raise ShopConfigError(f"shop {shop.id!r} has no Stocky connection (stocky_conn_id)")
     interval = _interval(context)
-    lake = _connect_lake_timed()
+    lake = connect_lake()
     shop_lake = lake.shop(shop.id)
     run_id = context["run_id"]
     adjustments = shop_lake.partition(STOCKY_ADJUSTMENTS_PATH, interval.dt)

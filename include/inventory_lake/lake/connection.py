@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from include.inventory_lake.lake.lake import Lake
 from include.inventory_lake.lake.location import LakeRoot
 from include.inventory_lake.settings import AWS_CONN_ID, LAKE_URI_VARIABLE
+from include.inventory_lake.task_phases import phase
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -28,8 +29,13 @@ def lake_root() -> LakeRoot:
 
 
 def connect_lake() -> Lake:
-    """The lake under the configured root, through the `aws_default` connection (in a task)."""
-    return Lake(s3_client(), lake_root())
+    """The lake under the configured root, through the `aws_default` connection (in a task);
+    its two lookups timed as task phases (`task_phases`: nothing unless turned on)."""
+    with phase("s3 client"):
+        client = s3_client()
+    with phase("lake variable"):
+        root = lake_root()
+    return Lake(client, root)
 
 
 def client_for_connection(connection: Mapping[str, Any]) -> S3Client:
