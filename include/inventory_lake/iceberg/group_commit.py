@@ -140,7 +140,7 @@ class CommitQueue:
             if held is None:
                 self._lake.put_state(self._lock, lease, if_none_match=True)
                 return True
-            holder = _json(held.body)
+            holder = _lease(held.body)
             if float(holder.get("expires_at", 0)) > time.time():
                 return False
             log.warning("commit lock of %s expired (holder %s): taken over", self._lock, holder)
@@ -151,7 +151,7 @@ class CommitQueue:
 
     def unlock(self, owner: str) -> None:
         held = self._lake.read_state(self._lock)
-        if held is not None and _json(held.body).get("owner") == owner:
+        if held is not None and _lease(held.body).get("owner") == owner:
             self._lake.delete(self._lock)
 
 
@@ -327,6 +327,19 @@ def _settled_in(table: Table, request: CommitRequest) -> ReplacedPartition | Non
 
 def _properties(snapshot: Any) -> Mapping[str, str]:
     return dict(snapshot.summary.additional_properties) if snapshot.summary else {}
+
+
+def _lease(body: bytes) -> dict[str, Any]:
+    """A lock's lease; one that cannot be read counts as expired (it is taken over)."""
+    try:
+        lease = _json(body)
+        return lease if isinstance(lease, dict) and _is_number(lease.get("expires_at", 0)) else {}
+    except ValueError:
+        return {}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _json(body: bytes) -> Any:

@@ -197,6 +197,16 @@ def test_a_lock_whose_holder_died_is_taken_over_once_its_lease_ran_out(
     assert s3_server.keys(f"{ICEBERG_COMMIT_REQUESTS_PATH}/") == []
 
 
+def test_an_unreadable_lock_is_taken_over(table: Any, s3_server: S3Server, tmp_path: Path) -> None:
+    key = hold_lock(s3_server, expires_in_s=600)
+    s3_server.client().put_object(Bucket=s3_server.bucket, Key=key, Body=b"\x00 not a lease")
+    replaced = commit_partition_file(
+        s3_server.lake(), table, "hanoi", FIRST_DAY, partition_file(tmp_path, "hanoi", range(3))
+    )
+    assert replaced.rows == 3 == rows_of(table, "hanoi", FIRST_DAY).num_rows
+    assert s3_server.keys(f"{ICEBERG_COMMIT_REQUESTS_PATH}/") == []
+
+
 def test_an_unreadable_request_is_dropped_and_its_build_told_the_table_is_unchanged(
     table: Any, s3_server: S3Server, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
