@@ -25,6 +25,7 @@ from include.inventory_lake.iceberg.snapshot_summary import (
     RUN_ID_PROPERTY,
     partition_key,
     replaced_partitions,
+    summary_of,
 )
 from include.inventory_lake.lake.location import ShopDay
 
@@ -88,7 +89,7 @@ def changes_since(table: Table, since: int | None) -> Changes:
         changed, read = snapshot_partitions(table, snapshot)
         manifests_read += read
         partitions |= changed
-        properties = dict(snapshot.summary.additional_properties) if snapshot.summary else {}
+        properties = summary_of(snapshot)
         named = replaced_partitions(properties)
         for partition in changed:
             summary = named.get(partition_key(partition.shop, partition.dt))

@@ -28,10 +28,10 @@ holder committed meanwhile calls its replace off and looks again.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -44,7 +44,11 @@ from include.inventory_lake.iceberg.replace import (
     replace_staged,
     stage_partition_file,
 )
-from include.inventory_lake.iceberg.snapshot_summary import PartitionSummary, replaced_partitions
+from include.inventory_lake.iceberg.snapshot_summary import (
+    PartitionSummary,
+    replaced_partitions,
+    summary_of,
+)
 from include.inventory_lake.lake.store import WriteConflict
 from include.inventory_lake.settings import ICEBERG_COMMIT_REQUESTS_PATH
 
@@ -118,7 +122,7 @@ class CommitQueue:
             if stored is None:
                 continue
             try:
-                document = _json(stored.body)
+                document = json.loads(stored.body)
                 staged = StagedDataFile.from_json(document["file"])
                 requests.append(CommitRequest(document["request"], key, staged, document["run_id"]))
             except (KeyError, TypeError, ValueError) as error:
@@ -281,7 +285,7 @@ def settled_requests(table: Table) -> set[str]:
     return {
         request
         for snapshot in table.metadata.snapshots
-        for partition in replaced_partitions(_properties(snapshot)).values()
+        for partition in replaced_partitions(summary_of(snapshot)).values()
         for request in partition.requests()
     }
 
@@ -305,7 +309,7 @@ def settled(table: Table, request: CommitRequest) -> ReplacedPartition:
 def _settled_in(table: Table, request: CommitRequest) -> ReplacedPartition | None:
     staged = request.staged
     for snapshot in sorted(table.metadata.snapshots, key=lambda s: -(s.sequence_number or 0)):
-        properties = _properties(snapshot)
+        properties = summary_of(snapshot)
         partition = replaced_partitions(properties).get(staged.key)
         if partition is None or request.request_id not in partition.requests():
             continue
@@ -325,24 +329,11 @@ def _settled_in(table: Table, request: CommitRequest) -> ReplacedPartition | Non
     return None
 
 
-def _properties(snapshot: Any) -> Mapping[str, str]:
-    return dict(snapshot.summary.additional_properties) if snapshot.summary else {}
-
-
 def _lease(body: bytes) -> dict[str, Any]:
     """A lock's lease; one that cannot be read counts as expired (it is taken over)."""
     try:
-        lease = _json(body)
-        return lease if isinstance(lease, dict) and _is_number(lease.get("expires_at", 0)) else {}
-    except ValueError:
+        lease = json.loads(body)
+        float(lease.get("expires_at", 0))
+    except (AttributeError, TypeError, ValueError):
         return {}
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _json(body: bytes) -> Any:
-    import json
-
-    return json.loads(body)
+    return dict(lease)

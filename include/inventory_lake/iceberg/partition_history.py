@@ -17,6 +17,7 @@ from include.inventory_lake.iceberg.snapshot_summary import (
     partition_key,
     partition_view,
     replaced_partitions,
+    summary_of,
 )
 
 if TYPE_CHECKING:
@@ -38,11 +39,7 @@ def _ancestors(table: Table) -> list[tuple[int, int, dict[str, str]]]:
     from pyiceberg.table.snapshots import ancestors_of
 
     return [
-        (
-            snapshot.snapshot_id,
-            snapshot.timestamp_ms,
-            dict(snapshot.summary.additional_properties) if snapshot.summary else {},
-        )
+        (snapshot.snapshot_id, snapshot.timestamp_ms, summary_of(snapshot))
         for snapshot in ancestors_of(table.current_snapshot(), table.metadata)
     ]
 

@@ -247,23 +247,6 @@ def replace_partition(
     return ReplacedPartition(shop, dt, rows.num_rows, snapshot_id, attempts)
 
 
-def replace_partition_with_file(
-    table: Table,
-    shop: str,
-    dt: date,
-    parquet_file: Path,
-    *,
-    run_id: str | None = None,
-    properties: Mapping[str, str] | None = None,
-) -> ReplacedPartition:
-    """Make the rows of the local Parquet file `parquet_file` (every row of `shop`, no `dt`
-    column) the rows of partition `shop`|`dt`, in one commit of its own (see the module doc)."""
-    staged = stage_partition_file(table, shop, dt, parquet_file)
-    summary = PartitionSummary(staged.key, rows=staged.rows, run_id=run_id)
-    snapshot_id, attempts = replace_staged(table, [(staged, summary)], properties)
-    return ReplacedPartition(shop, dt, staged.rows, snapshot_id, attempts)
-
-
 def stage_partition_file(
     table: Table, shop: str, dt: date, parquet_file: Path, *, source_uri: str | None = None
 ) -> StagedDataFile:

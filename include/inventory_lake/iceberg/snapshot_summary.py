@@ -16,6 +16,10 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyiceberg.table.snapshots import Snapshot
 
 PARTITIONS_PROPERTY = "inventory-lake.partitions"
 PARTITION_PROPERTY = "inventory-lake.partition"
@@ -69,6 +73,11 @@ def summary_properties(
         if only.run_id:
             properties[RUN_ID_PROPERTY] = only.run_id
     return properties
+
+
+def summary_of(snapshot: Snapshot) -> dict[str, str]:
+    """A snapshot's own summary properties (those pyiceberg does not compute)."""
+    return dict(snapshot.summary.additional_properties) if snapshot.summary else {}
 
 
 def replaced_partitions(properties: Mapping[str, str] | None) -> dict[str, PartitionSummary]:

@@ -26,6 +26,7 @@ from include.inventory_lake.iceberg.snapshot_summary import (
     RUN_ID_PROPERTY,
     PartitionSummary,
     replaced_partitions,
+    summary_of,
 )
 from include.inventory_lake.settings import ICEBERG_CONN_ID
 
@@ -69,13 +70,11 @@ def _count(snapshot: Snapshot, key: str) -> int:
 
 
 def _property(snapshot: Snapshot, key: str) -> str | None:
-    return snapshot.summary.additional_properties.get(key) if snapshot.summary else None
+    return summary_of(snapshot).get(key)
 
 
 def _replaced(snapshot: Snapshot) -> dict[str, PartitionSummary]:
-    return replaced_partitions(
-        dict(snapshot.summary.additional_properties) if snapshot.summary else {}
-    )
+    return replaced_partitions(summary_of(snapshot))
 
 
 def _partitions(snapshot: Snapshot) -> str:

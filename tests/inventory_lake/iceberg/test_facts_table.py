@@ -17,11 +17,11 @@ import pytest
 
 from include.inventory_lake.iceberg import facts_table
 from include.inventory_lake.iceberg.catalog import open_catalog
+from include.inventory_lake.iceberg.group_commit import commit_partition_file
 from include.inventory_lake.iceberg.replace import (
     PartitionRowsError,
     partition_filter,
     replace_partition,
-    replace_partition_with_file,
 )
 from include.inventory_lake.schemas import facts
 from tests.servers import S3Server
@@ -169,13 +169,15 @@ def partition_file(tmp_path: Path, rows: pa.Table) -> Path:
 
 
 def test_the_build_s_own_file_becomes_the_partition_s_data_file_as_written(
-    catalog: Any, tmp_path: Path
+    catalog: Any, s3_server: S3Server, tmp_path: Path
 ) -> None:
     table = facts_table.ensure_table(catalog)
     replace_partition(table, "hanoi", DAY, lines("hanoi", range(10)))
     file = partition_file(tmp_path, lines("hanoi", range(100, 104), quantity=-2))
 
-    replaced = replace_partition_with_file(table, "hanoi", DAY, file, run_id="manual__1")
+    replaced = commit_partition_file(
+        s3_server.lake(), table, "hanoi", DAY, file, run_id="manual__1"
+    )
 
     read = rows_of(table, "hanoi")
     assert (replaced.rows, read.num_rows) == (4, 4)
@@ -194,12 +196,12 @@ def test_the_build_s_own_file_becomes_the_partition_s_data_file_as_written(
     )
 
     empty = partition_file(tmp_path, lines("hanoi", range(0)))
-    replace_partition_with_file(table, "hanoi", DAY, empty)
+    commit_partition_file(s3_server.lake(), table, "hanoi", DAY, empty)
     assert rows_of(table, "hanoi").num_rows == 0
 
 
 def test_a_partition_file_of_another_shop_or_with_unknown_columns_is_refused(
-    catalog: Any, tmp_path: Path
+    catalog: Any, s3_server: S3Server, tmp_path: Path
 ) -> None:
     table = facts_table.ensure_table(catalog)
     replace_partition(table, "hanoi", DAY, lines("hanoi", range(3)))
@@ -207,17 +209,17 @@ def test_a_partition_file_of_another_shop_or_with_unknown_columns_is_refused(
         tmp_path, pa.concat_tables([lines("hanoi", range(2)), lines("saigon", range(3))])
     )
     with pytest.raises(PartitionRowsError, match=r"shop\(s\) \['hanoi', 'saigon'\]"):
-        replace_partition_with_file(table, "hanoi", DAY, mixed)
+        commit_partition_file(s3_server.lake(), table, "hanoi", DAY, mixed)
     drifted = partition_file(
         tmp_path, lines("hanoi", range(2)).append_column("batch_number", pa.array(["B1", None]))
     )
     with pytest.raises(PartitionRowsError, match=r"\['batch_number'\] are not in the table"):
-        replace_partition_with_file(table, "hanoi", DAY, drifted)
+        commit_partition_file(s3_server.lake(), table, "hanoi", DAY, drifted)
     assert rows_of(table, "hanoi").num_rows == 3
 
 
 def test_a_table_made_before_contract_3_1_gets_an_optional_dt_and_a_name_mapping(
-    catalog: Any, tmp_path: Path
+    catalog: Any, s3_server: S3Server, tmp_path: Path
 ) -> None:
     old = facts_table.contract_columns()
     old = old.set(old.get_field_index("dt"), old.field("dt").with_nullable(False))
@@ -235,8 +237,8 @@ def test_a_table_made_before_contract_3_1_gets_an_optional_dt_and_a_name_mapping
 
     assert not table.schema().find_field("dt").required
     assert facts_table.NAME_MAPPING_PROPERTY in table.properties
-    replace_partition_with_file(
-        table, "saigon", DAY, partition_file(tmp_path, lines("saigon", range(5)))
+    commit_partition_file(
+        s3_server.lake(), table, "saigon", DAY, partition_file(tmp_path, lines("saigon", range(5)))
     )
     assert rows_of(table, "hanoi").num_rows == 3
     assert rows_of(table, "saigon").column("dt").to_pylist() == [DAY] * 5

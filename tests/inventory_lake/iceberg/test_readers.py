@@ -18,7 +18,8 @@ import pytest
 
 from include.inventory_lake.iceberg import facts_table
 from include.inventory_lake.iceberg.catalog import open_catalog
-from include.inventory_lake.iceberg.replace import replace_partition, replace_partition_with_file
+from include.inventory_lake.iceberg.group_commit import commit_partition_file
+from include.inventory_lake.iceberg.replace import replace_partition
 from include.inventory_lake.schemas import facts
 from tests.servers import S3Server
 
@@ -77,7 +78,7 @@ def table(airflow_connections: Any, s3_server: S3Server) -> Iterator[Any]:
 
 
 def test_the_documented_readers_give_the_figures_of_the_rows_written(
-    table: Any, tmp_path: Path
+    table: Any, s3_server: S3Server, tmp_path: Path
 ) -> None:
     snippets = reader_snippets()
     assert set(snippets) == {"pyiceberg", "DuckDB", "Polars"}
@@ -87,7 +88,7 @@ def test_the_documented_readers_give_the_figures_of_the_rows_written(
             # As the facts task commits: its 2.0 partition file (no `dt`, no field ids).
             path = tmp_path / f"{shop}-{day}.parquet"
             pq.write_table(lines, path, compression="zstd")
-            replace_partition_with_file(table, shop, day, path)
+            commit_partition_file(s3_server.lake(), table, shop, day, path)
         else:
             replace_partition(table, shop, day, lines)
     # A replace that shrinks a partition: readers see the new rows only.
